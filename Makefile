@@ -1,0 +1,42 @@
+# edge-wizard developer targets. `make test` is what CI runs (through .ci/run).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Test tools built from the Go module proxy: "basic" (sops, age, kustomize) or "all" (+ the
+# local control plane: etcd, kube-apiserver, kcm, scheduler, kwok, Flux controllers).
+TOOLS ?= all
+PYTEST_ARGS ?=
+
+.PHONY: venv tools test test-unit demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+tools:
+	bash tests/tools/build.sh $(TOOLS) >/dev/null
+
+# The whole suite runs inside a loopback-only network namespace (as root): nothing a test
+# starts can reach any address but 127.0.0.1.
+test: venv tools
+	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(MAKE) tools TOOLS=basic
+	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
+		$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+demo: venv
+	$(VENV)/bin/edge-wizard demo
+
+bench: venv tools
+	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
+		$(PY) tests/bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,70 @@
+"""Shared fixtures: guide-shaped repositories, isolation from the developer's config, tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS))
+
+from support.repos import ANSWERS, make_guide_repo  # noqa: E402
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def tools_bin() -> Path | None:
+    env = os.environ.get("EDGE_WIZARD_TOOLS_BIN")
+    return Path(env) if env else None
+
+
+def find_tool(name: str) -> str | None:
+    b = tools_bin()
+    if b and (b / name).is_file():
+        return str(b / name)
+    return shutil.which(name)
+
+
+def require_tool(name: str) -> str:
+    path = find_tool(name)
+    if path:
+        return path
+    msg = (f"{name} not found: build the test tools with `bash tests/tools/build.sh basic` "
+           "and set EDGE_WIZARD_TOOLS_BIN (make test does both)")
+    if CI:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's git config, sops keys or kubeconfig."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for key, value in {"GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
+                       "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com"}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "KUBECONFIG", "EDGE_WIZARD_CATALOG"):
+        monkeypatch.delenv(key, raising=False)
+    b = tools_bin()
+    if b:
+        monkeypatch.setenv("PATH", f"{b}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture(params=["2023", "2024"])
+def guide_repo(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A committed guide-shaped repository in both of the guide's indentation styles."""
+    return make_guide_repo(tmp_path / f"repo-{request.param}", style=request.param)
+
+
+@pytest.fixture
+def answers_file(tmp_path: Path) -> Path:
+    p = tmp_path / "answers.yaml"
+    p.write_text(ANSWERS, encoding="utf-8")
+    return p

@@ -1,0 +1,126 @@
+"""The answers schema: every error names the key and what is accepted; the token never goes in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support.repos import snapshot
+from wizard import answers
+from wizard.cli import main
+from wizard.errors import UserError
+
+
+@pytest.mark.parametrize("domain, fragment", [
+    ("Example.com", "lower case: example.com"),
+    ("example.com.", "without the trailing dot"),
+    ("localhost", "single label"),
+    ("https://example.com", "looks like a URL"),
+    ("-bad.example.com", "'-bad'"),
+    ("a_b.example.com", "'a_b'"),
+    ("10.0.0.1", "IP address"),
+    ("x" * 64 + ".com", "1 to 63"),
+])
+def test_bad_domain_names_the_key_and_the_fix(domain: str, fragment: str) -> None:
+    with pytest.raises(UserError) as exc:
+        answers.build({"domain": domain})
+    assert "domain" in str(exc.value)
+    assert fragment in str(exc.value)
+
+
+@pytest.mark.parametrize("domain", ["example.com", "k8s.example.com", "a-b.c-d.example.co.uk", "xn--bcher-kva.example"])
+def test_good_domains(domain: str) -> None:
+    assert answers.build({"domain": domain}).domain == domain
+
+
+def test_zone_must_be_a_suffix_of_the_domain() -> None:
+    with pytest.raises(UserError, match="zone 'example.org' is not a suffix of domain 'k8s.example.com'"):
+        answers.build({"domain": "k8s.example.com", "zone": "example.org"})
+
+
+def test_zone_defaults_to_the_registrable_domain() -> None:
+    a = answers.build({"domain": "apps.k8s.example.co.uk"})
+    assert a.resolved_zone == "example.co.uk"
+    assert a.resolved_host == "podinfo.apps.apps.k8s.example.co.uk"
+
+
+@pytest.mark.parametrize("email", ["ops", "ops@", "@example.com", "ops@example", "o p@example.com"])
+def test_bad_email(email: str) -> None:
+    with pytest.raises(UserError, match="email .* is not an e-mail address"):
+        answers.build({"email": email})
+
+
+def test_provider_lists_accepted_values() -> None:
+    with pytest.raises(UserError, match="dns_provider is 'route53'. Accepted: hetzner, cloudflare"):
+        answers.build({"dns_provider": "route53"})
+
+
+def test_smoke_test_host_outside_zone_is_refused() -> None:
+    with pytest.raises(UserError, match="outside the zone"):
+        answers.build({"domain": "k8s.example.com", "zone": "example.com", "smoke_test_host": "podinfo.other.net"})
+
+
+def test_token_in_answers_file_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text("domain: example.com\ntoken: abc\n")
+    with pytest.raises(UserError, match="must never be written to a file") as exc:
+        answers.read_file(f)
+    assert "abc" not in str(exc.value)
+
+
+def test_unknown_key_lists_accepted(tmp_path: Path) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text("domian: example.com\n")
+    with pytest.raises(UserError, match="unknown key 'domian'. Accepted keys: domain"):
+        answers.read_file(f)
+
+
+def test_invalid_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text("domain: [unclosed\n")
+    with pytest.raises(UserError, match="is not valid YAML"):
+        answers.read_file(f)
+
+
+def test_missing_required_answer_names_the_key(guide_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text("domain: k8s.example.com\n")
+    before = snapshot(guide_repo)
+    rc = main(["run", "cluster-issuers", "--repo", str(guide_repo), "--answers", str(f), "--yes",
+               "--no-commit", "--no-push", "--no-watch"])
+    assert rc == 2
+    assert "email is missing" in capsys.readouterr().err
+    assert snapshot(guide_repo) == before
+
+
+@pytest.mark.parametrize("content", [
+    "domain: Example.COM\nemail: ops@example.com\n",
+    "domain: example.com\nemail: not-an-email\n",
+    "domain: example.com\ndns_provider: godaddy\n",
+    "- just\n- a list\n",
+    "domain: example.com\nfirewall: {webhook_rule: maybe}\n",
+    "steps: [ingress, nginx]\n",
+])
+def test_bad_answers_exit_2_and_write_nothing(guide_repo: Path, tmp_path: Path, content: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "a.yaml"
+    f.write_text(content)
+    before = snapshot(guide_repo)
+    rc = main(["run", "--repo", str(guide_repo), "--answers", str(f), "--yes", "--no-commit",
+               "--no-push", "--no-watch"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.strip() and "Traceback" not in err
+    assert snapshot(guide_repo) == before
+
+
+def test_state_file_round_trip_keeps_user_comments(guide_repo: Path) -> None:
+    a = answers.build({"domain": "k8s.example.com", "email": "ops@example.com"})
+    text = answers.render_state(a, None)
+    assert "token" not in text.split("sops-encrypted Secret.")[1]
+    edited = text.replace("email: ops@example.com", "email: ops@example.com  # keep me")
+    assert answers.render_state(a, edited) == edited
+    b = answers.build({"domain": "k8s.example.com", "email": "new@example.com"})
+    changed = answers.render_state(b, edited)
+    assert "new@example.com" in changed and "domain: k8s.example.com" in changed

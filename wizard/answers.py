@@ -1,0 +1,307 @@
+"""The answers schema: one schema for the answers file and the state file ``.edge-wizard.yaml``.
+
+The state file lives at the repository root, is committed, and never holds a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from wizard import yamlio
+from wizard.errors import UserError
+
+STATE_FILE = ".edge-wizard.yaml"
+
+PROVIDERS = ("hetzner", "cloudflare")
+INGRESS_CONTROLLERS = ("ingress-nginx",)
+ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+PATH_KEYS = ("flux", "components", "firewall_policy")
+SECRET_LIKE_KEYS = ("token", "dns_token", "api_token", "hetzner_token", "cloudflare_token", "secret")
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,}$")
+
+
+def validate_domain(value: str, key: str = "domain") -> str | None:
+    """Return an error sentence, or None when ``value`` is a valid DNS name."""
+    if not isinstance(value, str) or not value:
+        return f"{key} is empty. Give a DNS name such as example.com."
+    if value.endswith("."):
+        return f"{key} {value!r} ends with a dot. Write it without the trailing dot: {value.rstrip('.')}."
+    if value != value.lower():
+        return f"{key} {value!r} has upper-case letters. Write it in lower case: {value.lower()}."
+    if "://" in value or "/" in value:
+        return f"{key} {value!r} looks like a URL. Give just the DNS name, e.g. example.com."
+    labels = value.split(".")
+    if len(labels) < 2:
+        return f"{key} {value!r} has a single label. Give a name with at least two labels, e.g. example.com."
+    if len(value) > 253:
+        return f"{key} is longer than 253 characters, the limit for a DNS name."
+    for label in labels:
+        if not _LABEL.match(label):
+            return (
+                f"{key} {value!r} has the label {label!r}, which is not valid (RFC 1123: letters a-z, "
+                "digits and inner hyphens, 1 to 63 characters)."
+            )
+    if labels[-1].isdigit():
+        return f"{key} {value!r} looks like an IP address. Give a DNS name, e.g. example.com."
+    return None
+
+
+def validate_email(value: str, key: str = "email") -> str | None:
+    if not isinstance(value, str) or not _EMAIL.match(value or ""):
+        return (
+            f"{key} {value!r} is not an e-mail address. Let's Encrypt sends expiry notices there; "
+            "give one like you@example.com."
+        )
+    return None
+
+
+def validate_choice(value: Any, key: str, accepted: tuple[str, ...]) -> str | None:
+    if value not in accepted:
+        return f"{key} is {value!r}. Accepted: {', '.join(accepted)}."
+    return None
+
+
+def derive_zone(domain: str) -> str:
+    """The registrable domain, without asking the DNS provider (which knows better)."""
+    from wizard.providers import derive_zone as provider_derive
+
+    return provider_derive(domain)
+
+
+@dataclass
+class Answers:
+    domain: str | None = None
+    zone: str | None = None
+    email: str | None = None
+    dns_provider: str | None = None
+    ingress_controller: str = "ingress-nginx"
+    smoke_test_host: str | None = None
+    smoke_test_issuer: str = "letsencrypt-production"
+    txt_owner_id: str | None = None
+    webhook_rule: bool = True
+    sops_secret: str | None = None
+    paths: dict[str, str] = field(default_factory=dict)
+    steps: list[str] | None = None  # the steps set up so far (state file); plan's default
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def resolved_zone(self) -> str | None:
+        if self.zone:
+            return self.zone
+        return derive_zone(self.domain) if self.domain else None
+
+    @property
+    def resolved_host(self) -> str | None:
+        if self.smoke_test_host:
+            return self.smoke_test_host
+        return f"podinfo.apps.{self.domain}" if self.domain else None
+
+    @property
+    def resolved_owner(self) -> str:
+        return self.txt_owner_id or (self.domain or "edge-wizard")
+
+    def require(self, keys: tuple[str, ...], why: str) -> None:
+        missing = [k for k in keys if getattr(self, k) in (None, "")]
+        if missing:
+            names = ", ".join(missing)
+            raise UserError(
+                f"The answer{'s' if len(missing) > 1 else ''} {names} {'are' if len(missing) > 1 else 'is'} "
+                f"missing; {why} needs {'them' if len(missing) > 1 else 'it'}. Put "
+                f"{' and '.join(f'`{k}:`' for k in missing)} in the answers file (--answers FILE) or in "
+                f"{STATE_FILE}, or run edge-wizard interactively to be asked."
+            )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The state file's content: only what was answered, never a secret."""
+        out: dict[str, Any] = {}
+        for key in ("domain", "zone", "email", "dns_provider", "ingress_controller",
+                    "smoke_test_host", "smoke_test_issuer", "txt_owner_id"):
+            value = getattr(self, key)
+            if value not in (None, ""):
+                out[key] = value
+        if self.zone is None and self.domain:
+            out["zone"] = self.resolved_zone
+        if self.smoke_test_host is None and self.domain:
+            out["smoke_test_host"] = self.resolved_host
+        out["firewall"] = {"webhook_rule": self.webhook_rule}
+        if self.sops_secret:
+            out["sops_secret"] = self.sops_secret
+        if self.paths:
+            out["paths"] = dict(self.paths)
+        if self.steps:
+            out["steps"] = list(self.steps)
+        return out
+
+
+ACCEPTED_KEYS = (
+    "domain", "zone", "email", "dns_provider", "ingress_controller", "smoke_test_host",
+    "smoke_test_issuer", "txt_owner_id", "firewall", "sops_secret", "paths", "steps",
+)
+
+
+def _flatten(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise UserError(
+            f"{source} must be a YAML mapping of answers (domain:, email:, dns_provider: ...). "
+            "Fix the file and run again."
+        )
+    for key in raw:
+        if str(key).lower() in SECRET_LIKE_KEYS:
+            raise UserError(
+                f"{source} has a key {key!r}. The DNS token must never be written to a file: remove "
+                "that line and pass the token with --token-env VAR or --token-stdin (or type it at "
+                "the masked prompt)."
+            )
+        if key not in ACCEPTED_KEYS:
+            raise UserError(
+                f"{source} has an unknown key {key!r}. Accepted keys: {', '.join(ACCEPTED_KEYS)}."
+            )
+    flat = {k: v for k, v in raw.items() if k not in ("firewall", "paths")}
+    fw = raw.get("firewall")
+    if fw is not None:
+        if not isinstance(fw, dict) or set(fw) - {"webhook_rule"}:
+            raise UserError(f"{source}: firewall accepts one key, webhook_rule: true|false.")
+        if "webhook_rule" in fw:
+            flat["webhook_rule"] = fw["webhook_rule"]
+    paths = raw.get("paths")
+    if paths is not None:
+        if not isinstance(paths, dict) or set(paths) - set(PATH_KEYS):
+            raise UserError(f"{source}: paths accepts the keys {', '.join(PATH_KEYS)}.")
+        flat["paths"] = {k: str(v) for k, v in paths.items()}
+    return flat
+
+
+def read_file(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:
+    """Read an answers or state file into flat keys; raise UserError on any problem."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if missing_ok:
+            return {}
+        raise UserError(f"The answers file {source} does not exist. Check the path given to --answers.") from None
+    except OSError as exc:
+        raise UserError(f"The answers file {source} cannot be read ({exc.strerror}).") from None
+    try:
+        docs = yamlio.load_plain(text)
+    except Exception as exc:  # ruamel raises several types
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{source} is not valid YAML ({first}). Fix the file and run again.") from None
+    if not docs:
+        return {}
+    return _flatten(docs[0], source)
+
+
+def build(*layers: dict[str, Any]) -> Answers:
+    """Merge flat answer layers (later wins) and validate them."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "paths":
+                merged.setdefault("paths", {}).update(value)
+            elif value is not None:
+                merged[key] = value
+    answers = Answers(**{f.name: merged[f.name] for f in fields(Answers) if f.name in merged})
+    errors = validate(answers)
+    if errors:
+        raise UserError(" ".join(errors))
+    return answers
+
+
+def validate(a: Answers) -> list[str]:
+    errors: list[str] = []
+    if a.domain is not None:
+        err = validate_domain(a.domain)
+        if err:
+            errors.append(err)
+    if a.zone is not None:
+        err = validate_domain(a.zone, "zone")
+        if err:
+            errors.append(err)
+        elif a.domain and not (a.domain == a.zone or a.domain.endswith("." + a.zone)):
+            errors.append(
+                f"zone {a.zone!r} is not a suffix of domain {a.domain!r}. The zone is the DNS zone at "
+                f"your provider that holds the domain (e.g. domain k8s.example.com, zone example.com)."
+            )
+    if a.email is not None:
+        err = validate_email(a.email)
+        if err:
+            errors.append(err)
+    if a.dns_provider is not None:
+        err = validate_choice(a.dns_provider, "dns_provider", PROVIDERS)
+        if err:
+            errors.append(err)
+    err = validate_choice(a.ingress_controller, "ingress_controller", INGRESS_CONTROLLERS)
+    if err:
+        errors.append(err)
+    err = validate_choice(a.smoke_test_issuer, "smoke_test_issuer", ISSUERS)
+    if err:
+        errors.append(err)
+    if not isinstance(a.webhook_rule, bool):
+        errors.append(f"firewall.webhook_rule is {a.webhook_rule!r}; accepted: true or false.")
+    if a.smoke_test_host is not None:
+        err = validate_domain(a.smoke_test_host, "smoke_test_host")
+        if err:
+            errors.append(err)
+        elif a.domain and not errors:
+            zone = a.resolved_zone or ""
+            if not (a.smoke_test_host == zone or a.smoke_test_host.endswith("." + zone)):
+                errors.append(
+                    f"smoke_test_host {a.smoke_test_host!r} is outside the zone {zone!r}, so "
+                    "external-dns would never create its record. Pick a host under the zone."
+                )
+    if a.steps is not None:
+        from wizard.steps import NAMES
+
+        if not isinstance(a.steps, list) or any(st not in NAMES for st in a.steps):
+            errors.append(f"steps is {a.steps!r}; give a list of step names from: {', '.join(NAMES)}.")
+    if a.sops_secret is not None and not _LABEL.match(str(a.sops_secret)):
+        errors.append(f"sops_secret {a.sops_secret!r} is not a valid Secret name.")
+    return errors
+
+
+def state_path(repo_root: Path) -> Path:
+    return repo_root / STATE_FILE
+
+
+STATE_HEADER = (
+    "# edge-wizard state: the answers of the last run, committed so a re-run (or a colleague)\n"
+    "# starts from them. It never holds a secret; the DNS token lives only in the\n"
+    "# sops-encrypted Secret.\n"
+)
+
+
+def render_state(answers: Answers, existing: str | None) -> str:
+    """The state file text: ``existing`` merged with our keys (comments kept), or a new file."""
+    data = answers.to_mapping()
+    if existing is not None:
+        try:
+            doc = yamlio.parse(existing, source=STATE_FILE)
+        except ValueError:
+            doc = None
+        if doc is not None and doc.docs and isinstance(doc.docs[0], dict):
+            if yamlio.to_plain(doc.docs[0]) == data:
+                return existing
+            for key in list(doc.docs[0]):
+                if key not in data:
+                    del doc.docs[0][key]
+            yamlio.merge_managed(doc.docs[0], data)
+            return yamlio.render(doc)
+    return STATE_HEADER + _dump_plain(data)
+
+
+def _dump_plain(data: dict[str, Any]) -> str:
+    import io
+
+    from ruamel.yaml import YAML
+
+    y = YAML(typ="rt")
+    y.indent(mapping=2, sequence=4, offset=2)
+    out = io.StringIO()
+    y.dump(data, out)
+    return out.getvalue()

@@ -1,0 +1,147 @@
+"""The engine: answers + repository -> plan -> write -> encrypt -> commit -> push -> watch.
+
+UI-free. Front ends call ``Engine.load``/``plan``/``run`` and render the events ``run`` yields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from wizard import answers as answers_mod
+from wizard import repo as repo_mod
+from wizard import steps as steps_mod
+from wizard.answers import Answers
+from wizard.errors import UserError
+from wizard.events import Event, FileWritten, Info, PlanReady, SecretEncrypted, Warning
+from wizard.plan import Plan, StepPlan, Workspace, atomic_write
+from wizard.repo import Layout
+from wizard.secrets import RefusingSecretWriter, SecretWriter
+from wizard.steps import Context
+
+
+def default_secret_writer() -> SecretWriter:
+    try:
+        from wizard.sops import SopsSecretWriter
+    except ImportError:  # pragma: no cover - sops support not installed
+        return RefusingSecretWriter("this edge-wizard has no sops support.")
+    return SopsSecretWriter()
+
+
+@dataclass
+class RunOptions:
+    commit: bool = True
+    push: bool = True
+    watch: bool = True
+    token: str | None = field(default=None, repr=False)
+    skip_token_check: bool = False
+    context: str | None = None
+    timeout: float = 1200.0
+
+
+class Engine:
+    def __init__(self, repo: str | os.PathLike[str] | None = None, answers_file: str | None = None,
+                 overrides: dict[str, Any] | None = None, secret_writer: SecretWriter | None = None) -> None:
+        self.repo_arg = repo
+        self.answers_file = answers_file
+        self.overrides = overrides or {}
+        self._secret_writer = secret_writer
+        self.layout: Layout | None = None
+        self.answers: Answers | None = None
+
+    # -- loading ----------------------------------------------------------------------------
+    def load(self) -> tuple[Layout, Answers]:
+        """Read the answers (state file < answers file < overrides) and discover the layout."""
+        raw_file = answers_mod.read_file(Path(self.answers_file)) if self.answers_file else {}
+        root = repo_mod.find_root(self.repo_arg)
+        raw_state = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+        answers = answers_mod.build(raw_state, raw_file, self.overrides)
+        layout = repo_mod.discover(root, answers.paths, answers.sops_secret)
+        self.layout, self.answers = layout, answers
+        return layout, answers
+
+    def prefill(self) -> dict[str, Any]:
+        """Previous answers (state file, then answers file) without validation, for prompts."""
+        try:
+            root = repo_mod.find_root(self.repo_arg)
+            data = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+        except UserError:
+            data = {}
+        if self.answers_file:
+            data.update(answers_mod.read_file(Path(self.answers_file)))
+        return data
+
+    @property
+    def secret_writer(self) -> SecretWriter:
+        if self._secret_writer is None:
+            self._secret_writer = default_secret_writer()
+        return self._secret_writer
+
+    # -- planning ---------------------------------------------------------------------------
+    def plan(self, step_names: list[str] | tuple[str, ...] | None = None) -> Plan:
+        if self.layout is None or self.answers is None:
+            self.load()
+        assert self.layout is not None and self.answers is not None
+        if not step_names:
+            step_names = self.answers.steps or steps_mod.NAMES
+        selected = steps_mod.select(step_names)
+        ws = Workspace(self.layout.root)
+        ctx = Context(layout=self.layout, answers=self.answers, ws=ws)
+        step_plans: list[StepPlan] = [step.plan(ctx) for step in selected]
+        done = set(self.answers.steps or ()) | {s.name for s in selected}
+        state = dataclasses.replace(self.answers, steps=[n for n in steps_mod.NAMES if n in done])
+        state_rel = answers_mod.STATE_FILE
+        ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel)), "state")
+        return Plan(steps=step_plans, changes=ws.changes())
+
+    # -- running ----------------------------------------------------------------------------
+    def run(self, plan: Plan, options: RunOptions, *, on_event: Callable[[Event], None] | None = None
+            ) -> Iterator[Event]:
+        """Write the plan; later stages (commit, push, watch) follow in their own modules.
+
+        Everything that can fail on input is checked before the first file is written.
+        """
+        assert self.layout is not None and self.answers is not None
+        root = self.layout.root
+        yield PlanReady(steps=tuple(s.step for s in plan.steps),
+                        files=tuple(c.path for c in plan.pending),
+                        secrets=tuple(s.path for s in plan.secrets))
+        for w in plan.warnings:
+            yield Warning(w)
+
+        # 1. secrets: check the rules, decide, and encrypt in memory, before writing anything
+        encrypted: dict[str, str] = {}
+        for secret in plan.secrets:
+            token = options.token
+            if secret.exists and token is None:
+                yield Info(f"{secret.path} exists; kept as is (no new token given).")
+                continue
+            if token is None:
+                raise UserError(
+                    f"The external-dns step needs the DNS provider token to write {secret.path}. Pass it "
+                    "with --token-env VAR (the name of an environment variable holding it) or "
+                    "--token-stdin, or run in a terminal to be asked for it.")
+            self.secret_writer.check(root, secret)
+            if secret.exists:
+                same = self.secret_writer.unchanged(root, secret, token)
+                if same:
+                    yield SecretEncrypted(path=secret.path, changed=False)
+                    continue
+                if same is None:
+                    yield Warning(
+                        f"{secret.path} exists and edge-wizard cannot decrypt it here (no sops key: set "
+                        "SOPS_AGE_KEY_FILE), so it cannot tell whether the token changed. The file was kept; "
+                        "delete it and run again to replace the token.")
+                    continue
+            encrypted[secret.path] = self.secret_writer.encrypt(root, secret, token)
+
+        # 2. write, file by file, atomically
+        for change in plan.pending:
+            atomic_write(root / change.path, change.new)
+            yield FileWritten(change.path)
+        for path, text in encrypted.items():
+            atomic_write(root / path, text)
+            yield SecretEncrypted(path=path, changed=True)

@@ -1,0 +1,41 @@
+"""smoke-test: podinfo behind the ingress, with a certificate and a DNS record."""
+
+from __future__ import annotations
+
+from wizard.plan import StepPlan
+from wizard import catalog, yamlio
+from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_docs, write_docs
+
+NAMESPACE = "podinfo"
+FOLDER = "smoke-test"
+
+
+class SmokeTestStep(Step):
+    name = "smoke-test"
+    title = "Smoke test (podinfo over HTTPS)"
+    summary = "podinfo with an Ingress, a TLS certificate and a DNS record"
+    needs = ("domain",)
+    kustomization = "smoke-test"
+
+    def plan(self, ctx: Context) -> StepPlan:
+        self.require(ctx)
+        sp = StepPlan(self.name, self.title)
+        host = ctx.answers.resolved_host
+        folder = ctx.component(FOLDER)
+        docs = helm_docs(ctx, "podinfo", "manifests/smoke-test/podinfo.yaml")
+        ing = yamlio.find_doc(docs.docs, "HelmRelease")["spec"]["values"]["ingress"]
+        ing["annotations"]["cert-manager.io/cluster-issuer"] = ctx.answers.smoke_test_issuer
+        annotation = ctx.cat["external_dns_hostname_annotation"]
+        for key in [k for k in ing["annotations"] if "external-dns" in k and k != annotation]:
+            del ing["annotations"][key]
+        ing["annotations"][annotation] = host
+        ing["hosts"][0]["host"] = host
+        ing["tls"][0]["hosts"][0] = host
+        write_docs(ctx, sp, f"{folder}/namespace.yaml", catalog.load_asset("manifests/smoke-test/namespace.yaml"))
+        write_docs(ctx, sp, f"{folder}/podinfo.yaml", docs)
+        for f in ("namespace.yaml", "podinfo.yaml"):
+            ensure_listed(ctx, sp, f"{folder}/kustomization.yaml", f)
+        deps = tuple(d for d in ("ingress-nginx", "cluster-issuers")
+                     if d in ctx.declared or d in ctx.layout.kustomizations)
+        flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="smoke-test", depends_on=deps)
+        return sp

@@ -1,0 +1,160 @@
+"""The one ruamel.yaml setup: round-trip load/dump that keeps the user's formatting.
+
+Files the user owns are loaded and dumped with the indentation detected from the file itself,
+so a merge changes nothing but the inserted lines. Comments placed before the first ``---``
+(the guide's ``# manifests/...`` path comments) are kept as a preamble, since ruamel.yaml would
+drop them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+
+@dataclass(frozen=True)
+class Indent:
+    mapping: int = 2
+    sequence: int = 4
+    offset: int = 2
+
+
+INDENTED = Indent(2, 4, 2)
+UNINDENTED = Indent(2, 2, 0)
+
+_KEY_LINE = re.compile(r"^(?P<ind> *)(?:- +)?[^\s#][^:]*:\s*(#.*)?$")
+_DASH_LINE = re.compile(r"^(?P<ind> *)- ")
+
+
+def detect_indent(text: str, default: Indent = INDENTED) -> Indent:
+    """Guess how block sequences are indented under their parent key."""
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    for cur, nxt in zip(lines, lines[1:]):
+        key = _KEY_LINE.match(cur)
+        dash = _DASH_LINE.match(nxt)
+        if not key or not dash or cur.lstrip().startswith("- "):
+            continue
+        offset = len(dash.group("ind")) - len(key.group("ind"))
+        if offset == 0:
+            return UNINDENTED
+        if offset > 0:
+            return Indent(2, offset + 2, offset)
+    return default
+
+
+@dataclass
+class YamlDoc:
+    """A parsed multi-document file plus what ruamel.yaml cannot keep by itself."""
+
+    docs: list[Any]
+    preamble: str
+    explicit_start: bool
+    indent: Indent
+
+
+def _yaml(indent: Indent) -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=indent.mapping, sequence=indent.sequence, offset=indent.offset)
+    return y
+
+
+def _split_preamble(text: str) -> tuple[str, str, bool]:
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped == "---" or stripped.startswith("--- "):
+            return "".join(lines[:i]), "".join(lines[i:]), True
+        return "", text, False
+    return "", text, False
+
+
+def parse(text: str, *, indent: Indent | None = None, source: str = "<yaml>") -> YamlDoc:
+    """Round-trip load every document of ``text``. Raises ValueError with the file name."""
+    preamble, body, explicit = _split_preamble(text)
+    ind = indent or detect_indent(text)
+    try:
+        docs = [d for d in _yaml(ind).load_all(body)]
+    except YAMLError as exc:
+        raise ValueError(f"{source} is not valid YAML: {exc}".replace("\n", " ")) from None
+    return YamlDoc(docs=[d for d in docs if d is not None] or [], preamble=preamble,
+                   explicit_start=explicit, indent=ind)
+
+
+def render(doc: YamlDoc) -> str:
+    y = _yaml(doc.indent)
+    y.explicit_start = doc.explicit_start
+    out = io.StringIO()
+    y.dump_all(doc.docs, out)
+    return doc.preamble + out.getvalue()
+
+
+def load_plain(text: str) -> list[Any]:
+    """Safe load of all documents into plain Python objects (for reading only)."""
+    y = YAML(typ="safe", pure=True)
+    return [d for d in y.load_all(text) if d is not None]
+
+
+def to_plain(value: Any) -> Any:
+    """Turn ruamel round-trip containers into plain dicts/lists/scalars for comparison."""
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+def find_doc(docs: Iterable[Any], kind: str, name: str | None = None) -> Any | None:
+    for d in docs:
+        if isinstance(d, dict) and d.get("kind") == kind:
+            if name is None or (d.get("metadata") or {}).get("name") == name:
+                return d
+    return None
+
+
+def merge_managed(existing: Any, rendered: Any) -> Any:
+    """Set the keys we manage (those in ``rendered``) into ``existing``, keeping everything else.
+
+    Mappings merge key by key (so keys a user added survive, with their comments); scalars and
+    sequences are replaced when their value differs.
+    """
+    if isinstance(existing, dict) and isinstance(rendered, dict):
+        for key, value in rendered.items():
+            if key in existing and isinstance(existing[key], dict) and isinstance(value, dict):
+                merge_managed(existing[key], value)
+            elif key not in existing or to_plain(existing[key]) != to_plain(value):
+                existing[key] = value
+        return existing
+    return rendered
+
+
+__all__ = [
+    "CommentedMap",
+    "CommentedSeq",
+    "INDENTED",
+    "UNINDENTED",
+    "Indent",
+    "YamlDoc",
+    "detect_indent",
+    "find_doc",
+    "load_plain",
+    "merge_managed",
+    "parse",
+    "render",
+    "to_plain",
+]

@@ -1,0 +1,203 @@
+"""Cloudflare API v4: token verify (/user/tokens/verify) and zone lookup (/zones?name=)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from wizard.errors import UserError
+from wizard.providers import (
+    CheckUnavailable,
+    TokenCheck,
+    base_url,
+    clean,
+    derive_zone,
+    describe_found,
+    get,
+    json_body,
+    make_client,
+    rate_limited,
+    server_error,
+    unexpected,
+    zone_list_text,
+)
+
+LABEL = "Cloudflare"
+ENV_VAR = "EDGE_WIZARD_CLOUDFLARE_API"
+DEFAULT_URL = "https://api.cloudflare.com"
+
+_NEW_TOKEN = ("Create an API token in the Cloudflare dashboard → My Profile → API Tokens with the permissions "
+              "Zone → Zone → Read and Zone → DNS → Edit for the zone, and run again.")
+
+# Cloudflare error codes meaning "this is not a usable token".
+_INVALID_CODES = {1000, 1001, 6003, 6111, 6103, 10000, 9106, 9103}
+_PERMISSION_CODES = {9109, 10001}
+
+
+def _errors(body: Any) -> tuple[set[int], str]:
+    codes: set[int] = set()
+    texts: list[str] = []
+    if isinstance(body, dict):
+        for err in body.get("errors") or []:
+            if not isinstance(err, dict):
+                continue
+            try:
+                codes.add(int(err.get("code")))
+            except (TypeError, ValueError):
+                pass
+            if err.get("message"):
+                texts.append(str(err["message"]))
+            for sub in err.get("error_chain") or []:
+                if isinstance(sub, dict):
+                    try:
+                        codes.add(int(sub.get("code")))
+                    except (TypeError, ValueError):
+                        pass
+    return codes, "; ".join(texts)
+
+
+def _body(resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _said(resp: httpx.Response, token: str) -> str:
+    codes, text = _errors(_body(resp))
+    code = f"code {min(codes)}" if codes else ""
+    detail = clean(", ".join(x for x in (code, text) if x), token, 120)
+    return f" (HTTP {resp.status_code}{', ' + detail if detail else ''})"
+
+
+def _invalid(resp: httpx.Response, token: str) -> UserError:
+    return UserError(
+        f"Cloudflare rejected the API token{_said(resp, token)}: it is wrong, was revoked or rolled. external-dns would "
+        f"be rejected the same way and never create records, so nothing was written. Note: use an API token, not the "
+        f"Global API Key. {_NEW_TOKEN}"
+    )
+
+
+def _no_permission(resp: httpx.Response, token: str) -> UserError:
+    return UserError(
+        f"Cloudflare accepted the API token but refused access to zones{_said(resp, token)}: the token lacks the "
+        f"Zone Read permission. external-dns needs Zone Read and DNS Edit, so nothing was written. {_NEW_TOKEN}"
+    )
+
+
+def _transport_or_other(resp: httpx.Response, token: str) -> CheckUnavailable:
+    if resp.status_code == 429:
+        return rate_limited(resp, "Cloudflare", LABEL)
+    if resp.status_code >= 500:
+        _, text = _errors(_body(resp))
+        return server_error(resp, LABEL, clean(text, token, 120))
+    return unexpected(resp, LABEL, ENV_VAR, token)
+
+
+def _is_auth_failure(resp: httpx.Response) -> bool:
+    if resp.status_code == 401:
+        return True
+    codes, _ = _errors(_body(resp))
+    return resp.status_code in (400, 403) and bool(codes & _INVALID_CODES)
+
+
+def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> TokenCheck:
+    base = base_url(ENV_VAR, DEFAULT_URL, "/client/v4")
+    api = f"{base}/client/v4"
+    kw = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
+    account_token = False
+    verify_failure: httpx.Response | None = None
+    with make_client(token, timeout) as client:
+        # 1. Is the token active?
+        resp = get(client, f"{api}/user/tokens/verify", None, **kw)
+        if resp.status_code == 200:
+            body = json_body(resp, LABEL)
+            result = body.get("result") if isinstance(body, dict) else None
+            status = str(result.get("status", "")).lower() if isinstance(result, dict) else ""
+            if not (isinstance(body, dict) and body.get("success") is True) or not status:
+                raise CheckUnavailable(
+                    f"Could not check the {LABEL} token: the verify endpoint answered without a token status "
+                    f"(not the Cloudflare API? Check {ENV_VAR}). Pass --skip-token-check to continue without the check."
+                )
+            if status == "expired":
+                exp = clean(result.get("expires_on", ""), token, 40)
+                raise UserError(
+                    f"The Cloudflare API token expired{' on ' + exp if exp else ''} (token status: expired). "
+                    f"external-dns would be rejected and never create records, so nothing was written. "
+                    f"Extend the token's TTL or create a new one. {_NEW_TOKEN}"
+                )
+            if status != "active":
+                raise UserError(
+                    f"The Cloudflare API token is not active (token status: {clean(status, token, 20)}). "
+                    f"A disabled token is rejected by the API, so external-dns could not create records and nothing "
+                    f"was written. Enable it again under My Profile → API Tokens or create a new one. {_NEW_TOKEN}"
+                )
+        elif _is_auth_failure(resp):
+            # Account-owned tokens fail /user/tokens/verify but work for /zones: try that before giving up.
+            account_token = True
+            verify_failure = resp
+        else:
+            raise _transport_or_other(resp, token)
+
+        # 2. Which zone?
+        for cand in candidates:
+            resp = get(client, f"{api}/zones", {"name": cand, "per_page": 5}, **kw)
+            if resp.status_code != 200:
+                if _is_auth_failure(resp):
+                    raise _invalid(verify_failure or resp, token)
+                if resp.status_code == 403:
+                    raise _no_permission(resp, token)
+                raise _transport_or_other(resp, token)
+            body = json_body(resp, LABEL)
+            result = body.get("result") if isinstance(body, dict) else None
+            if not isinstance(result, list):
+                raise CheckUnavailable(
+                    f"Could not check the {LABEL} token: the zones endpoint answered without a result list "
+                    f"(check {ENV_VAR}). Pass --skip-token-check to continue without the check."
+                )
+            found = next((z for z in result if isinstance(z, dict)
+                          and str(z.get("name", "")).lower().rstrip(".") == cand), None)
+            if found is not None:
+                return _found(domain, cand, found, account_token)
+
+        names: list[str] = []
+        total: int | None = None
+        try:
+            resp = get(client, f"{api}/zones", {"per_page": 5}, **kw)
+            if resp.status_code == 200:
+                body = json_body(resp, LABEL)
+                result = body.get("result") if isinstance(body, dict) else None
+                if isinstance(result, list):
+                    names = [str(z.get("name")) for z in result if isinstance(z, dict) and z.get("name")][:5]
+                    try:
+                        total = int(body["result_info"]["total_count"])
+                    except (KeyError, TypeError, ValueError):
+                        total = len(names)
+        except CheckUnavailable:
+            total = None
+    wanted = candidates[0] if explicit_zone else derive_zone(domain)
+    tried = [c for c in candidates if c != wanted]
+    also = f" (also looked for {', '.join(tried)})" if tried else ""
+    seen = zone_list_text(names, total) if total is not None else ""
+    raise UserError(
+        f"The Cloudflare token is valid but the zone {wanted} is not in its account or not among the zones it may "
+        f"access{also}. external-dns could not manage records for {domain}, so nothing was written. "
+        f"{seen + ' ' if seen else ''}"
+        f"Add {wanted} to Cloudflare, or edit the token's Zone Resources to include it, and run again."
+    )
+
+
+def _found(domain: str, zone: str, z: dict[str, Any], account_token: bool) -> TokenCheck:
+    ns = tuple(str(n).rstrip(".").lower() for n in (z.get("name_servers") or []) if n)
+    where = "account"
+    msg = describe_found(LABEL, domain, zone, z.get("id"), where)
+    if account_token:
+        msg += " (The token is an account-owned token: /user/tokens/verify does not know it, the zone lookup worked.)"
+    status = str(z.get("status", "active")).lower()
+    if status == "pending":
+        msg += (f" Cloudflare still lists {zone} as pending: the registrar's nameservers are not yet "
+                f"{', '.join(ns) or 'the Cloudflare ones'}, so records and certificates will not work until they are.")
+    elif status not in ("active", ""):
+        msg += f" Cloudflare lists {zone} with status {clean(status, '', 20)}."
+    return TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=ns)

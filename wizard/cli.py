@@ -226,6 +226,10 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
     plan = engine.plan(args.steps)
     needs_token = any(not s.exists for s in plan.secrets)
     token = _read_token(args, needs_token) if plan.secrets else None
+    if token is not None:
+        for event in engine.check_token(token, skip=args.skip_token_check):
+            out.event(event)
+        plan = engine.plan(args.steps)  # the provider may have named a longer zone
     if not args.yes:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             raise UserError("edge-wizard run needs --yes when it is not attached to a terminal (it will not "

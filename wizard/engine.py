@@ -51,6 +51,7 @@ class Engine:
         self._secret_writer = secret_writer
         self.layout: Layout | None = None
         self.answers: Answers | None = None
+        self.pushed_sha: str | None = None
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> tuple[Layout, Answers]:
@@ -79,6 +80,34 @@ class Engine:
         if self._secret_writer is None:
             self._secret_writer = default_secret_writer()
         return self._secret_writer
+
+    def check_token(self, token: str, *, skip: bool = False) -> list[Event]:
+        """Check the DNS token with the provider before anything is written.
+
+        Raises UserError (exit 2) when the provider says the token or the zone is wrong. When the
+        zone was not given, the provider's longest matching zone becomes the zone of the plan.
+        """
+        if self.layout is None or self.answers is None:
+            self.load()
+        assert self.answers is not None
+        a = self.answers
+        a.require(("domain", "dns_provider"), "checking the DNS token")
+        if skip:
+            return [Warning("The DNS token was not checked (--skip-token-check): a wrong token or zone "
+                            "will only show up later, as external-dns errors in the cluster.")]
+        from wizard.providers import check_nameservers, check_token
+
+        result = check_token(a.dns_provider or "", a.domain or "", token, zone=a.zone)
+        if result.warning:
+            return [Warning(result.message)]
+        events: list[Event] = [Info(result.message)]
+        if a.zone is None and result.zone and result.zone != a.resolved_zone:
+            self.answers = dataclasses.replace(a, zone=result.zone)
+        if result.zone and result.nameservers:
+            ns_problem = check_nameservers(result.zone, result.nameservers)
+            if ns_problem:
+                events.append(Warning(ns_problem))
+        return events
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, step_names: list[str] | tuple[str, ...] | None = None) -> Plan:
@@ -138,10 +167,43 @@ class Engine:
                     continue
             encrypted[secret.path] = self.secret_writer.encrypt(root, secret, token)
 
-        # 2. write, file by file, atomically
+        # 2. git: refuse before writing if a path we are about to change has someone else's edits
+        buffer: list[Event] = []
+        git_ops = None
+        if options.commit:
+            from wizard.gitops import GitOps
+
+            git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url,
+                             emit=buffer.append)
+            git_ops.target()
+            git_ops.check_clean([c.path for c in plan.pending] + list(encrypted))
+            yield from _drain(buffer)
+
+        # 3. write, file by file, atomically
         for change in plan.pending:
             atomic_write(root / change.path, change.new)
             yield FileWritten(change.path)
         for path, text in encrypted.items():
             atomic_write(root / path, text)
             yield SecretEncrypted(path=path, changed=True)
+
+        # 4. commit exactly our files (also ones a --no-commit run left), then push
+        if git_ops is None:
+            return
+        managed = [c.path for c in plan.changes] + [s.path for s in plan.secrets if (root / s.path).exists()]
+        steps = [s.step for s in plan.steps]
+        try:
+            git_ops.commit(managed, steps, secret_values=[options.token] if options.token else [])
+        finally:
+            yield from _drain(buffer)
+        if options.push:
+            try:
+                sha = git_ops.push()
+            finally:
+                yield from _drain(buffer)
+            self.pushed_sha = sha
+
+
+def _drain(buffer: list[Event]) -> Iterator[Event]:
+    while buffer:
+        yield buffer.pop(0)

@@ -122,6 +122,12 @@ class Workspace:
         if step not in owners:
             owners.append(step)
 
+    def touch(self, rel: str, step: str) -> None:
+        """Record a managed file that needs no change (so it is still committed and reported)."""
+        text = self.read(rel)
+        if text is not None:
+            self.write(rel, text, step)
+
     def changes(self) -> list[FileChange]:
         out = []
         for rel, text in self._pending.items():

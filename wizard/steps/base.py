@@ -71,6 +71,8 @@ def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc,
             yamlio.merge_managed(match, new)
     if yamlio.to_plain(doc.docs) != before:
         ctx.ws.write(rel, yamlio.render(doc), step.step)
+    else:
+        ctx.ws.touch(rel, step.step)
 
 
 def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
@@ -95,6 +97,8 @@ def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
     if any(norm(str(r)) == norm(entry) for r in resources):
         if text is None:
             ctx.ws.write(kfile, yamlio.render(doc), step.step)
+        else:
+            ctx.ws.touch(kfile, step.step)
         return
     resources.append(entry)
     # kustomize lists written in flow style ("resources: []") become block style once filled.

@@ -86,6 +86,7 @@ class FirewallStep(Step):
         missing_http = [p for p in ("80", "443") if not covered(rules, "world", p)]
         want_webhook = ctx.answers.webhook_rule and not covered(rules, "cluster", "8443")
         if not missing_http and not want_webhook:
+            ctx.ws.touch(rel, self.name)
             return sp
         seq_col = (len(_key_indent(text, "ingress")) if "ingress" in text else 2) + doc.indent.offset
         if missing_http:

@@ -1,0 +1,87 @@
+"""`run` commits exactly its files and pushes them to a remote served over smart HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from support.githttp import GitHTTPServer
+from support.repos import git, make_guide_repo
+from wizard.cli import main
+
+STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+
+
+@pytest.fixture
+def clone(tmp_path: Path):
+    """A guide repo pushed to an HTTP remote, and a fresh clone of it (as a user would have)."""
+    with GitHTTPServer(tmp_path / "srv") as srv:
+        srv.create_bare("cluster")
+        url = srv.url + "cluster.git"
+        seed = make_guide_repo(tmp_path / "seed", url=url)
+        git(seed, "push", "-q", url, "main")
+        git(tmp_path, "clone", "-q", url, "clone")
+        yield tmp_path / "clone", url, srv
+
+
+def test_run_pushes_one_commit_with_only_the_wizard_files(clone, answers_file: Path, tmp_path: Path) -> None:
+    repo, url, _ = clone
+    (repo / "notes.txt").write_text("my own unrelated work\n")
+    before = git(repo, "rev-parse", "HEAD")
+    assert main(["run", *STEPS, "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]) == 0
+    remote_head = git(repo, "ls-remote", url, "refs/heads/main").split()[0]
+    assert remote_head == git(repo, "rev-parse", "HEAD") != before
+    assert git(repo, "rev-list", "--count", f"{before}..HEAD") == "1"
+    subject = git(repo, "log", "-1", "--format=%s")
+    assert subject.startswith("edge-wizard: ingress, firewall, cert-manager")
+    files = set(git(repo, "show", "--name-only", "--format=", "HEAD").splitlines())
+    assert "notes.txt" not in files
+    assert ".edge-wizard.yaml" in files
+    assert "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml" in files
+    assert git(repo, "status", "--porcelain") == "?? notes.txt"
+
+
+def test_rerun_makes_no_commit(clone, answers_file: Path) -> None:
+    repo, url, _ = clone
+    args = ["run", *STEPS, "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
+    assert main(args) == 0
+    head = git(repo, "rev-parse", "HEAD")
+    assert main(args) == 0
+    assert git(repo, "rev-parse", "HEAD") == head
+
+
+def test_no_commit_then_commit_commits_the_files_left_on_disk(clone, answers_file: Path) -> None:
+    repo, url, _ = clone
+    base = ["run", "ingress", "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
+    assert main(base + ["--no-commit"]) == 0
+    assert git(repo, "status", "--porcelain")
+    assert main(base) == 0
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "ls-remote", url, "refs/heads/main").split()[0] == git(repo, "rev-parse", "HEAD")
+
+
+def test_failed_push_keeps_commit_and_rerun_pushes(clone, answers_file: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    repo, url, srv = clone
+    args = ["run", "ingress", "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
+    srv.fail_next_push(403)
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "kept" in err
+    local = git(repo, "rev-parse", "HEAD")
+    assert git(repo, "ls-remote", url, "refs/heads/main").split()[0] != local
+    assert main(args) == 0
+    assert git(repo, "ls-remote", url, "refs/heads/main").split()[0] == local
+
+
+def test_dirty_managed_file_is_refused_before_writing(clone, answers_file: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    repo, url, _ = clone
+    k = repo / "manifests/cluster/flux-system/kustomization.yaml"
+    k.write_text(k.read_text() + "- extra.yaml\n")
+    args = ["run", "ingress", "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
+    assert main(args) == 2
+    assert "manifests/cluster/flux-system/kustomization.yaml" in capsys.readouterr().err
+    assert not (repo / "manifests/infrastructure/ingress-nginx").exists()
+    assert "extra.yaml" in k.read_text()

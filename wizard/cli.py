@@ -95,6 +95,8 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--token-env", metavar="VAR", help="read the DNS provider token from this environment variable")
     tok.add_argument("--token-stdin", action="store_true", help="read the DNS provider token from standard input")
     r.add_argument("--skip-token-check", action="store_true", help="do not check the token with the DNS provider's API")
+    r.add_argument("--replace-token", action="store_true",
+                   help="write the given token even when the existing Secret cannot be decrypted to compare")
     r.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
     r.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
 
@@ -243,6 +245,7 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
                 return 0
     options = RunOptions(commit=not args.no_commit, push=not (args.no_push or args.no_commit),
                          watch=not args.no_watch, token=token, skip_token_check=args.skip_token_check,
+                         replace_token=args.replace_token,
                          context=args.context)
     for event in engine.run(plan, options):
         out.event(event)

@@ -38,6 +38,7 @@ class RunOptions:
     watch: bool = True
     token: str | None = field(default=None, repr=False)
     skip_token_check: bool = False
+    replace_token: bool = False  # write the token even when the existing Secret cannot be compared
     context: str | None = None
     timeout: float = 1200.0
 
@@ -159,11 +160,12 @@ class Engine:
                 if same:
                     yield SecretEncrypted(path=secret.path, changed=False)
                     continue
-                if same is None:
+                if same is None and not options.replace_token:
                     yield Warning(
-                        f"{secret.path} exists and edge-wizard cannot decrypt it here (no sops key: set "
-                        "SOPS_AGE_KEY_FILE), so it cannot tell whether the token changed. The file was kept; "
-                        "delete it and run again to replace the token.")
+                        f"{secret.path} exists and edge-wizard cannot decrypt it here (no local sops key: "
+                        "SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt or a gpg key), so it "
+                        "cannot tell whether the token changed. The file was kept; pass --replace-token to "
+                        "write this token anyway.")
                     continue
             encrypted[secret.path] = self.secret_writer.encrypt(root, secret, token)
 

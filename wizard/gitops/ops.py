@@ -1,186 +1,23 @@
-"""Stage, leak-guard, commit and push the files a run wrote (GitPython).
-
-The engine calls, in order::
-
-    ops = GitOps(root, flux_branch=layout.branch, flux_url=layout.url, emit=emit)
-    ops.target()                  # which branch/remote; warns when the local branch differs
-    ops.check_clean(paths)        # before writing: managed files must not carry foreign edits
-    ... write files ...
-    sha = ops.commit(paths, steps, secret_values=[token])   # None when nothing changed
-    if ops.unpushed():
-        sha = ops.push()          # pushed HEAD sha, for the watch stage
-
-Rules this module keeps:
-
-* Only the given paths are committed.  The commit is built in a private index (``GIT_INDEX_FILE``)
-  from HEAD plus those paths, so anything else the user staged or edited stays as it was.
-* Secrets never reach argv, messages or events; URL credentials are redacted from every message.
-* git never prompts (``GIT_TERMINAL_PROMPT=0``, ssh ``BatchMode``): a missing credential is an error
-  with a clear message, not a hang behind the TUI.
-"""
+"""GitOps: stage exactly the run's files, commit through a private index, push."""
 
 from __future__ import annotations
 
-import base64
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
 
 import git
 from git import GitCommandError, RemoteProgress, Repo
 
-from .errors import StepFailed, UserError
-from .events import Committed, Event, Info, PushProgress, Pushed, Warning
-
-__all__ = ["GitOps", "GitTarget", "normalize_url", "redact_url", "flux_source_from_sync"]
+from wizard.errors import StepFailed, UserError
+from wizard.events import Committed, Event, Info, PushProgress, Pushed, Warning
+from wizard.gitops.guard import _secret_needles, _secret_problem
+from wizard.gitops.urls import normalize_url, redact_url
 
 _EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _EMPTY_TREE_SHA256 = "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
-
-
-# --------------------------------------------------------------------------------------------
-# URL helpers
-# --------------------------------------------------------------------------------------------
-
-_URL_CRED_RE = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/@\s'\"]+)@")
-_SCP_RE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>.*)$")
-
-
-def _redact_match(m: re.Match[str]) -> str:
-    scheme, userinfo = m.group("scheme"), m.group("userinfo")
-    if ":" in userinfo:
-        user = userinfo.split(":", 1)[0]
-        return f"{scheme}{user}:***@"
-    if scheme.lower().startswith(("http", "https")):
-        # A bare userinfo on http(s) is often a token used as the user name.
-        return f"{scheme}***@"
-    return m.group(0)  # ssh://git@host - a user name, not a secret
-
-
-def redact_url(text: str) -> str:
-    """Remove passwords/tokens embedded in URLs anywhere in ``text``."""
-    return _URL_CRED_RE.sub(_redact_match, text)
-
-
-def normalize_url(url: str) -> str:
-    """Reduce the usual spellings of one repository URL to one key.
-
-    ``ssh://git@host:22/org/repo.git``, ``git@host:org/repo``, ``https://user:tok@host/org/repo/``
-    all become ``host/org/repo``; local paths and ``file://`` become ``file:/abs/path``.
-    """
-    url = url.strip()
-    if not url:
-        return ""
-    if "://" in url:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme == "file":
-            return "file:" + _norm_local(parts.path)
-        host = (parts.hostname or "").lower()
-        path = parts.path
-    else:
-        m = _SCP_RE.match(url)
-        if m and "/" not in m.group("host") and not (len(m.group("host")) == 1 and os.name == "nt"):
-            host, path = m.group("host").lower(), m.group("path")
-        else:
-            return "file:" + _norm_local(url)
-    path = path.strip("/")
-    if path.endswith(".git"):
-        path = path[:-4]
-    path = path.strip("/").lower()
-    return f"{host}/{path}"
-
-
-def _norm_local(path: str) -> str:
-    p = os.path.abspath(path)
-    p = p.rstrip("/")
-    if p.endswith(".git"):
-        p = p[:-4]
-    return p.rstrip("/")
-
-
-def flux_source_from_sync(path: Path) -> tuple[str | None, str | None]:
-    """(branch, url) of the first GitRepository in a ``gotk-sync.yaml``; (None, None) if none."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="safe", pure=True)
-    try:
-        docs = list(yaml.load_all(Path(path).read_text(encoding="utf-8")))
-    except Exception:  # noqa: BLE001 - unreadable sync file: no preference
-        return None, None
-    for doc in docs:
-        if isinstance(doc, dict) and doc.get("kind") == "GitRepository":
-            spec = doc.get("spec") or {}
-            ref = spec.get("ref") or {}
-            branch = ref.get("branch") if isinstance(ref, dict) else None
-            return (str(branch) if branch else None), (str(spec["url"]) if spec.get("url") else None)
-    return None, None
-
-
-# --------------------------------------------------------------------------------------------
-# Leak guard
-# --------------------------------------------------------------------------------------------
-
-
-def _secret_needles(values: Iterable[str]) -> list[bytes]:
-    """Byte strings whose presence means a plaintext secret leaked: raw, and base64 encodings
-    (standard and URL-safe, at every byte alignment, so a value embedded in a larger base64
-    blob such as a dockerconfigjson is found too)."""
-    needles: set[bytes] = set()
-    for value in values:
-        if not value or len(value) < 4:
-            continue
-        raw = value.encode("utf-8")
-        needles.add(raw)
-        for enc in (base64.b64encode, base64.urlsafe_b64encode):
-            needles.add(enc(raw).rstrip(b"="))
-            for shift in (1, 2):
-                encoded = enc(b"\0" * shift + raw)
-                first = -(-(8 * shift) // 6)  # first char made only of secret bits
-                last = (8 * (shift + len(raw))) // 6  # one past the last such char
-                core = encoded[first:last]
-                if len(core) >= 8:
-                    needles.add(core)
-            aligned = enc(raw)
-            core = aligned[: (8 * len(raw)) // 6]
-            if len(core) >= 8:
-                needles.add(core)
-    return sorted(needles, key=len, reverse=True)
-
-
-_KIND_SECRET_RE = re.compile(rb"^\s*kind:\s*[\"']?Secret[\"']?\s*(#.*)?$", re.M)
-_SOPS_RE = re.compile(rb"^sops:\s*$", re.M)
-
-
-def _secret_problem(path: str, data: bytes) -> str | None:
-    """Why a staged file holding a ``kind: Secret`` is unsafe, or None."""
-    if not _KIND_SECRET_RE.search(data):
-        return None
-    try:
-        from ruamel.yaml import YAML
-
-        docs = list(YAML(typ="safe", pure=True).load_all(data.decode("utf-8")))
-    except Exception:  # noqa: BLE001 - not YAML we can read: fall back to text
-        if not _SOPS_RE.search(data):
-            return "has kind: Secret but no sops metadata"
-        return None
-    for doc in docs:
-        if not isinstance(doc, dict) or doc.get("kind") != "Secret":
-            continue
-        sops = doc.get("sops")
-        if not isinstance(sops, dict) or not sops.get("mac"):
-            return "has a kind: Secret without sops metadata (it is not encrypted)"
-        for key in ("data", "stringData"):
-            fields = doc.get(key)
-            if isinstance(fields, dict):
-                for v in fields.values():
-                    if v is not None and not (isinstance(v, str) and v.startswith("ENC[")):
-                        return f"has sops metadata but a {key} value that is not encrypted"
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -85,3 +85,41 @@ def test_dirty_managed_file_is_refused_before_writing(clone, answers_file: Path,
     assert "manifests/cluster/flux-system/kustomization.yaml" in capsys.readouterr().err
     assert not (repo / "manifests/infrastructure/ingress-nginx").exists()
     assert "extra.yaml" in k.read_text()
+
+
+def test_full_run_with_token_pushes_no_plaintext(clone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 'git' done-when: all steps, token from env, one commit of only our files, no plaintext."""
+    from conftest import require_tool
+    from support.agekeys import make_age_key
+
+    require_tool("sops")
+    repo, url, _ = clone
+    key = make_age_key(tmp_path / "keys")
+    (repo / ".sops.yaml").write_text("creation_rules:\n  - path_regex: manifests/.*\\.yaml$\n"
+                                     f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n")
+    git(repo, "add", ".sops.yaml")
+    git(repo, "commit", "-qm", "sops rules")
+    git(repo, "push", "-q", "origin", "main")
+    token = "hcloud-SuperSecretTokenValue-1234567890"
+    monkeypatch.setenv("T", token)
+    answers = tmp_path / "a.yaml"
+    answers.write_text("domain: k8s.example.com\nemail: ops@example.com\ndns_provider: hetzner\n")
+    before = git(repo, "rev-parse", "HEAD")
+    rc = main(["run", "--repo", str(repo), "--answers", str(answers), "--token-env", "T", "--yes",
+               "--no-watch", "--skip-token-check"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert git(repo, "rev-list", "--count", f"{before}..HEAD") == "1"
+    files = set(git(repo, "show", "--name-only", "--format=", "HEAD").splitlines())
+    assert "manifests/infrastructure/external-dns/hetzner-token.yaml" in files
+    assert all(f.startswith(("manifests/", ".edge-wizard.yaml")) for f in files)
+    # the remote's whole history, every blob: no token
+    mirror = tmp_path / "mirror"
+    git(tmp_path, "clone", "-q", "--mirror", url, str(mirror))
+    blobs = git(mirror, "rev-list", "--all", "--objects").splitlines()
+    for line in blobs:
+        sha = line.split()[0]
+        if git(mirror, "cat-file", "-t", sha) == "blob":
+            assert token not in git(mirror, "cat-file", "-p", sha)
+    assert token not in out.out + out.err + answers.read_text()

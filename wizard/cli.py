@@ -100,6 +100,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
     r.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
 
+    dr = sub.add_parser("doctor", help="check the repository (and the cluster) for known pitfalls")
+    _common(dr)
+    dr.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
+    dr.add_argument("--offline", action="store_true", help="repository checks only; do not contact the cluster")
+
     d = sub.add_parser("demo", help="run the whole flow on a throwaway sandbox repository")
     _common(d)
     return p
@@ -113,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _interactive(args, out)
-        handler = {"steps": cmd_steps, "plan": cmd_plan, "run": cmd_run, "demo": cmd_demo}[args.command]
+        handler = {"steps": cmd_steps, "plan": cmd_plan, "run": cmd_run, "demo": cmd_demo,
+                   "doctor": cmd_doctor}[args.command]
         return handler(args, out)
     except WizardError as exc:
         if args.debug:
@@ -250,6 +256,12 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
     for event in engine.run(plan, options):
         out.event(event)
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace, out: Out) -> int:
+    from wizard.doctor import cmd_doctor as doctor
+
+    return doctor(args, out)
 
 
 def cmd_demo(args: argparse.Namespace, out: Out) -> int:

@@ -207,11 +207,11 @@ def glob_to_regex(glob: str) -> str:
     return "".join(out) + "$"
 
 
-def _looks_like_glob(regex: str) -> bool:
+def looks_like_glob(regex: str) -> bool:
     return bool(re.search(r"(^|/)\*", regex))
 
 
-def _glob_matches(pattern: str, rel: str) -> bool:
+def glob_matches(pattern: str, rel: str) -> bool:
     if fnmatch.fnmatchcase(rel, pattern):
         return True
     if "**" in pattern:
@@ -257,7 +257,7 @@ def resolve(root: Path, rel_path: str) -> Resolved:
             rx = re.compile(rule.path_regex)
         except re.error as exc:
             hint = ""
-            if _looks_like_glob(rule.path_regex):
+            if looks_like_glob(rule.path_regex):
                 hint = (f" It looks like a shell glob; as a regex write it as "
                         f"`path_regex: {glob_to_regex(rule.path_regex)}`.")
             raise UserError(f"In {config_rel}, {rule.describe()} is not a valid regular expression ({exc}); "
@@ -269,10 +269,10 @@ def resolve(root: Path, rel_path: str) -> Resolved:
     if chosen is None:
         for rule in rules:
             pr = rule.path_regex or ""
-            if _looks_like_glob(pr) and _glob_matches(pr, rel):
+            if looks_like_glob(pr) and glob_matches(pr, rel):
                 raise UserError(
                     f"In {config_rel}, path_regex '{pr}' is a shell glob written as a regex: as a regex it "
-                    f"means {_explain_glob_regex(pr)}, so it never matches nested paths like {rel}, and sops "
+                    f"means {explain_glob_regex(pr)}, so it never matches nested paths like {rel}, and sops "
                     f"would stop with \"no matching creation rules found\". Write it as a regex: "
                     f"`path_regex: {glob_to_regex(pr)}`. Nothing was written.")
         listed = ", ".join(repr(r.path_regex) for r in rules if r.path_regex is not None)
@@ -286,7 +286,7 @@ def resolve(root: Path, rel_path: str) -> Resolved:
     return Resolved(config=config, rel=rel, rule=chosen)
 
 
-def _explain_glob_regex(pr: str) -> str:
+def explain_glob_regex(pr: str) -> str:
     m = re.match(r"^(.*?)/\*(.)(.*)$", pr)
     if m:
         head, nxt, tail = m.groups()

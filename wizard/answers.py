@@ -119,15 +119,14 @@ class Answers:
     def to_mapping(self) -> dict[str, Any]:
         """The state file's content: only what was answered, never a secret."""
         out: dict[str, Any] = {}
+        derived = {"zone": self.resolved_zone, "smoke_test_host": self.resolved_host} if self.domain else {}
         for key in ("domain", "zone", "email", "dns_provider", "ingress_controller",
                     "smoke_test_host", "smoke_test_issuer", "txt_owner_id"):
             value = getattr(self, key)
+            if value in (None, ""):
+                value = derived.get(key)  # same place whether typed or derived: front ends agree byte for byte
             if value not in (None, ""):
                 out[key] = value
-        if self.zone is None and self.domain:
-            out["zone"] = self.resolved_zone
-        if self.smoke_test_host is None and self.domain:
-            out["smoke_test_host"] = self.resolved_host
         out["firewall"] = {"webhook_rule": self.webhook_rule}
         if self.sops_secret:
             out["sops_secret"] = self.sops_secret

@@ -132,9 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _interactive(args: argparse.Namespace, out: Out) -> int:
+    """No subcommand: the Textual UI in a terminal, plain prompts with --plain or when only stdin
+    is a terminal (ssh -T, serial consoles, piped output); usage otherwise."""
     if not sys.stdin.isatty():
         parser().print_help(sys.stderr)
         return 2
+    if args.plain or not sys.stdout.isatty():
+        from wizard.plain import run_plain
+
+        return run_plain(repo=args.repo, answers_file=args.answers, context=None, debug=args.debug)
     parser().print_help()
     return 0
 

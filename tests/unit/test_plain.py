@@ -1,0 +1,354 @@
+"""Plain mode (wizard.plain) driven by scripted questionary prompts, without a terminal.
+
+questionary.text/select/password/confirm/checkbox are replaced by a FakePrompt whose ``unsafe_ask``
+returns the scripted answer for the first key that is a substring of the prompt's message; an
+unscripted prompt takes its default. Every prompt asked is recorded. Text answers go through the
+prompt's own ``validate=`` callable, as questionary would, so the declared validators are exercised.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import questionary
+
+from support.repos import git, make_guide_repo, snapshot
+from wizard import plain
+from wizard.plain import run_plain
+
+CTRL_C = object()  # script value: the user presses Ctrl-C at this prompt
+
+
+class Seq(list):
+    """Script value for a prompt asked more than once: one answer per time, in order."""
+STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+ANSWERS = {
+    "Steps to run": STEPS,
+    "Domain": "k8s.example.com",
+    "ACME e-mail": "ops@example.com",
+}
+
+
+@dataclass
+class Asked:
+    kind: str
+    message: str
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class Script:
+    """Scripted answers keyed by a substring of the prompt message (a list answers repeated prompts)."""
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    asked: list[Asked] = field(default_factory=list)
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> "Script":
+        for kind in ("text", "select", "password", "confirm", "checkbox"):
+            monkeypatch.setattr(questionary, kind, self._factory(kind))
+        return self
+
+    def _factory(self, kind: str):
+        def make(message: str, *args: Any, **kwargs: Any) -> FakePrompt:
+            if args:
+                kwargs["choices" if kind in ("select", "checkbox") else "default"] = args[0]
+            return FakePrompt(self, Asked(kind, message, kwargs))
+        return make
+
+    def messages(self) -> list[str]:
+        return [a.message for a in self.asked]
+
+    def prompt(self, fragment: str) -> Asked:
+        return next(a for a in self.asked if fragment in a.message)
+
+    def answer_for(self, asked: Asked) -> Any:
+        for key, value in self.answers.items():
+            if key in asked.message:
+                if isinstance(value, Seq):
+                    return value.pop(0)
+                return value
+        return default_of(asked)
+
+
+def default_of(asked: Asked) -> Any:
+    kw = asked.kwargs
+    if asked.kind == "checkbox":
+        return [c.value for c in kw["choices"] if c.checked]
+    if asked.kind == "select":
+        return kw.get("default") or kw["choices"][0].value
+    if asked.kind == "confirm":
+        return kw.get("default", True)
+    if asked.kind == "password":
+        raise AssertionError(f"unscripted password prompt {asked.message!r}")
+    return kw.get("default", "")
+
+
+@dataclass
+class FakePrompt:
+    script: Script
+    asked: Asked
+
+    def unsafe_ask(self) -> Any:
+        self.script.asked.append(self.asked)
+        value = self.script.answer_for(self.asked)
+        if value is CTRL_C:
+            raise KeyboardInterrupt
+        validate = self.asked.kwargs.get("validate")
+        if validate is not None:
+            verdict = validate(value)
+            assert verdict is True, f"{self.asked.message!r} rejected {value!r}: {verdict}"
+        return value
+
+    def ask(self) -> Any:  # plain mode must never use ask(): it swallows Ctrl-C
+        raise AssertionError("plain mode called .ask() instead of .unsafe_ask()")
+
+
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> Script:
+    return Script(answers=dict(ANSWERS)).install(monkeypatch)
+
+
+class Lines(list):
+    def __call__(self, text: str = "") -> None:
+        self.append(text)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self)
+
+
+def remote_repo(tmp_path: Path, style: str = "2024") -> tuple[Path, Path]:
+    """A guide repository whose Flux URL is a bare file:// remote holding its history."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    repo = make_guide_repo(tmp_path / "repo", style=style, url=bare.as_uri())
+    git(repo, "remote", "add", "origin", bare.as_uri())
+    git(repo, "push", "-q", "origin", "main")
+    return repo, bare
+
+
+# -- the full flow --------------------------------------------------------------------------------
+@pytest.mark.parametrize("style", ["2023", "2024"])
+def test_full_flow_writes_commits_and_pushes(tmp_path: Path, script: Script, style: str) -> None:
+    repo, bare = remote_repo(tmp_path, style)
+    script.answers.update({"Write these changes": True, "Commit and push": True})
+    out = Lines()
+    assert run_plain(repo=str(repo), out=out) == 0, out.text
+
+    assert [a.kind for a in script.asked] == ["checkbox", "text", "text", "text", "text", "confirm", "confirm"]
+    assert [a.message for a in script.asked[1:5]] == ["Domain", "DNS zone", "ACME e-mail", "Smoke-test host"]
+    assert "DNS provider" not in script.messages() and "DNS provider token" not in script.messages()
+    assert script.prompt("DNS zone").kwargs["default"] == "example.com"  # derived from the domain answer
+    assert script.prompt("Smoke-test host").kwargs["default"] == "podinfo.apps.k8s.example.com"
+    assert script.prompt("Write these changes").kwargs["default"] is False
+
+    # the diff was shown, then the engine's events as plain lines
+    assert "+++ b/manifests/infrastructure/ingress-nginx/ingress-nginx.yaml" in out.text
+    assert out.text.index("+++ b/") < out.text.index("✚ wrote ")
+    written = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
+    assert "manifests/infrastructure/cert-manager/cert-manager.yaml" in written
+    assert not any("external-dns" in p for p in written)
+    assert any(line.startswith("✔ committed ") for line in out)
+    assert any(line.startswith("✔ pushed ") for line in out)
+
+    # committed exactly those files and pushed them; the working tree is clean
+    head = git(repo, "rev-parse", "HEAD")
+    assert git(bare, "rev-parse", "main") == head
+    in_commit = git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()
+    assert sorted(in_commit) == sorted(written)
+    assert git(repo, "status", "--porcelain") == ""
+    state = (repo / ".edge-wizard.yaml").read_text()
+    assert "domain: k8s.example.com" in state and "email: ops@example.com" in state
+
+
+def test_second_run_prefills_answers_and_has_nothing_to_do(tmp_path: Path, script: Script,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, _ = remote_repo(tmp_path)
+    script.answers.update({"Write these changes": True, "Commit and push": True})
+    assert run_plain(repo=str(repo), out=Lines()) == 0
+    before = snapshot(repo)
+
+    again = Script(answers={"Steps to run": STEPS}).install(monkeypatch)  # defaults for the rest
+    out = Lines()
+    assert run_plain(repo=str(repo), out=out) == 0
+    steps = again.prompt("Steps to run").kwargs["choices"]
+    assert all("(up to date)" in c.title and not c.checked for c in steps if c.value in STEPS)
+    dns = next(c for c in steps if c.value == "external-dns")
+    assert dns.checked and "(needs answers)" in dns.title  # never run (no dns_provider yet): offered
+    assert again.prompt("Domain").kwargs["default"] == "k8s.example.com"  # from .edge-wizard.yaml
+    assert "Nothing to change: the repository is up to date." in out
+    assert snapshot(repo) == before
+
+
+def test_declining_writes_nothing(guide_repo: Path, script: Script) -> None:
+    before = snapshot(guide_repo)
+    out = Lines()
+    assert run_plain(repo=str(guide_repo), out=out) == 0  # "Write these changes?" defaults to no
+    assert out[-1] == "No changes were made."
+    assert "Commit and push them?" not in script.messages()
+    assert snapshot(guide_repo) == before
+
+
+def test_validators_are_the_declared_ones(guide_repo: Path, script: Script) -> None:
+    run_plain(repo=str(guide_repo), out=Lines())
+    domain = script.prompt("Domain").kwargs["validate"]
+    assert "upper-case" in domain("K8s.Example.com")
+    assert domain("k8s.example.com") is True
+    host = script.prompt("Smoke-test host").kwargs["validate"]
+    assert "outside the zone" in host("podinfo.example.org")
+    steps = script.prompt("Steps to run").kwargs["validate"]
+    assert steps([]) != True and steps(["ingress"]) is True  # noqa: E712 - the error is a string
+
+
+# -- Ctrl-C -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("prompt", ["Steps to run", "Domain", "DNS zone", "ACME e-mail", "Smoke-test host",
+                                    "Write these changes", "Commit and push"])
+def test_ctrl_c_at_each_prompt_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prompt: str) -> None:
+    repo, bare = remote_repo(tmp_path)
+    script = Script(answers={**ANSWERS, "Write these changes": True, prompt: CTRL_C}).install(monkeypatch)
+    before, head = snapshot(repo), git(repo, "rev-parse", "HEAD")
+    out = Lines()
+    assert run_plain(repo=str(repo), out=out) == 130
+    assert script.asked[-1].message.startswith(prompt)
+    assert out[-1] == "No changes were made."
+    assert snapshot(repo) == before
+    assert git(repo, "rev-parse", "HEAD") == head == git(bare, "rev-parse", "main")
+
+
+def test_ctrl_c_while_writing_lists_the_written_files_and_a_rerun_finishes(tmp_path: Path, script: Script) -> None:
+    repo = make_guide_repo(tmp_path / "repo")
+    script.answers.update({"Write these changes": True, "Commit and push": False})
+    out = Lines()
+
+    def interrupt_after_two_writes(text: str = "") -> None:
+        out(text)
+        if text.startswith("✚ wrote ") and sum(line.startswith("✚ wrote ") for line in out) == 2:
+            raise KeyboardInterrupt
+
+    assert run_plain(repo=str(repo), out=interrupt_after_two_writes) == 130
+    written = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
+    assert len(written) == 2
+    tail = out[out.index("These files were already written (not committed):"):]
+    assert tail[1:3] == [f"  {p}" for p in written]
+    assert tail[-1] == "Re-running edge-wizard is safe: it continues from what is on disk."
+    assert "No changes were made." not in out
+
+    # and it is: the re-run completes, and the result equals an uninterrupted run
+    assert run_plain(repo=str(repo), out=Lines()) == 0
+    clean = make_guide_repo(tmp_path / "clean")
+    assert run_plain(repo=str(clean), out=Lines()) == 0
+    assert snapshot(repo) == snapshot(clean)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+def test_bad_answers_file_is_one_paragraph_and_exit_2(guide_repo: Path, tmp_path: Path, script: Script) -> None:
+    bad = tmp_path / "a.yaml"
+    bad.write_text("domain: k8s.example.com\ntoken: abc\n")
+    out = Lines()
+    assert run_plain(repo=str(guide_repo), answers_file=str(bad), out=out) == 2
+    assert len(out) == 1 and out[0].startswith("✗ ") and "token" in out[0]
+    assert script.asked == []
+
+
+def test_answers_file_prefills_the_prompts(guide_repo: Path, answers_file: Path, script: Script) -> None:
+    script.answers = {"Steps to run": STEPS}
+    run_plain(repo=str(guide_repo), answers_file=str(answers_file), out=Lines())
+    assert script.prompt("Domain").kwargs["default"] == "k8s.example.com"
+    assert script.prompt("ACME e-mail").kwargs["default"] == "ops@example.com"
+
+
+def test_help_lines_come_from_the_declarations(guide_repo: Path, script: Script) -> None:
+    from wizard.questions import QUESTIONS
+
+    out = Lines()
+    run_plain(repo=str(guide_repo), out=out)
+    for q in QUESTIONS:
+        if q.key in ("domain", "email", "smoke_test_host"):
+            assert f"  {q.help}" in out
+
+
+def test_plain_never_calls_ask(guide_repo: Path, script: Script) -> None:
+    """FakePrompt.ask raises; a full declined run proves every prompt went through unsafe_ask."""
+    assert run_plain(repo=str(guide_repo), out=Lines()) == 0
+    assert len(script.asked) == 6
+    assert plain.INTERRUPTED == 130
+
+
+# -- the DNS token (real sops and age, fake provider API on 127.0.0.1) -----------------------------
+TOKEN = "hcloud-Zm9vYmFyYmF6cXV4cXV1eA-plain"
+SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
+
+
+@pytest.fixture
+def dns_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from conftest import require_tool
+    from support.agekeys import make_age_key
+    from support.fakedns import FakeProviderAPI
+
+    require_tool("sops")
+    key = make_age_key(tmp_path / "keys")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=key.recipient)
+    # no nameservers in the fake zone, so no public DNS lookup is attempted
+    with FakeProviderAPI(tokens=(TOKEN,), zones=({"name": "example.com", "nameservers": []},)) as api:
+        monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", api.url)
+        yield repo
+
+
+def decrypt(repo: Path) -> str:
+    import os
+
+    from conftest import require_tool
+
+    return subprocess.run([require_tool("sops"), "decrypt", SECRET], cwd=repo, capture_output=True, text=True,
+                          env=os.environ.copy(), check=True).stdout
+
+
+def test_token_is_masked_checked_reasked_and_encrypted(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = Script(answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com",
+                             "DNS provider token": Seq(["wrong-token-value-1", TOKEN]),
+                             "Write these changes": True, "Commit and push": False}).install(monkeypatch)
+    out = Lines()
+    assert run_plain(repo=str(dns_repo), out=out) == 0, out.text
+    assert [a.kind for a in script.asked if a.message == "DNS provider token"] == ["password", "password"]
+    assert script.prompt("DNS provider").kind == "select"
+    assert sum(line.startswith("✗ ") for line in out) == 1  # the rejected token, then the accepted one
+    assert f"# {SECRET}: sops-encrypted Secret" in out.text
+    assert f"✔ {SECRET} encrypted with sops" in out
+    assert TOKEN not in out.text and "wrong-token-value-1" not in out.text
+    assert TOKEN not in (dns_repo / SECRET).read_text()
+    assert TOKEN in decrypt(dns_repo)
+
+    # a second run asks whether to replace the token; no means no token prompt and nothing to do
+    again = Script(answers={"Steps to run": ["external-dns"]}).install(monkeypatch)
+    before = snapshot(dns_repo)
+    out = Lines()
+    assert run_plain(repo=str(dns_repo), out=out) == 0, out.text
+    assert "Replace the DNS token?" in again.prompt("Replace the DNS token").message
+    assert "DNS provider token" not in again.messages()
+    assert snapshot(dns_repo) == before
+
+
+def test_three_rejected_tokens_exit_2_and_write_nothing(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = Script(answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com",
+                             "DNS provider token": "wrong-token-value-1"}).install(monkeypatch)
+    before = snapshot(dns_repo)
+    out = Lines()
+    assert run_plain(repo=str(dns_repo), out=out) == 2
+    assert script.messages().count("DNS provider token") == plain.TOKEN_ATTEMPTS
+    assert "Write these changes?" not in script.messages()
+    assert snapshot(dns_repo) == before
+
+
+def test_ctrl_c_at_the_token_prompt(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Script(answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com",
+                    "DNS provider token": CTRL_C}).install(monkeypatch)
+    before = snapshot(dns_repo)
+    out = Lines()
+    assert run_plain(repo=str(dns_repo), out=out) == 130
+    assert out[-1] == "No changes were made."
+    assert snapshot(dns_repo) == before

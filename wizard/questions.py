@@ -1,0 +1,120 @@
+"""Each question is declared once here and rendered by both interactive front ends
+(the Textual UI and the questionary plain mode), so they cannot drift.
+
+UI-free: validators are the engine's own (wizard.answers); front ends import their UI library
+in their own modules and only read these declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from wizard import answers as A
+from wizard import catalog
+
+Validator = Callable[[str, dict[str, Any]], "str | None"]
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str  # the answers key (or "token", which is never stored)
+    label: str
+    help: str
+    kind: str = "text"  # text | select | password | confirm
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label) for select
+    validate: Validator | None = None
+    default: Callable[[dict[str, Any]], Any] | None = None
+    needed_by: tuple[str, ...] = ()  # steps that need it; asked only when one of them runs
+
+    def check(self, value: Any, so_far: dict[str, Any]) -> str | None:
+        """An error sentence, or None when ``value`` is acceptable."""
+        if self.kind == "confirm" or self.kind == "select" and value in {c[0] for c in self.choices}:
+            return None
+        if self.validate is None:
+            return None
+        return self.validate(str(value if value is not None else ""), so_far)
+
+    def default_for(self, so_far: dict[str, Any]) -> Any:
+        if self.key in so_far and so_far[self.key] not in (None, ""):
+            return so_far[self.key]
+        return self.default(so_far) if self.default else None
+
+
+def _zone_check(value: str, so_far: dict[str, Any]) -> str | None:
+    err = A.validate_domain(value, "zone")
+    if err:
+        return err
+    domain = so_far.get("domain") or ""
+    if domain and not (domain == value or domain.endswith("." + value)):
+        return f"zone {value!r} is not a suffix of the domain {domain!r}."
+    return None
+
+
+def _host_check(value: str, so_far: dict[str, Any]) -> str | None:
+    err = A.validate_domain(value, "smoke_test_host")
+    if err:
+        return err
+    zone = so_far.get("zone") or ""
+    if zone and not (value == zone or value.endswith("." + zone)):
+        return f"{value!r} is outside the zone {zone!r}; external-dns would never create its record."
+    return None
+
+
+def _token_check(value: str, so_far: dict[str, Any]) -> str | None:
+    v = value.strip()
+    if not v:
+        return "The token is empty."
+    if any(c.isspace() for c in v) or not v.isprintable():
+        return "The token has spaces or control characters inside; copy it again from the provider's console."
+    return None
+
+
+def _provider_choices() -> tuple[tuple[str, str], ...]:
+    return tuple((name, p["title"]) for name, p in catalog.providers().items())
+
+
+def _token_help(so_far: dict[str, Any]) -> str:
+    prov = so_far.get("dns_provider")
+    if prov:
+        try:
+            return " ".join(catalog.provider(prov)["token_help"].split())
+        except Exception:
+            pass
+    return "The DNS provider's API token. It is encrypted with sops and never stored in plain text."
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("domain", "Domain", "The cluster's DNS name; apps live under it (e.g. k8s.example.com).",
+             validate=lambda v, _: A.validate_domain(v), needed_by=("external-dns", "smoke-test")),
+    Question("zone", "DNS zone", "The zone at your DNS provider that holds the domain (external-dns filters on it).",
+             validate=_zone_check,
+             default=lambda s: A.derive_zone(s["domain"]) if s.get("domain") and not A.validate_domain(s["domain"]) else None,
+             needed_by=("external-dns", "smoke-test")),
+    Question("email", "ACME e-mail", "Let's Encrypt sends certificate expiry notices there.",
+             validate=lambda v, _: A.validate_email(v), needed_by=("cluster-issuers",)),
+    Question("dns_provider", "DNS provider", "Who hosts the zone; external-dns manages its records there.",
+             kind="select", choices=_provider_choices(),
+             validate=lambda v, _: A.validate_choice(v, "dns_provider", A.PROVIDERS),
+             default=lambda s: "hetzner", needed_by=("external-dns",)),
+    Question("token", "DNS provider token", "", kind="password", validate=_token_check,
+             needed_by=("external-dns",)),
+    Question("smoke_test_host", "Smoke-test host", "Where podinfo answers over HTTPS.",
+             validate=_host_check,
+             default=lambda s: f"podinfo.apps.{s['domain']}" if s.get("domain") else None,
+             needed_by=("smoke-test",)),
+)
+
+
+def token_help(so_far: dict[str, Any]) -> str:
+    return _token_help(so_far)
+
+
+def for_steps(steps: list[str] | tuple[str, ...]) -> list[Question]:
+    """The questions the selected steps need, in asking order."""
+    return [q for q in QUESTIONS if not q.needed_by or set(q.needed_by) & set(steps)]
+
+
+def to_overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """Prompt answers as an answers layer for the engine (the token is left out, always)."""
+    return {k: v for k, v in values.items() if k != "token" and v not in (None, "")}

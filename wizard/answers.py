@@ -216,6 +216,11 @@ def validate(a: Answers) -> list[str]:
     errors: list[str] = []
     if a.domain is not None:
         err = validate_domain(a.domain)
+        if not err and a.zone is None:
+            try:
+                derive_zone(a.domain)
+            except UserError as exc:  # a public suffix (co.uk) or a name no provider can hold
+                err = str(exc)
         if err:
             errors.append(err)
     if a.zone is not None:

@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"edge-wizard {__version__}")
     p.add_argument("--plain", action="store_true", help="interactive prompts without the full-screen UI")
+    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
+    p.add_argument("--record", metavar="FILE.cast", help="record the interactive session (asciicast v2; typed keys are never recorded)")
+    p.add_argument("--size", default="100x30", metavar="COLSxROWS", help="terminal size of a recorded session (default 100x30)")
     _common(p, sub=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -137,12 +140,26 @@ def _interactive(args: argparse.Namespace, out: Out) -> int:
     if not sys.stdin.isatty():
         parser().print_help(sys.stderr)
         return 2
+    if args.record and not os.environ.get("EDGE_WIZARD_RECORDING"):
+        return _record_self(args)
     if args.plain or not sys.stdout.isatty():
         from wizard.plain import run_plain
 
-        return run_plain(repo=args.repo, answers_file=args.answers, context=None, debug=args.debug)
-    parser().print_help()
-    return 0
+        return run_plain(repo=args.repo, answers_file=args.answers, context=args.context, debug=args.debug)
+    from wizard.ui.app import run_tui
+
+    return run_tui(repo=args.repo, answers_file=args.answers, context=args.context, debug=args.debug)
+
+
+def _record_self(args: argparse.Namespace) -> int:
+    """Re-run this same command in a pty of --size and record what it prints."""
+    from pathlib import Path
+
+    from wizard.record import parse_size, record
+
+    argv = [sys.executable, "-m", "wizard", *sys.argv[1:]]
+    env = {**os.environ, "EDGE_WIZARD_RECORDING": "1"}
+    return record(argv, Path(args.record), size=parse_size(args.size), env=env)
 
 
 def _engine(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Any:

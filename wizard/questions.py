@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from wizard import answers as A
 from wizard import catalog
+from wizard.errors import WizardError
 
 Validator = Callable[[str, dict[str, Any]], "str | None"]
 
@@ -51,6 +52,26 @@ def _zone_check(value: str, so_far: dict[str, Any]) -> str | None:
     return None
 
 
+def _zone_default(domain: str | None) -> str | None:
+    if not domain or A.validate_domain(domain):
+        return None
+    try:
+        return A.derive_zone(domain)
+    except WizardError:  # a public suffix such as co.uk: the domain question reports it
+        return None
+
+
+def _domain_check(value: str, so_far: dict[str, Any]) -> str | None:
+    err = A.validate_domain(value)
+    if err:
+        return err
+    try:
+        A.derive_zone(value)
+    except WizardError as exc:
+        return str(exc)
+    return None
+
+
 def _host_check(value: str, so_far: dict[str, Any]) -> str | None:
     err = A.validate_domain(value, "smoke_test_host")
     if err:
@@ -86,10 +107,10 @@ def _token_help(so_far: dict[str, Any]) -> str:
 
 QUESTIONS: tuple[Question, ...] = (
     Question("domain", "Domain", "The cluster's DNS name; apps live under it (e.g. k8s.example.com).",
-             validate=lambda v, _: A.validate_domain(v), needed_by=("external-dns", "smoke-test")),
+             validate=_domain_check, needed_by=("external-dns", "smoke-test")),
     Question("zone", "DNS zone", "The zone at your DNS provider that holds the domain (external-dns filters on it).",
              validate=_zone_check,
-             default=lambda s: A.derive_zone(s["domain"]) if s.get("domain") and not A.validate_domain(s["domain"]) else None,
+             default=lambda s: _zone_default(s.get("domain")),
              needed_by=("external-dns", "smoke-test")),
     Question("email", "ACME e-mail", "Let's Encrypt sends certificate expiry notices there.",
              validate=lambda v, _: A.validate_email(v), needed_by=("cluster-issuers",)),

@@ -124,3 +124,18 @@ def test_state_file_round_trip_keeps_user_comments(guide_repo: Path) -> None:
     b = answers.build({"domain": "k8s.example.com", "email": "new@example.com"})
     changed = answers.render_state(b, edited)
     assert "new@example.com" in changed and "domain: k8s.example.com" in changed
+
+
+def test_public_suffix_domain_is_refused() -> None:
+    with pytest.raises(UserError, match="co.uk is a public suffix"):
+        answers.build({"domain": "co.uk"})
+
+
+def test_zone_question_default_survives_a_public_suffix() -> None:
+    from wizard import questions
+
+    zone_q = next(q for q in questions.QUESTIONS if q.key == "zone")
+    assert zone_q.default_for({"domain": "co.uk"}) is None
+    assert zone_q.default_for({"domain": "k8s.example.co.uk"}) == "example.co.uk"
+    domain_q = next(q for q in questions.QUESTIONS if q.key == "domain")
+    assert "public suffix" in domain_q.check("co.uk", {})

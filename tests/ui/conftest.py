@@ -1,0 +1,57 @@
+"""Fixtures for the Textual tests: a guide-shaped repo with a real age recipient, a local bare
+remote reached through the Flux URL (git insteadOf), a fake DNS provider API on 127.0.0.1, and
+fixed git dates so commit SHAs (and snapshots) are stable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from support.fakedns import FakeProviderAPI
+from support.repos import ANSWERS, git, make_guide_repo
+
+FLUX_URL = "ssh://git@github.com/example/cluster"
+TOKEN = "hcloud-UiTestTokenQ29mZmVlQmVhbnM4Mg"
+FIXED_DATE = "2026-01-02T03:04:05+00:00"
+
+
+@dataclass
+class UiEnv:
+    repo: Path
+    remote: Path
+    answers: Path
+    api: FakeProviderAPI
+    env: dict[str, str]  # what a child process (tmux) needs
+
+
+@pytest.fixture(autouse=True)
+def _ui_isolation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_AUTHOR_DATE", FIXED_DATE)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", FIXED_DATE)
+    for key in ("COLORFGBG", "EDGE_WIZARD_THEME", "SOPS_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UiEnv:
+    # a fixed public recipient (no private key needed to encrypt): commits and snapshots stay stable
+    repo = make_guide_repo(tmp_path / "cluster", style="2024", url=FLUX_URL, sops_rule=r"manifests/.*\.yaml")
+    remote = tmp_path / "remote.git"
+    remote.mkdir()
+    git(remote, "init", "-q", "--bare", "-b", "main")
+    git(repo, "remote", "add", "origin", FLUX_URL)
+    git(repo, "config", f"url.file://{remote}.insteadOf", FLUX_URL)
+    git(repo, "push", "-q", "origin", "main")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text(ANSWERS, encoding="utf-8")
+    api = FakeProviderAPI(tokens=(TOKEN,), zones=({"name": "example.com", "nameservers": []},)).start()
+    monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", api.url)
+    monkeypatch.setenv("EDGE_WIZARD_CLOUDFLARE_API", api.url)
+    env = {k: os.environ[k] for k in ("HOME", "PATH", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL",
+                                      "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                                      "GIT_COMMITTER_EMAIL", "EDGE_WIZARD_HETZNER_API") if k in os.environ}
+    yield UiEnv(repo=repo, remote=remote, answers=answers, api=api, env=env)
+    api.stop()

@@ -1,0 +1,103 @@
+"""As a person would: a real terminal (tmux), real keys, the screen read back with capture-pane.
+
+Starts edge-wizard on a fixture repository, completes the answers (typing the token) and reaches
+the review screen; then quits with q and checks nothing was written.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from support.repos import snapshot
+from ui.conftest import TOKEN
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _command(env) -> list[str]:
+    """`edge-wizard` once cli.py hands the no-subcommand case to the TUI, else `python -m wizard.ui`."""
+    from wizard import cli
+
+    args = ["--repo", str(env.repo), "--answers", str(env.answers)]
+    exe = Path(sys.executable).parent / "edge-wizard"
+    if "run_tui" in inspect.getsource(cli) and exe.is_file():
+        return [str(exe), *args]
+    return [sys.executable, "-m", "wizard.ui", *args]
+
+
+class Tmux:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self.run("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", self.name)
+
+    def wait_for(self, *needles: str, timeout: float = 40.0) -> str:
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if all(n in text for n in needles):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"{needles} not on screen after {timeout}s:\n{text}")
+
+
+@pytest.fixture
+def tmux():
+    if not shutil.which("tmux"):
+        if CI:
+            pytest.fail("tmux is required on CI")
+        pytest.skip("tmux not installed")
+    t = Tmux(f"edge-wizard-test-{uuid.uuid4().hex[:8]}")
+    yield t
+    subprocess.run(["tmux", "kill-session", "-t", t.name], capture_output=True)
+
+
+def test_person_completes_answers_and_reaches_review(ui_env, tmux, tmp_path) -> None:
+    before = snapshot(ui_env.repo)
+    done = tmp_path / "exit-code"
+    env = {**ui_env.env, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    cmd = shlex.join(_command(ui_env))
+    shell = f"cd {shlex.quote(str(Path(__file__).parents[2]))} && env {exports} {cmd}; echo $? > {done}; sleep 30"
+    tmux.run("new-session", "-d", "-s", tmux.name, "-x", "100", "-y", "30", shell)
+
+    screen = tmux.wait_for("What edge-wizard found", "Repository layout", "sops")
+    assert "✔ Repository layout" in screen
+    tmux.keys("Enter")
+    screen = tmux.wait_for("DNS provider token", "k8s.example.com")
+    assert "ops@example.com" in screen  # prefilled from --answers
+    tmux.keys(TOKEN, literal=True)  # the token field has the focus: the only empty one
+    screen = tmux.wait_for("•" * len(TOKEN))
+    assert TOKEN not in screen
+    tmux.keys("C-s")
+    screen = tmux.wait_for("Run all", "external-dns", "smoke-test", "new")
+    tmux.keys("a")
+    screen = tmux.wait_for("Review:", "Write, commit and push", "files to write")
+    assert "ingress-nginx" in screen and TOKEN not in screen
+
+    tmux.keys("q")
+    tmux.wait_for("Quit edge-wizard?")
+    tmux.keys("y")
+    deadline = time.monotonic() + 20
+    while not done.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert done.read_text().strip() == "130"
+    assert snapshot(ui_env.repo) == before

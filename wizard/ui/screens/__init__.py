@@ -1,0 +1,1 @@
+"""Screens: each renders one stage and forwards to the engine through workers."""

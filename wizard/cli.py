@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-STEP_NAMES = ("ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
+STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
 
 
 class Out:
@@ -101,6 +101,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--replace-token", action="store_true",
                    help="write the given token even when the existing Secret cannot be decrypted to compare")
     r.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
+    r.add_argument("--no-cluster", action="store_true",
+                   help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)")
     r.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
 
     dr = sub.add_parser("doctor", help="check the repository (and the cluster) for known pitfalls")
@@ -108,8 +110,22 @@ def parser() -> argparse.ArgumentParser:
     dr.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
     dr.add_argument("--offline", action="store_true", help="repository checks only; do not contact the cluster")
 
-    d = sub.add_parser("demo", help="run the whole flow on a throwaway sandbox repository")
+    d = sub.add_parser("demo", help="run the whole flow on a throwaway sandbox repository",
+                       description="Run the wizard on a throwaway sandbox (a guide-shaped repository with a "
+                                   "local bare remote, example answers and a fake DNS token). The reconcile "
+                                   "stage replays a recorded event timeline, labelled 'replay'. Without a "
+                                   "terminal it prints plain lines instead of opening the UI.")
     _common(d)
+    d.add_argument("--script", action="store_true",
+                   help="drive the UI by itself (typed answers, pauses), for unattended recordings")
+    d.add_argument("--pace", type=float, default=float(os.environ.get("EDGE_WIZARD_DEMO_PACE") or 1.0), metavar="X",
+                   help="scale the scripted typing pauses and the replayed reconcile (1.0 real speed, 0 no "
+                        "pauses; default $EDGE_WIZARD_DEMO_PACE or 1.0)")
+    d.add_argument("--record", metavar="FILE.cast", default=argparse.SUPPRESS,
+                   help="record the session (asciicast v2; typed keys are never recorded)")
+    d.add_argument("--size", metavar="COLSxROWS", default=argparse.SUPPRESS,
+                   help="terminal size of a recorded session (default 100x30)")
+    d.add_argument("--sandbox", metavar="DIR", help=argparse.SUPPRESS)  # a recorded child's sandbox
     return p
 
 
@@ -267,7 +283,10 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
                             "guess or wait for an answer on standard input). Review with `edge-wizard plan` "
                             "first, then run again with --yes.")
         _print_plan(plan, out)
-        if plan.pending or plan.secrets:
+        actions = _prerequisite_actions(engine, plan, args)
+        for line in actions:
+            out.line(f"► will {line}")
+        if plan.pending or plan.secrets or actions:
             reply = input("Write these changes? [y/N] ").strip().lower()
             if reply not in ("y", "yes"):
                 out.line("No changes were made.")
@@ -275,10 +294,20 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
     options = RunOptions(commit=not args.no_commit, push=not (args.no_push or args.no_commit),
                          watch=not args.no_watch, token=token, skip_token_check=args.skip_token_check,
                          replace_token=args.replace_token,
-                         context=args.context)
+                         context=args.context, cluster=not args.no_cluster)
     for event in engine.run(plan, options):
         out.event(event)
     return 0
+
+
+def _prerequisite_actions(engine: Any, plan: Any, args: argparse.Namespace) -> list[str]:
+    """What the prerequisites step will do outside the repository (age key, cluster Secret)."""
+    if not any(s.step == "prerequisites" for s in plan.steps):
+        return []
+    from wizard.steps.prerequisites import prerequisite_actions
+
+    return prerequisite_actions(engine.layout, engine.answers, cluster=not args.no_cluster,
+                                context=args.context).describe()
 
 
 def cmd_doctor(args: argparse.Namespace, out: Out) -> int:
@@ -288,19 +317,66 @@ def cmd_doctor(args: argparse.Namespace, out: Out) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: Out) -> int:
-    from wizard.demo import make_sandbox
-    from wizard.engine import Engine, RunOptions
+    """A sandbox, then: the UI (a terminal), the UI driven by a script in a pty (--script), or
+    plain lines (no terminal: `make demo` in a pipe or CI never waits for a key)."""
+    from pathlib import Path
 
-    box = make_sandbox()
-    out.line(f"► sandbox: a guide-shaped repository in {box.repo} (remote {box.remote})")
-    engine = Engine(repo=box.repo, answers_file=str(box.answers))
-    names = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
-    plan = engine.plan(names)
-    _print_plan(plan, out)
-    for event in engine.run(plan, RunOptions(commit=False, push=False, watch=False)):
-        out.event(event)
-    out.line(f"✔ demo done: inspect {box.repo} (git status, git diff)")
-    return 0
+    from wizard import demo
+    from wizard.errors import UserError
+
+    pace = max(0.0, args.pace)
+    if args.sandbox:  # the child of a recorded/scripted run: the UI only
+        box = demo.open_sandbox(Path(args.sandbox))
+    else:
+        box = demo.make_sandbox()
+        out.line(f"► demo sandbox {box.root}")
+        out.line(f"  repository {box.repo} (pushes to the bare remote {box.remote})")
+        for note in box.notes:
+            out.line(f"  {note}")
+    os.environ.update(box.env())
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    record_to = getattr(args, "record", None)
+    if not args.sandbox and (args.script or record_to):
+        from wizard.record import parse_size, record
+
+        argv = [sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", str(pace)]
+        feeder = demo.script_feeder(pace) if args.script else None
+        if feeder is None and not tty:
+            raise UserError("--record without --script needs a terminal to type in; add --script.")
+        cast = Path(record_to) if record_to else Path(os.devnull)
+        code = record(argv, cast, size=parse_size(getattr(args, "size", None) or "100x30"),
+                      env={**os.environ, "EDGE_WIZARD_RECORDING": "1"}, feeder=feeder,
+                      title="edge-wizard demo", passthrough=sys.stdout.isatty())
+        _demo_summary(box, out, code, record_to)
+        return code
+    if args.sandbox or tty:
+        from wizard.ui.app import make_app
+
+        if not args.sandbox:
+            out.line(f"  Type any token at 'DNS provider token', e.g. {demo.DEMO_TOKEN}: it is never checked "
+                     "or sent anywhere.")
+            input("  Press Enter to start the wizard… ")
+        app = make_app(box.engine_factory(), repo=str(box.repo), answers_file=str(box.answers),
+                       reconcile_source=demo.replay_source(pace), reconcile_label=demo.REPLAY_LABEL,
+                       repo_name="demo cluster")
+        app.run()
+        code = 130 if app.return_code is None else app.return_code
+        if not args.sandbox:
+            _demo_summary(box, out, code, None)
+        return code
+    out.line("► no terminal: the demo runs unattended and prints what the wizard does")
+    sha = demo.run_plain(box, out.event, pace=0.0)
+    _demo_summary(box, out, 0 if sha else 1, None)
+    return 0 if sha else 1
+
+
+def _demo_summary(box: Any, out: Out, code: int, cast: str | None) -> None:
+    if code == 0:
+        out.line(f"✔ demo done: the sandbox is {box.root} (git -C {box.repo} log --stat; the remote is {box.remote})")
+    else:
+        out.line(f"✗ demo stopped (exit {code}); the sandbox is {box.root}")
+    if cast:
+        out.line(f"  recording: {cast} (asciicast v2; play it with asciinema play {cast})")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,6 +41,8 @@ class RunOptions:
     replace_token: bool = False  # write the token even when the existing Secret cannot be compared
     context: str | None = None
     timeout: float = 1200.0
+    cluster: bool = True  # False (--no-cluster): never write to the cluster, print the kubectl command instead
+    kubeconfig: str | None = None
 
 
 class Engine:
@@ -141,8 +143,89 @@ class Engine:
                         secrets=tuple(s.path for s in plan.secrets))
         for w in plan.warnings:
             yield Warning(w)
+        buffer: list[Event] = []
 
-        # 1. secrets: check the rules, decide, and encrypt in memory, before writing anything
+        # 0. prerequisites outside the repository. Calling run is the user's consent: create the age
+        #    key now, then plan again so .sops.yaml carries its public key (never a placeholder).
+        prereq = None
+        if any(s.step == "prerequisites" for s in plan.steps):
+            from wizard.steps.prerequisites import ensure_no_pending, prerequisite_actions
+
+            prereq = prerequisite_actions(self.layout, self.answers, cluster=options.cluster,
+                                          kubeconfig=options.kubeconfig, context=options.context)
+            if prereq.prepare:
+                try:
+                    for action in prereq.prepare:
+                        action.apply(buffer.append)
+                finally:
+                    yield from _drain(buffer)
+                plan = self.plan([s.step for s in plan.steps])
+            ensure_no_pending(plan)
+
+        # 1. git: refuse before writing if a path we are about to change has someone else's edits
+        git_ops = None
+        if options.commit:
+            from wizard.gitops import GitOps
+
+            git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url,
+                             emit=buffer.append)
+            git_ops.target()
+            git_ops.check_clean([c.path for c in plan.pending])
+            yield from _drain(buffer)
+
+        # 2. secrets: check the rules, decide, and encrypt in memory, before writing anything else.
+        #    sops reads .sops.yaml from disk, so a new or repaired one is put in place first and
+        #    restored if anything fails before the files are written.
+        sops_change = next((c for c in plan.pending if c.path == ".sops.yaml"), None) if plan.secrets else None
+        if sops_change is not None:
+            atomic_write(root / sops_change.path, sops_change.new)
+        try:
+            encrypted = yield from self._encrypt(plan, options, root)
+        except BaseException:
+            if sops_change is not None:
+                if sops_change.old is None:
+                    (root / sops_change.path).unlink(missing_ok=True)
+                else:
+                    atomic_write(root / sops_change.path, sops_change.old)
+            raise
+        if git_ops is not None and encrypted:
+            git_ops.check_clean(list(encrypted))  # the Secret files we are about to replace
+
+        # 3. write, file by file, atomically
+        for change in plan.pending:
+            atomic_write(root / change.path, change.new)
+            yield FileWritten(change.path)
+        for path, text in encrypted.items():
+            atomic_write(root / path, text)
+            yield SecretEncrypted(path=path, changed=True)
+
+        # 3b. the cluster's sops Secret (it reads the .sops.yaml just written), before the push so
+        #     Flux can decrypt on its first try; says which cluster/context before it writes
+        if prereq is not None:
+            try:
+                for action in prereq.cluster:
+                    action.apply(buffer.append)
+            finally:
+                yield from _drain(buffer)
+
+        # 4. commit exactly our files (also ones a --no-commit run left), then push
+        if git_ops is None:
+            return
+        managed = [c.path for c in plan.changes] + [s.path for s in plan.secrets if (root / s.path).exists()]
+        steps = [s.step for s in plan.steps]
+        try:
+            git_ops.commit(managed, steps, secret_values=[options.token] if options.token else [])
+        finally:
+            yield from _drain(buffer)
+        if options.push:
+            try:
+                sha = git_ops.push()
+            finally:
+                yield from _drain(buffer)
+            self.pushed_sha = sha
+
+    def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Iterator[Event]:
+        """Check the rules and encrypt every secret in memory; returns {path: encrypted text}."""
         encrypted: dict[str, str] = {}
         for secret in plan.secrets:
             token = options.token
@@ -168,42 +251,7 @@ class Engine:
                         "write this token anyway.")
                     continue
             encrypted[secret.path] = self.secret_writer.encrypt(root, secret, token)
-
-        # 2. git: refuse before writing if a path we are about to change has someone else's edits
-        buffer: list[Event] = []
-        git_ops = None
-        if options.commit:
-            from wizard.gitops import GitOps
-
-            git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url,
-                             emit=buffer.append)
-            git_ops.target()
-            git_ops.check_clean([c.path for c in plan.pending] + list(encrypted))
-            yield from _drain(buffer)
-
-        # 3. write, file by file, atomically
-        for change in plan.pending:
-            atomic_write(root / change.path, change.new)
-            yield FileWritten(change.path)
-        for path, text in encrypted.items():
-            atomic_write(root / path, text)
-            yield SecretEncrypted(path=path, changed=True)
-
-        # 4. commit exactly our files (also ones a --no-commit run left), then push
-        if git_ops is None:
-            return
-        managed = [c.path for c in plan.changes] + [s.path for s in plan.secrets if (root / s.path).exists()]
-        steps = [s.step for s in plan.steps]
-        try:
-            git_ops.commit(managed, steps, secret_values=[options.token] if options.token else [])
-        finally:
-            yield from _drain(buffer)
-        if options.push:
-            try:
-                sha = git_ops.push()
-            finally:
-                yield from _drain(buffer)
-            self.pushed_sha = sha
+        return encrypted
 
 
 def _drain(buffer: list[Event]) -> Iterator[Event]:

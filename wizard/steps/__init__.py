@@ -9,10 +9,11 @@ from wizard.steps.cluster_issuers import ClusterIssuersStep
 from wizard.steps.external_dns import ExternalDnsStep
 from wizard.steps.firewall import FirewallStep
 from wizard.steps.ingress import IngressStep
+from wizard.steps.prerequisites import PrerequisitesStep
 from wizard.steps.smoke_test import SmokeTestStep
 
 ALL: tuple[type[Step], ...] = (
-    IngressStep, FirewallStep, ExternalDnsStep, CertManagerStep, ClusterIssuersStep, SmokeTestStep,
+    PrerequisitesStep, IngressStep, FirewallStep, ExternalDnsStep, CertManagerStep, ClusterIssuersStep, SmokeTestStep,
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in ALL)
 

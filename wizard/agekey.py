@@ -1,0 +1,273 @@
+"""The age key sops uses on this machine: find it, read its public keys, create it. UI-free.
+
+Rules this module keeps (tests check them):
+
+* The private key is never printed, logged, put in argv or in a child's environment. ``age-keygen
+  -o FILE`` writes it straight to the file; public keys are read back with ``age-keygen -y``
+  (a path in argv, or an identity through a pipe on stdin).
+* A key file is never created inside the repository (:func:`assert_outside_repo`), and it is
+  created with mode 0600 (age-keygen does that; the mode is checked and forced afterwards).
+* Where sops looks (age/keysource.go): ``SOPS_AGE_KEY`` (the key itself), ``SOPS_AGE_KEY_FILE``,
+  and the user config dir's ``sops/age/keys.txt`` (Linux: ``$XDG_CONFIG_HOME`` or ``~/.config``;
+  macOS: ``$XDG_CONFIG_HOME`` if set, else ``~/Library/Application Support``). ``SOPS_AGE_KEY_CMD``
+  is not run here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from wizard.errors import StepFailed, UserError
+
+KEYS_SUBPATH = ("sops", "age", "keys.txt")
+ENV_KEY_FILE = "SOPS_AGE_KEY_FILE"
+ENV_KEY = "SOPS_AGE_KEY"
+TIMEOUT = 30.0
+INSTALL_HINT = ("Install age (it ships age-keygen: a release from https://github.com/FiloSottile/age/releases "
+                "or your package manager) and put it on PATH. Developers: `bash tests/tools/build.sh basic`.")
+
+_RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]+$")
+_PUBLIC_COMMENT = re.compile(r"^#\s*public key:\s*(age1[02-9ac-hj-np-z]+)\s*$")
+
+
+class PrivateKey:
+    """Identity text (``# public key: age1...`` + ``AGE-SECRET-KEY-1...``) that never shows in a repr."""
+
+    __slots__ = ("text", "recipient")
+
+    def __init__(self, text: str, recipient: str) -> None:
+        self.text = text
+        self.recipient = recipient
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(recipient={self.recipient!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class AgeKey:
+    """The key sops would use. ``path`` is None when it comes from the SOPS_AGE_KEY variable."""
+
+    path: Path | None
+    origin: str  # "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY" or "default"
+    exists: bool
+    recipients: tuple[str, ...] = ()
+    problem: str | None = None  # why the recipients could not be read
+
+    def describe(self) -> str:
+        if self.origin == ENV_KEY:
+            return "the age key in the SOPS_AGE_KEY environment variable"
+        if self.origin == ENV_KEY_FILE:
+            return f"the age key file {self.path} (SOPS_AGE_KEY_FILE)"
+        return f"the age key file {self.path} (sops' default location)"
+
+
+# -- where ----------------------------------------------------------------------------------
+def user_config_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path | None:
+    """Go's os.UserConfigDir as sops uses it (see the module docstring)."""
+    env = os.environ if env is None else env
+    platform = platform or sys.platform
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    home = env.get("HOME", "")
+    if platform == "darwin":
+        if xdg:
+            return Path(xdg)
+        return Path(home) / "Library" / "Application Support" if home else None
+    if platform.startswith("win"):
+        app = env.get("AppData") or env.get("APPDATA")
+        return Path(app) if app else None
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg)
+    return Path(home) / ".config" if home else None
+
+
+def default_keys_file(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path | None:
+    base = user_config_dir(env, platform)
+    return base.joinpath(*KEYS_SUBPATH) if base else None
+
+
+def locate(env: Mapping[str, str] | None = None, *, age_keygen: str | None = None) -> AgeKey:
+    """The key sops would use (SOPS_AGE_KEY_FILE, else SOPS_AGE_KEY, else the default file).
+
+    Reads public keys only. Never creates anything.
+    """
+    env = os.environ if env is None else env
+    if env.get(ENV_KEY_FILE):
+        path, origin = Path(os.path.expanduser(env[ENV_KEY_FILE])), ENV_KEY_FILE
+    elif env.get(ENV_KEY, "").strip():
+        try:
+            recipients = _recipients_of_text(env[ENV_KEY], age_keygen)
+            return AgeKey(path=None, origin=ENV_KEY, exists=True, recipients=recipients)
+        except (UserError, StepFailed) as exc:
+            return AgeKey(path=None, origin=ENV_KEY, exists=True, problem=str(exc))
+    else:
+        path = default_keys_file(env)
+        if path is None:
+            return AgeKey(path=None, origin="default", exists=False,
+                          problem="HOME is not set, so sops has no default age key location.")
+        origin = "default"
+    path = path if path.is_absolute() else Path.cwd() / path
+    if not path.is_file():
+        return AgeKey(path=path, origin=origin, exists=False)
+    try:
+        return AgeKey(path=path, origin=origin, exists=True, recipients=recipients_of(path, age_keygen))
+    except (UserError, StepFailed) as exc:
+        return AgeKey(path=path, origin=origin, exists=True, problem=str(exc))
+
+
+# -- reading public keys --------------------------------------------------------------------
+def find_age_keygen() -> str:
+    env = os.environ.get("AGE_KEYGEN")
+    found = shutil.which(env) if env else shutil.which("age-keygen")
+    if found:
+        return found
+    raise UserError("age-keygen was not found on PATH, so edge-wizard cannot create or read an age key. "
+                    + INSTALL_HINT)
+
+
+def recipients_of(path: Path, age_keygen: str | None = None) -> tuple[str, ...]:
+    """The public keys (age1...) of the identities in a key file, in file order."""
+    binary = age_keygen
+    if binary is None:
+        try:
+            binary = find_age_keygen()
+        except UserError:
+            binary = None
+    if binary is None:  # fall back on the "# public key:" comments age-keygen writes
+        found = tuple(m.group(1) for line in _read_lines(path) if (m := _PUBLIC_COMMENT.match(line.strip())))
+        if found:
+            return found
+        raise UserError(f"{path} has no '# public key:' comment and age-keygen is not installed to read it. "
+                        + INSTALL_HINT)
+    res = _run([binary, "-y", str(path)])
+    if res.returncode != 0:
+        raise UserError(f"age-keygen could not read the age key file {path}: {_first_line(res.stderr)}. "
+                        "Check that it holds AGE-SECRET-KEY-1... lines (as age-keygen writes them).")
+    return _parse_recipients(res.stdout, str(path))
+
+
+def _recipients_of_text(text: str, age_keygen: str | None) -> tuple[str, ...]:
+    res = _run([age_keygen or find_age_keygen(), "-y"], stdin=text)
+    if res.returncode != 0:
+        raise UserError(f"age-keygen could not read the key in {ENV_KEY}: {_first_line(res.stderr)}.")
+    return _parse_recipients(res.stdout, ENV_KEY)
+
+
+def _parse_recipients(out: str, where: str) -> tuple[str, ...]:
+    found = tuple(line.strip() for line in out.splitlines() if line.strip())
+    bad = [r for r in found if not _RECIPIENT_RE.match(r)]
+    if not found or bad:
+        raise UserError(f"{where} holds no plain age identity (AGE-SECRET-KEY-1...); edge-wizard works with "
+                        "those only.")
+    return found
+
+
+def identity_for(key: AgeKey, recipient: str, age_keygen: str | None = None) -> PrivateKey:
+    """The one identity of ``key`` whose public key is ``recipient`` (for the cluster Secret).
+
+    Only that identity leaves the machine, not the other keys a keys file may hold.
+    """
+    if key.origin == ENV_KEY:
+        text = os.environ.get(ENV_KEY, "")
+        where = ENV_KEY
+    else:
+        assert key.path is not None
+        text = "\n".join(_read_lines(key.path))
+        where = str(key.path)
+    binary = age_keygen or find_age_keygen()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("AGE-SECRET-KEY-1"):
+            continue
+        res = _run([binary, "-y"], stdin=line + "\n")
+        if res.returncode == 0 and res.stdout.strip() == recipient:
+            return PrivateKey(f"# public key: {recipient}\n{line}\n", recipient)
+    raise UserError(f"{where} holds no identity for the age public key {recipient}.")
+
+
+# -- creating -------------------------------------------------------------------------------
+def is_inside(path: Path, root: Path) -> bool:
+    """Does ``path`` (once symlinks are resolved, also of its missing tail) fall under ``root``?"""
+    try:
+        Path(os.path.realpath(path)).relative_to(os.path.realpath(root))
+        return True
+    except ValueError:
+        return False
+
+
+def assert_outside_repo(path: Path, repo_root: Path) -> None:
+    if is_inside(path, repo_root):
+        raise UserError(
+            f"The age key file {path} is inside the repository {repo_root}. edge-wizard never writes a private "
+            "key into a repository (it would end up in git history and on the git server). Point "
+            "SOPS_AGE_KEY_FILE outside the repository (or unset it to use ~/.config/sops/age/keys.txt).")
+
+
+def create_key(path: Path, repo_root: Path, *, age_keygen: str | None = None) -> str:
+    """Create a new age key file at ``path`` with age-keygen (mode 0600); return its public key.
+
+    Refuses when ``path`` exists or lies inside ``repo_root``. Missing parent folders are created
+    with mode 0700.
+    """
+    path = Path(os.path.expanduser(str(path)))
+    assert_outside_repo(path, repo_root)
+    if path.exists():
+        raise UserError(f"{path} already exists; edge-wizard never overwrites an age key file.")
+    binary = age_keygen or find_age_keygen()
+    _mkdirs(path.parent)
+    res = _run([binary, "-o", str(path)])
+    if res.returncode != 0:
+        raise StepFailed(f"age-keygen could not create {path}: {_first_line(res.stderr)}")
+    os.chmod(path, 0o600)
+    if path.stat().st_mode & 0o077:
+        raise StepFailed(f"{path} was created but is readable by others; fix with chmod 600 {shlex.quote(str(path))}.")
+    recipients = recipients_of(path, binary)
+    return recipients[0]
+
+
+def _mkdirs(folder: Path) -> None:
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700)
+        os.chmod(d, 0o700)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"The age key file {path} cannot be read ({exc.strerror}).") from None
+
+
+def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_KEY,)}
+    try:
+        return subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
+                              env=env, timeout=TIMEOUT, check=False)
+    except FileNotFoundError:
+        raise UserError(f"{argv[0]} could not be started. {INSTALL_HINT}") from None
+    except subprocess.TimeoutExpired:
+        raise StepFailed(f"{Path(argv[0]).name} did not finish within {TIMEOUT:.0f}s.") from None
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and "report unexpected" not in ln]
+    return (lines[0] if lines else "no error message").removeprefix("age-keygen: ").rstrip(".")
+
+
+__all__ = ["AgeKey", "PrivateKey", "assert_outside_repo", "create_key", "default_keys_file", "find_age_keygen",
+           "identity_for", "is_inside", "locate", "recipients_of", "user_config_dir"]

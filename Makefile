@@ -32,7 +32,7 @@ test-unit: venv
 		$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 demo: venv
-	$(VENV)/bin/edge-wizard demo
+	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) $(VENV)/bin/edge-wizard demo $(DEMO_ARGS)
 
 bench: venv tools
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \

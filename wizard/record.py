@@ -21,9 +21,73 @@ import termios
 import time
 import tty
 from pathlib import Path
+import re
+import threading
 from typing import Callable, Sequence
 
-Feeder = Callable[[Callable[[bytes], None]], None]
+# An escape sequence: CSI (cursor moves, colours, modes), OSC (titles), DCS/APC, or a 2-byte ESC x.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P_^][^\x1b]*\x1b\\|\x1b[@-Z\\-_]"
+                   r"|\x1b[()][0-9A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+class Terminal:
+    """What a feeder gets: call it with bytes to type them; ``wait_for`` blocks until texts were
+    printed (escape sequences removed) since the last wait, or raises TimeoutError."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._cond = threading.Condition()
+        self._text = ""
+        self._mark = 0
+        self.closed = False
+
+    def __call__(self, data: bytes) -> None:
+        if not self.closed:
+            os.write(self._fd, data)
+
+    send = __call__
+
+    def _output(self, text: str) -> None:
+        with self._cond:
+            self._text += text
+            self._cond.notify_all()
+
+    def _close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    @property
+    def text(self) -> str:
+        with self._cond:
+            return strip_ansi(self._text)
+
+    def wait_for(self, *needles: str, timeout: float = 60.0, fail_on: Sequence[str] = ()) -> None:
+        """Raises TimeoutError, or RuntimeError at once when one of ``fail_on`` shows up."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                seen = strip_ansi(self._text[self._mark:])
+                if all(n in seen for n in needles):
+                    self._mark = len(self._text)
+                    return
+                bad = next((f for f in fail_on if f in seen), None)
+                if bad is not None:
+                    tail = " ".join(seen.split())[-600:]
+                    raise RuntimeError(f"the screen shows {bad!r} while waiting for {needles!r}: {tail}")
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    tail = " ".join(seen.split())[-400:]
+                    why = "the program ended" if self.closed else f"{timeout:.0f}s passed"
+                    raise TimeoutError(f"waited for {needles!r} but {why}; the screen showed: {tail}")
+                self._cond.wait(min(left, 0.5))
+
+
+Feeder = Callable[[Terminal], None]
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -47,8 +111,10 @@ def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30)
            title: str = "edge-wizard", passthrough: bool = True) -> int:
     """Run ``argv`` in a pty of ``size``, write its output to ``cast``; return its exit code.
 
-    ``feeder`` (for unattended recordings) gets a ``send(bytes)`` function and is run in a
-    thread; otherwise the user's keyboard is forwarded when stdin is a terminal.
+    ``feeder`` (for unattended recordings) gets a :class:`Terminal` (call it with bytes to type;
+    ``wait_for(text)`` to wait for the screen) and runs in a thread; otherwise the user's keyboard
+    is forwarded when stdin is a terminal. When the feeder raises, the program is stopped, the
+    reason goes to stderr and the exit code is at least 1.
     """
     cols, rows = size
     child_env = dict(os.environ if env is None else env)
@@ -69,10 +135,21 @@ def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30)
     if stdin_tty:
         old_attrs = termios.tcgetattr(sys.stdin.fileno())
         tty.setraw(sys.stdin.fileno())
+    term = Terminal(fd)
+    feeder_error: list[BaseException] = []
     if feeder is not None:
-        import threading
+        def drive() -> None:
+            try:
+                feeder(term)
+            except BaseException as exc:  # noqa: BLE001 - reported after the recording ends
+                if not term.closed:
+                    feeder_error.append(exc)
+                    try:
+                        os.kill(pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
 
-        threading.Thread(target=feeder, args=(lambda b: os.write(fd, b),), daemon=True).start()
+        threading.Thread(target=drive, daemon=True).start()
     try:
         with cast.open("w", encoding="utf-8") as out:
             out.write(json.dumps(header) + "\n")
@@ -93,6 +170,7 @@ def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30)
                     if not data:
                         break
                     text = decoder.decode(data)
+                    term._output(text)
                     if text:
                         out.write(json.dumps([round(time.monotonic() - start, 6), "o", text]) + "\n")
                     if passthrough:
@@ -102,8 +180,13 @@ def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30)
                     if data:
                         os.write(fd, data)
     finally:
+        term._close()
         if old_attrs is not None:
             termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, old_attrs)
         os.close(fd)
     _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
+    code = os.waitstatus_to_exitcode(status)
+    if feeder_error:
+        print(f"edge-wizard: the scripted session stopped: {feeder_error[0]}", file=sys.stderr, flush=True)
+        return code if code > 0 else 1
+    return code

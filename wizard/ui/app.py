@@ -46,10 +46,11 @@ class WizardApp(App[int]):
 
     def __init__(self, session: Session, *, reconcile_source: EventSource | None = _DEFAULT,
                  clock: Callable[[], float] = time.time, blink: bool = True, theme: str | None = None,
-                 repo_name: str | None = None) -> None:
+                 repo_name: str | None = None, reconcile_label: str = "") -> None:
         super().__init__()
         self.session = session
         self.reconcile_source = reconcile_source
+        self.reconcile_label = reconcile_label
         self.clock = clock
         self.blink = blink
         self.wanted_theme = theme or pick_theme()
@@ -90,7 +91,7 @@ class WizardApp(App[int]):
         source = source if s.pushed_sha else None
         note = "" if s.pushed_sha else "Nothing was pushed, so there is nothing for Flux to apply yet."
         kind, url, message = await self.push_screen_wait(
-            ReconcileScreen(s, name, source, clock=self.clock, note=note))
+            ReconcileScreen(s, name, source, clock=self.clock, note=note, label=self.reconcile_label))
         if kind == "done":
             await self.push_screen_wait(DoneScreen(name, message, url))
         self.exit(EXIT_DONE, return_code=EXIT_DONE)
@@ -152,12 +153,12 @@ class WizardApp(App[int]):
 def make_app(engine_factory: EngineFactory, *, repo: str | None = None, answers_file: str | None = None,
              context: str | None = None, debug: bool = False, reconcile_source: EventSource | None = _DEFAULT,
              clock: Callable[[], float] = time.time, blink: bool = True, theme: str | None = None,
-             repo_name: str | None = None) -> WizardApp:
+             repo_name: str | None = None, reconcile_label: str = "") -> WizardApp:
     """Build the app. ``engine_factory(repo=, answers_file=, overrides=)`` returns an Engine."""
     session = Session(engine_factory=engine_factory, repo=repo, answers_file=answers_file, context=context,
                       debug=debug)
     return WizardApp(session, reconcile_source=reconcile_source, clock=clock, blink=blink, theme=theme,
-                     repo_name=repo_name)
+                     repo_name=repo_name, reconcile_label=reconcile_label)
 
 
 def run_tui(*, repo: str | None, answers_file: str | None, context: str | None, debug: bool,

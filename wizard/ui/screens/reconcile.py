@@ -44,9 +44,10 @@ class ReconcileScreen(WizardScreen):
     BINDINGS = [Binding("enter", "finish", "Finish")]
 
     def __init__(self, session: Session, repo_name: str, source: EventSource | None, *,
-                 clock: Callable[[], float] = time.time, note: str = "") -> None:
+                 clock: Callable[[], float] = time.time, note: str = "", label: str = "") -> None:
         super().__init__()
         self.session = session
+        self.label = label  # e.g. "replay": the events do not come from a live cluster
         self.repo_name = repo_name
         self.source = source
         self.clock = clock
@@ -56,7 +57,8 @@ class ReconcileScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield StageBar(self.stage, self.repo_name)
         sha = (self.session.pushed_sha or "")[:10]
-        yield Label(f"Flux is applying {sha}" if sha else "Flux", classes="title")
+        title = f"Flux is applying {sha}" if sha else "Flux"
+        yield Label(f"{title}  [{self.label}]" if self.label else title, classes="title", markup=False)
         with Vertical(id="live"):
             yield ObjectTree(clock=self.clock, id="tree")
             yield RichLog(id="events", markup=False, wrap=True)

@@ -1,0 +1,251 @@
+"""`edge-wizard demo`: the sandbox, the replayed reconcile, `--script` in a pty, the plain fallback.
+
+    EDGE_WIZARD_UPDATE_SCREENSHOTS=1 ... pytest tests/ui/test_demo.py   # rewrites docs/screenshots/demo-done.svg
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ui.helpers import FIXED_NOW, on_screen, wait_for
+from wizard import demo
+from wizard import events as ev
+from wizard.record import record, strip_ansi
+
+ROOT = Path(__file__).parents[2]
+SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
+SHOT = ROOT / "docs/screenshots/demo-done.svg"
+
+
+def cast_text(cast: Path) -> str:
+    lines = cast.read_text(encoding="utf-8").splitlines()[1:]
+    return strip_ansi("".join(json.loads(line)[2] for line in lines))
+
+
+def remote_files(remote: Path) -> list[str]:
+    return subprocess.run(["git", "-C", str(remote), "ls-tree", "-r", "--name-only", "main"], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+def remote_log(remote: Path) -> list[str]:
+    return subprocess.run(["git", "-C", str(remote), "log", "--format=%s", "main"], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def no_sops_env(tmp_path: Path) -> dict[str, str]:
+    """An environment where sops and age cannot be found: PATH holds git and python only."""
+    bin_dir = tmp_path / "bin-no-sops"
+    bin_dir.mkdir()
+    for tool in ("git",):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    env = {k: v for k, v in os.environ.items() if k not in ("SOPS", "EDGE_WIZARD_TOOLS_BIN", "AGE_KEYGEN")}
+    env.update(PATH=f"{bin_dir}:{Path(sys.executable).parent}", EDGE_WIZARD_TOOLS_CACHE=str(tmp_path / "no-cache"))
+    git_exec = subprocess.run(["git", "--exec-path"], capture_output=True, text=True).stdout.strip()
+    env["GIT_EXEC_PATH"] = git_exec
+    return env
+
+
+# -- the replay timeline ------------------------------------------------------------------------
+def test_timeline_is_ordered_and_covers_the_chain() -> None:
+    tl = demo.load_timeline()
+    times = [float(e["at"]) for e in tl.events]
+    assert times == sorted(times)
+    kinds = {e["kind"] for e in tl.events}
+    assert {"GitRepository", "Kustomization", "HelmRelease", "DaemonSet", "Deployment", "ClusterIssuer",
+            "Certificate"} <= kinds
+    # every object that ends ready went through a transient "progressing" first
+    seen: dict[tuple, list[str]] = {}
+    for e in tl.events:
+        seen.setdefault((e["kind"], e["namespace"], e["name"]), []).append(e["phase"])
+    for key, phases in seen.items():
+        assert phases[-1] == "ready", key
+    assert sum("progressing" in p for p in seen.values()) >= len(seen) - 1
+    assert float(tl.done["at"]) >= times[-1]
+
+
+def test_replay_plan_keeps_the_steps_that_ran_and_fills_in_the_push() -> None:
+    from wizard.answers import build
+
+    answers = build({}, {"domain": "k8s.example.org", "email": "a@example.org", "dns_provider": "hetzner"}, {})
+    sha = "ab" * 20
+    plan = demo.replay_plan(demo.load_timeline(), steps=["ingress"], sha=sha, answers=answers)
+    first, last = plan[0][1], plan[-1][1]
+    assert isinstance(first, ev.Info) and "replay" in first.message and "not a live cluster" in first.message
+    assert isinstance(last, ev.Done) and last.url == "https://podinfo.apps.k8s.example.org"
+    states = [e for _, e in plan if isinstance(e, ev.ObjectState)]
+    names = {s.name for s in states}
+    assert "ingress-nginx-controller" in names and "external-dns" not in names and "podinfo-tls" not in names
+    assert any(sha in s.message for s in states)
+    assert all("{" not in s.message for s in states)
+
+
+def test_replay_waits_real_time_scaled_by_pace() -> None:
+    plan = [(0.0, ev.Info("a")), (2.0, ev.ObjectState("Kustomization", "flux-system", "x", "ready")), (3.0, ev.Done("d"))]
+    slept: list[float] = []
+    out = list(demo.replay(plan, 0.5, clock=lambda: 42.0, sleep=slept.append))
+    assert slept == [1.0, 0.5]
+    assert out[1].since == 42.0
+    slept.clear()
+    list(demo.replay(plan, 0, sleep=slept.append))
+    assert slept == []
+
+
+# -- the sandbox ----------------------------------------------------------------------------------
+def test_sandbox_without_sops_skips_external_dns_and_never_writes_a_plaintext_secret(tmp_path: Path) -> None:
+    box = demo.make_sandbox(tmp_path, encryption=False)
+    assert not box.encryption and not (box.repo / ".sops.yaml").exists()
+    assert any("skips encryption" in n for n in box.notes)
+    engine = box.engine_factory()()
+    with pytest.raises(Exception, match="skipped in this sandbox"):
+        engine.plan(["external-dns"])
+    plan = engine.plan(None)
+    assert "external-dns" not in [s.step for s in plan.steps] and not plan.secrets
+
+
+def test_sandbox_key_lives_in_the_sandbox_not_in_the_users_config(tmp_path: Path) -> None:
+    if demo.find_tool("sops") is None or demo.find_tool("age-keygen") is None:
+        pytest.skip("sops/age not built (bash tests/tools/build.sh basic)")
+    box = demo.make_sandbox(tmp_path)
+    assert box.encryption and box.key_file is not None
+    assert box.key_file.is_relative_to(box.root) and not box.key_file.is_relative_to(box.repo)
+    assert (box.key_file.stat().st_mode & 0o077) == 0
+    assert box.env()["SOPS_AGE_KEY_FILE"] == str(box.key_file)
+    assert not (Path.home() / ".config/sops/age/keys.txt").exists()
+    sops_yaml = (box.repo / ".sops.yaml").read_text()
+    assert box.recipient in sops_yaml and "path_regex" in sops_yaml
+
+
+# -- the TUI, driven by pilot: replay labelled, done screen, the README screenshot --------------
+async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: Path) -> None:
+    from wizard.ui.app import make_app
+
+    box = demo.make_sandbox(tmp_path)
+    old = {k: os.environ.get(k) for k in box.env()}
+    os.environ.update(box.env())
+    try:
+        replayed = demo.replay_source(0, clock=lambda: FIXED_NOW)
+        titles: list[str] = []
+
+        async def source(session):  # the Reconcile screen is up when its source starts
+            titles.append(str(app.screen.query_one(".title").render()))
+            async for event in replayed(session):
+                yield event
+
+        app = make_app(box.engine_factory(), repo=str(box.repo), answers_file=str(box.answers),
+                       reconcile_source=source,
+                       reconcile_label=demo.REPLAY_LABEL, clock=lambda: FIXED_NOW, blink=False, theme="edge-dark",
+                       repo_name="demo cluster")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await on_screen(pilot, "PreflightScreen", "CheckRow")
+            await wait_for(pilot, lambda: not pilot.app.screen.query_one("#continue").disabled)
+            await pilot.press("enter")
+            await on_screen(pilot, "AnswersScreen", "#input-token")
+            await pilot.press(*demo.DEMO_TOKEN)
+            await pilot.press("ctrl+s")
+            steps = await on_screen(pilot, "StepsScreen")
+            await wait_for(pilot, lambda: steps.rows)
+            notes = str(steps.query_one("#notes").render())
+            assert "not checked" in notes
+            await pilot.press("a")
+            review = await on_screen(pilot, "ReviewScreen")
+            await wait_for(pilot, lambda: review.plan is not None)
+            await pilot.press("w")
+            commit = await on_screen(pilot, "CommitScreen")
+            await wait_for(pilot, lambda: commit.outcome == "done", timeout=60)
+            await pilot.press("enter")
+            await on_screen(pilot, "DoneScreen", "#url")
+            assert len(titles) == 1 and "[replay: recorded events, not a live cluster]" in titles[0]
+            assert "podinfo.apps.k8s.example.com" in str(pilot.app.screen.query_one("#url").render())
+            assert not pilot.app.errors
+            if os.environ.get("EDGE_WIZARD_UPDATE_SCREENSHOTS"):
+                SHOT.parent.mkdir(parents=True, exist_ok=True)
+                SHOT.write_text(app.export_screenshot(title="edge-wizard demo"), encoding="utf-8")
+            await pilot.press("enter")
+        assert app.return_code == 0
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    assert any(s.startswith("edge-wizard:") for s in remote_log(box.remote))
+
+
+def test_readme_demo_screenshot_is_an_svg_of_the_done_screen() -> None:
+    assert SHOT.is_file(), "EDGE_WIZARD_UPDATE_SCREENSHOTS=1 pytest tests/ui/test_demo.py makes it"
+    text = SHOT.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<svg") and "Done" in text and demo.DEMO_TOKEN not in text
+
+
+# -- `edge-wizard demo --script` in a pty, as an unattended recording would run it --------------
+def _run_script(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
+    cast = tmp_path / "demo.cast"
+    env = {**env, "TMPDIR": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    return res, cast
+
+
+def _sandbox_of(stdout: str) -> Path:
+    return Path(re.search(r"demo sandbox (\S+)", stdout).group(1))
+
+
+def test_demo_script_pushes_an_encrypted_secret_and_reaches_done(tmp_path: Path) -> None:
+    if demo.find_tool("sops") is None:
+        pytest.skip("sops not built (bash tests/tools/build.sh basic)")
+    res, cast = _run_script(tmp_path, dict(os.environ))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "✔ demo done" in res.stdout
+    screen = cast_text(cast)
+    assert "Exit (enter)" in screen
+    box = _sandbox_of(res.stdout)
+    assert len(remote_log(box / "remote.git")) == 2  # initial + the wizard's one commit
+    assert SECRET in remote_files(box / "remote.git")
+    secret = subprocess.run(["git", "-C", str(box / "remote.git"), "show", f"main:{SECRET}"], capture_output=True,
+                            text=True, check=True).stdout
+    assert "ENC[AES256_GCM," in secret and "sops:" in secret and demo.DEMO_TOKEN not in secret
+
+
+def test_demo_script_without_sops_says_so_and_skips_external_dns(tmp_path: Path) -> None:
+    res, cast = _run_script(tmp_path, no_sops_env(tmp_path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "skips encryption" in res.stdout and "No plaintext Secret is ever written" in res.stdout
+    box = _sandbox_of(res.stdout)
+    files = remote_files(box / "remote.git")
+    assert not any("external-dns" in f for f in files)
+    assert "manifests/infrastructure/smoke-test/podinfo.yaml" in files
+    assert not list(box.rglob("hetzner-token.yaml"))
+    assert demo.DEMO_TOKEN not in cast.read_text(encoding="utf-8")
+
+
+def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-m", "wizard", "demo"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120, stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout
+    assert "no terminal" in out and "replay: a recorded event timeline" in out
+    assert "✔ pushed" in out and "✔ demo done" in out
+    assert "\x1b[" not in out  # no escape sequences in a pipe
+    box = _sandbox_of(out)
+    assert remote_log(box / "remote.git")[0].startswith("edge-wizard:")
+    assert demo.DEMO_TOKEN not in out + res.stderr
+
+
+def test_record_script_feeder_drives_the_demo_child_directly(tmp_path: Path) -> None:
+    """The feeder alone (no cli around it) completes the flow on a sandbox made here."""
+    box = demo.make_sandbox(tmp_path)
+    cast = tmp_path / "child.cast"
+    env = {**os.environ, **box.env()}
+    code = record([sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", "0"], cast,
+                  size=(100, 30), env=env, feeder=demo.script_feeder(0), passthrough=False)
+    assert code == 0
+    assert len(remote_log(box.remote)) == 2

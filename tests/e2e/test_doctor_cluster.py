@@ -180,7 +180,14 @@ def test_pod_security_rejection_is_diagnosed(base):
     poll(lambda: cp.api_get("/api/v1/namespaces/doctor-psa-ok/serviceaccounts/default")[0] == 200, "default SA")
     poll(lambda: cp.api_get("/api/v1/namespaces/doctor-psa/serviceaccounts/default")[0] == 200, "default SA")
     cp.kubectl_apply(_deployment("web", "doctor-psa", HOSTNET_POD), _deployment("web", "doctor-psa-ok", HOSTNET_POD))
+    try:
+        _check_pod_security(cp)
+    finally:  # the single kwok node has one port 80/443: free them for later tests
+        cp.kubectl("delete", "namespace", "doctor-psa", "doctor-psa-ok", "--ignore-not-found", "--wait=true",
+                   "--timeout=60s", check=False, timeout=90)
 
+
+def _check_pod_security(cp) -> None:
     def rejected():
         evs = cp.get_json("-n", "doctor-psa", "events", "--field-selector=reason=FailedCreate")["items"]
         return [e["message"] for e in evs if "violates PodSecurity" in e["message"]]

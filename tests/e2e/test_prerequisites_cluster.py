@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import re
+import time
 import subprocess
 from pathlib import Path
 
@@ -57,6 +58,10 @@ def delete_secret(cp, name: str) -> None:
 
 
 def wait_ready(cp, resource: str, timeout: int = 180) -> dict:
+    deadline = time.monotonic() + timeout  # Flux creates it on its next apply: wait until it exists
+    while cp.kubectl("get", "-n", "flux-system", resource, check=False).returncode != 0:
+        assert time.monotonic() < deadline, f"{resource} was never created"
+        time.sleep(1)
     r = cp.kubectl("wait", "--for=condition=Ready", f"--timeout={timeout}s", "-n", "flux-system", resource,
                    check=False, timeout=timeout + 30)
     obj = cp.get_json("-n", "flux-system", resource)

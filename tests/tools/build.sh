@@ -61,11 +61,11 @@ wrapbuild() {  # wrapbuild NAME MODULE VERSION LDFLAGS [mkwrap opts...] -- PKGS.
   while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
   local w=$CACHE/wrappers/$name pk=()
   local p; for p in "$@"; do pk+=(--pkg "$p"); done
-  python3 "$HERE/mkwrap.py" "$w" "$mod" "$ver" "${pk[@]}" ${opts[@]+"${opts[@]}"} >&2
-  (cd "$w" && go build -ldflags "$ldf" -o "$OUT/" "$@")
+  python3 "$HERE/mkwrap.py" "$w" "$mod" "$ver" "${pk[@]}" ${opts[@]+"${opts[@]}"} >&2 || return 1
+  (cd "$w" && go build -ldflags "$ldf" -o "$OUT/" "$@") || return 1
   if [ $# -eq 1 ]; then  # single package: go build -o DIR/ names it after the last path element
     local base=${1##*/}; case "$base" in v[0-9]*) base=$(basename "$(dirname "$1")");; esac
-    [ "$base" = "$name" ] || mv "$OUT/$base" "$OUT/$name"
+    [ "$base" = "$name" ] || mv "$OUT/$base" "$OUT/$name" || return 1
   fi
 }
 
@@ -89,10 +89,10 @@ if [ "$MODE" = all ]; then
     local w=$CACHE/wrappers/kube
     python3 "$HERE/mkwrap.py" "$w" k8s.io/kubernetes "v$K8S" --staging-version "v0.${K8S#1.}" \
       --pkg k8s.io/kubernetes/cmd/kube-apiserver --pkg k8s.io/kubernetes/cmd/kube-controller-manager \
-      --pkg k8s.io/kubernetes/cmd/kube-scheduler --pkg k8s.io/kubernetes/cmd/kubectl >&2
+      --pkg k8s.io/kubernetes/cmd/kube-scheduler --pkg k8s.io/kubernetes/cmd/kubectl >&2 || return 1
     (cd "$w" && go build -tags=selinux,notest,grpcnotrace -ldflags "$KLDF" -o "$OUT/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl) || return 1
     "$OUT/kube-apiserver" --version >&2
   }
   step kube kube-apiserver kube-controller-manager kube-scheduler kubectl -- kubebuild
@@ -101,12 +101,13 @@ if [ "$MODE" = all ]; then
   step kwok kwok -- wrapbuild kwok sigs.k8s.io/kwok "$KWOK" "-s -w" -- sigs.k8s.io/kwok/cmd/kwok
 
   # ------------------------------------------------------------ flux controllers
+  reps() { local r out=(); for r in $1; do out+=(--replace "$r"); done; echo "${out[@]}"; }
   step source-controller source-controller -- wrapbuild source-controller \
-    github.com/fluxcd/source-controller "$SOURCE_CONTROLLER" "-s -w" -- github.com/fluxcd/source-controller
+    github.com/fluxcd/source-controller "$SOURCE_CONTROLLER" "-s -w" $(reps "$SOURCE_CONTROLLER_REPLACES") -- github.com/fluxcd/source-controller
   step kustomize-controller kustomize-controller -- wrapbuild kustomize-controller \
-    github.com/fluxcd/kustomize-controller "$KUSTOMIZE_CONTROLLER" "-s -w" -- github.com/fluxcd/kustomize-controller
+    github.com/fluxcd/kustomize-controller "$KUSTOMIZE_CONTROLLER" "-s -w" $(reps "$KUSTOMIZE_CONTROLLER_REPLACES") -- github.com/fluxcd/kustomize-controller
   step helm-controller helm-controller -- wrapbuild helm-controller \
-    github.com/fluxcd/helm-controller "$HELM_CONTROLLER" "-s -w" -- github.com/fluxcd/helm-controller
+    github.com/fluxcd/helm-controller "$HELM_CONTROLLER" "-s -w" $(reps "$HELM_CONTROLLER_REPLACES") -- github.com/fluxcd/helm-controller
 
   # ------------------------------------------------------------ runtime data (no go needed at test time)
   if [ ! -f "$CACHE/crds/.done" ]; then

@@ -2,7 +2,7 @@
 """Generate a throwaway Go wrapper module that builds main packages of a module
 whose go.mod has replace directives (so `go install mod@ver` refuses it).
 
-usage: mkwrap.py DIR MODULE VERSION [--pkg PKG ...] [--staging-version V]
+usage: mkwrap.py DIR MODULE VERSION [--pkg PKG ...] [--staging-version V] [--replace OLD=NEW@V ...]
 
 - pinned third-party replaces of the upstream go.mod are copied verbatim;
 - local replaces of nested modules (MODULE/api => ./api) become requires of the
@@ -12,6 +12,7 @@ usage: mkwrap.py DIR MODULE VERSION [--pkg PKG ...] [--staging-version V]
 - godebug directives are copied;
 - other local replaces (etcd's ../api, FORBIDDEN_DEPENDENCY) are dropped: the
   upstream requires already name published versions.
+- each --replace is added as given (work-around for versions the proxy lacks).
 Then `go get -tool` each main package and `go mod tidy`.
 Only stdlib; needs `go` on PATH and the module proxy.
 """
@@ -29,6 +30,7 @@ def main() -> int:
     ap.add_argument("version")
     ap.add_argument("--pkg", action="append", default=[])
     ap.add_argument("--staging-version")
+    ap.add_argument("--replace", action="append", default=[])
     a = ap.parse_args()
     d = a.dir
     os.makedirs(d, exist_ok=True)
@@ -58,6 +60,7 @@ def main() -> int:
         elif a.staging_version and req.get(old["Path"]) == "v0.0.0":
             edits.append(f"-replace={old['Path']}={old['Path']}@{a.staging_version}")
         # else: drop (sibling modules with published requires, FORBIDDEN_DEPENDENCY)
+    edits += [f"-replace={r}" for r in a.replace]
     # keep upstream's GODEBUG defaults (e.g. k8s: godebug default=go1.25)
     for g in up.get("Godebug") or []:
         edits.append(f"-godebug={g['Key']}={g['Value']}")

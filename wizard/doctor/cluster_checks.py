@@ -78,15 +78,23 @@ async def take_snapshot(kubeconfig: str | None, context: str | None, *, layout: 
     client = AsyncClient(config=single, timeout=httpx2.Timeout(timeout))
 
     async def listing(res: Any, **kw: Any) -> list[dict[str, Any]]:
-        try:
-            return [o.to_dict() for o in [x async for x in client.list(res, **kw)]]
-        except ApiError as exc:
-            if exc.status.code in (403, 404):
-                return []
-            if exc.status.code == 401:
-                raise ClusterUnreachable(f"the API server {single.cluster.server} rejected the credentials "
-                                         f"({exc.status.message})") from None
-            raise
+        # A CRD created moments ago answers 429/503 ("storage is (re)initializing") for a while.
+        for attempt in range(6):
+            try:
+                return [o.to_dict() for o in [x async for x in client.list(res, **kw)]]
+            except ApiError as exc:
+                if exc.status.code in (403, 404):
+                    return []
+                if exc.status.code == 401:
+                    raise ClusterUnreachable(f"the API server {single.cluster.server} rejected the credentials "
+                                             f"({exc.status.message})") from None
+                if exc.status.code not in (429, 500, 503) or attempt == 5:
+                    raise
+            except httpx2.HTTPStatusError as exc:
+                if exc.response.status_code != 429 or attempt == 5:
+                    raise
+            await asyncio.sleep(0.2 * 2 ** attempt)
+        return []
 
     try:
         return await _read(client, listing, layout)

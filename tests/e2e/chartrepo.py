@@ -1,0 +1,110 @@
+"""A throwaway Helm HTTP repository for the e2e tier.
+
+Packages the test charts in tests/charts/ into deterministic ``<name>-<version>.tgz``
+files plus an ``index.yaml`` (sha256 digests, absolute URLs) and serves the
+directory on 127.0.0.1 with a threaded ``http.server``.
+
+    repo = ChartRepo(tmp_path / "charts")
+    repo.start()          # packages + serves; repo.url == "http://127.0.0.1:PORT/"
+    ...
+    repo.stop()
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import http.server
+import io
+import tarfile
+import threading
+from pathlib import Path
+
+import yaml
+
+CHARTS_SRC = Path(__file__).resolve().parents[1] / "charts"
+_CREATED = "2026-01-01T00:00:00Z"
+
+
+def package_chart(src: Path, out_dir: Path) -> tuple[dict, Path]:
+    """Write ``<name>-<version>.tgz`` for the chart dir ``src``; return (Chart.yaml, path)."""
+    meta = yaml.safe_load((src / "Chart.yaml").read_text())
+    name, version = meta["name"], str(meta["version"])
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for f in sorted(p for p in src.rglob("*") if p.is_file()):
+            rel = f.relative_to(src).as_posix()
+            data = f.read_bytes()
+            info = tarfile.TarInfo(f"{name}/{rel}")
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    out = out_dir / f"{name}-{version}.tgz"
+    gz = io.BytesIO()
+    with gzip.GzipFile(fileobj=gz, mode="wb", mtime=0, filename="") as z:
+        z.write(buf.getvalue())
+    out.write_bytes(gz.getvalue())
+    return meta, out
+
+
+def build_repo(out_dir: Path, url: str, charts_src: Path = CHARTS_SRC) -> Path:
+    """Package every chart under ``charts_src`` into ``out_dir`` and write index.yaml."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    url = url.rstrip("/") + "/"
+    entries: dict[str, list[dict]] = {}
+    for chart in sorted(p.parent for p in charts_src.glob("*/Chart.yaml")):
+        meta, tgz = package_chart(chart, out_dir)
+        entry = dict(meta)
+        entry.update(
+            created=_CREATED,
+            digest=hashlib.sha256(tgz.read_bytes()).hexdigest(),
+            urls=[url + tgz.name],
+        )
+        entries.setdefault(meta["name"], []).append(entry)
+    index = {"apiVersion": "v1", "entries": entries, "generated": _CREATED}
+    (out_dir / "index.yaml").write_text(yaml.safe_dump(index, sort_keys=True))
+    return out_dir / "index.yaml"
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
+        pass
+
+
+class ChartRepo:
+    def __init__(self, dir: Path | str, charts_src: Path | str = CHARTS_SRC):  # noqa: A002
+        self.dir = Path(dir)
+        self.charts_src = Path(charts_src)
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> "ChartRepo":
+        self.dir.mkdir(parents=True, exist_ok=True)
+        handler = functools.partial(_Handler, directory=str(self.dir))
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        build_repo(self.dir, self.url, self.charts_src)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="chartrepo", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "ChartRepo":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

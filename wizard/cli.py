@@ -7,10 +7,11 @@ Exit codes: 0 done or nothing to do; 1 a step or later stage failed; 2 bad input
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
 
@@ -105,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
                    help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)")
     r.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
 
+    w = sub.add_parser("watch", help="follow Flux reconciling the stage at the current HEAD (no push)")
+    _common(w)
+    w.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
+    w.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
+
     dr = sub.add_parser("doctor", help="check the repository (and the cluster) for known pitfalls")
     _common(dr)
     dr.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
@@ -138,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             return _interactive(args, out)
         handler = {"steps": cmd_steps, "plan": cmd_plan, "run": cmd_run, "demo": cmd_demo,
-                   "doctor": cmd_doctor}[args.command]
+                   "doctor": cmd_doctor, "watch": cmd_watch}[args.command]
         return handler(args, out)
     except WizardError as exc:
         if args.debug:
@@ -295,8 +301,61 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
                          watch=not args.no_watch, token=token, skip_token_check=args.skip_token_check,
                          replace_token=args.replace_token,
                          context=args.context, cluster=not args.no_cluster)
+    watcher = None
+    if options.watch and options.push:
+        from wizard.flux import FluxWatcher, parse_duration, preflight_sync
+
+        options.timeout = parse_duration(args.timeout)  # a bad --timeout fails before anything is written
+        watcher = FluxWatcher(context=args.context)
+        for event in preflight_sync(watcher):  # UserError (exit 2) before writing: no cluster, old Flux
+            out.event(event)
     for event in engine.run(plan, options):
         out.event(event)
+    if watcher is not None and engine.pushed_sha:
+        from wizard.flux import follow_sync
+
+        with _diagnosed(engine.layout, args.context, out):
+            follow_sync(watcher, engine.layout, plan, engine.pushed_sha, timeout=options.timeout,
+                        on_event=out.event)
+    return 0
+
+
+@contextlib.contextmanager
+def _diagnosed(layout: Any, context: str | None, out: Out) -> Iterator[None]:
+    """When following Flux fails or times out, add doctor's diagnosis (with fixes) before the error."""
+    from wizard.errors import StepFailed, WaitTimeout
+
+    try:
+        yield
+    except (StepFailed, WaitTimeout):
+        try:
+            from wizard import doctor
+
+            findings = doctor.diagnose(layout, context=context)
+            for event in doctor.as_events(findings):
+                out.event(event)
+        except Exception:  # the diagnosis is a bonus; never hide the real failure behind it
+            pass
+        raise
+
+
+def cmd_watch(args: argparse.Namespace, out: Out) -> int:
+    """Follow the stage's objects at the current HEAD, without writing or pushing anything."""
+    import git  # GitPython
+
+    from wizard.errors import UserError
+    from wizard.flux import FluxWatcher, follow_sync, parse_duration
+
+    timeout = parse_duration(args.timeout)
+    engine = _engine(args)
+    layout, _ = engine.load()
+    try:
+        sha = git.Repo(layout.root).head.commit.hexsha
+    except ValueError:
+        raise UserError(f"{layout.root} has no commits yet, so there is nothing for Flux to reconcile.") from None
+    with _diagnosed(layout, args.context, out):
+        follow_sync(FluxWatcher(context=args.context), layout, None, sha, timeout=timeout, on_event=out.event,
+                    preflight=True)
     return 0
 
 

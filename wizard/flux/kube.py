@@ -1,0 +1,95 @@
+"""Low-level Kubernetes helpers of wizard.flux: the kinds followed (as lightkube generic resources),
+API error codes, durations. lightkube is imported lazily."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from wizard.errors import UserError
+
+REQUIRED_APIS = (("source.toolkit.fluxcd.io", "v1"), ("kustomize.toolkit.fluxcd.io", "v1"),
+                 ("helm.toolkit.fluxcd.io", "v2"))
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+HEARTBEAT = 30.0
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+# kind -> (group, version, plural, namespaced)
+KINDS: dict[str, tuple[str, str, str, bool]] = {
+    "GitRepository": ("source.toolkit.fluxcd.io", "v1", "gitrepositories", True),
+    "HelmRepository": ("source.toolkit.fluxcd.io", "v1", "helmrepositories", True),
+    "Kustomization": ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", True),
+    "HelmRelease": ("helm.toolkit.fluxcd.io", "v2", "helmreleases", True),
+    "Deployment": ("apps", "v1", "deployments", True),
+    "DaemonSet": ("apps", "v1", "daemonsets", True),
+    "Event": ("", "v1", "events", True),
+    "ClusterIssuer": ("cert-manager.io", "v1", "clusterissuers", False),
+    "Certificate": ("cert-manager.io", "v1", "certificates", True),
+    "Order": ("acme.cert-manager.io", "v1", "orders", True),
+    "Challenge": ("acme.cert-manager.io", "v1", "challenges", True),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def resource(kind: str) -> Any:
+    """The lightkube generic resource class of ``kind`` (created once: lightkube's registry
+    refuses a second class for a core-group kind)."""
+    from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+
+    group, version, plural, namespaced = KINDS[kind]
+    make = create_namespaced_resource if namespaced else create_global_resource
+    return make(group, version, kind, plural)
+
+
+def parse_duration(text: str | float | int) -> float:
+    """``90s``, ``20m``, ``1h30m``, ``45`` (seconds) -> seconds."""
+    import re
+
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = str(text).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", s)
+    if not parts or "".join(n + u for n, u in parts) != s:
+        raise UserError(f"--timeout {text!r} is not a duration. Use e.g. 90s, 20m or 1h.")
+    mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(n) * mult[u] for n, u in parts)
+
+
+def check_served(discovery: dict[str, Any], where: str = "the cluster") -> None:
+    """Raise UserError (exit 2) unless the APIGroupList from ``GET /apis`` serves the Flux GA
+    APIs edge-wizard writes."""
+    served: dict[str, list[str]] = {}
+    for g in discovery.get("groups") or []:
+        served[g.get("name", "")] = [v.get("version") for v in g.get("versions") or []]
+    missing = [(g, v) for g, v in REQUIRED_APIS if v not in served.get(g, [])]
+    if not missing:
+        return
+    if not any(g in served for g, _ in REQUIRED_APIS):
+        raise UserError(
+            f"Flux is not installed in the cluster at {where}: none of its APIs "
+            f"({', '.join(g for g, _ in REQUIRED_APIS)}) are served. Bootstrap Flux first "
+            "(flux bootstrap ...), then run again.")
+    found = "; ".join(f"{g} serves {', '.join(served.get(g) or ['nothing'])}" for g, _ in missing)
+    raise UserError(
+        f"The cluster's Flux is too old for the manifests edge-wizard writes: they use "
+        f"{', '.join(f'{g}/{v}' for g, v in missing)}, but {found}. These GA APIs came with Flux 2.3 "
+        "(and the beta ones were removed in 2.7/2.8). Upgrade Flux first (flux install --export > "
+        "gotk-components.yaml with a current flux CLI and push it, or flux bootstrap again), run "
+        "`flux migrate`, then run edge-wizard again.")
+
+
+def error_code(exc: BaseException) -> int | None:
+    status = getattr(exc, "status", None)
+    code = getattr(status, "code", None)
+    if code:
+        return int(code)
+    resp = getattr(exc, "response", None)
+    return getattr(resp, "status_code", None) if resp is not None else None
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    import httpx2
+
+    return (httpx2.TransportError, OSError)

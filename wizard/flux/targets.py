@@ -1,0 +1,215 @@
+"""Which cluster objects a stage touches: read from the repository, no cluster access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from wizard import yamlio
+from wizard.repo import Layout, norm
+
+FLUX_NS = "flux-system"
+WORKLOADS = "Workloads"  # placeholder kind: the Deployments/DaemonSets a HelmRelease creates
+
+
+@dataclass(frozen=True)
+class Target:
+    """One object to follow. ``after`` names the targets (as keys) that gate it: it is only
+    counted ready once they are (it is watched, and its failures reported, from the start)."""
+
+    kind: str
+    namespace: str
+    name: str
+    after: tuple[tuple[str, str, str], ...] = ()
+    reconcile: bool = False  # we set reconcile.fluxcd.io/requestedAt on it
+    release: str = ""        # Workloads: the Helm release name (label app.kubernetes.io/instance)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    def label(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        if self.kind == WORKLOADS:
+            return f"workloads of HelmRelease {where}{self.name}"
+        return f"{self.kind} {where}{self.name}"
+
+
+def _docs(path: Path) -> list[dict[str, Any]]:
+    try:
+        return [d for d in yamlio.load_plain(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
+    except Exception:  # noqa: BLE001 - a file we cannot read has nothing to follow
+        return []
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def root_kustomization(layout: Layout) -> str:
+    """The name of the Kustomization in gotk-sync.yaml (``flux-system`` after a bootstrap)."""
+    for doc in _docs(layout.root / layout.flux_dir / "gotk-sync.yaml"):
+        if doc.get("kind") == "Kustomization" and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit"):
+            return str((doc.get("metadata") or {}).get("name") or "flux-system")
+    return "flux-system"
+
+
+@dataclass(frozen=True)
+class _FluxK:
+    name: str
+    path: str
+    depends_on: tuple[str, ...] = ()
+
+
+def flux_kustomizations(layout: Layout) -> dict[str, _FluxK]:
+    """The Flux Kustomizations declared in the Flux folder as it is on disk NOW (the layout was
+    discovered before the run wrote new ones)."""
+    out = {k.name: _FluxK(k.name, k.path, tuple(k.depends_on)) for k in layout.kustomizations.values()}
+    for f in sorted((layout.root / layout.flux_dir).glob("*.y*ml")):
+        for doc in _docs(f):
+            if doc.get("kind") != "Kustomization" or not str(doc.get("apiVersion", "")).startswith(
+                    "kustomize.toolkit.fluxcd.io/"):
+                continue
+            name = (doc.get("metadata") or {}).get("name")
+            spec = doc.get("spec") or {}
+            if name:
+                deps = tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict))
+                out[str(name)] = _FluxK(str(name), norm(str(spec.get("path", ""))), deps)
+    return out
+
+
+def _owner(layout: Layout, ks: dict[str, _FluxK], rel: str) -> str | None:
+    """The Flux Kustomization whose spec.path holds ``rel`` (deepest match)."""
+    best, depth = None, -1
+    for k in ks.values():
+        if not k.path or k.path == norm(layout.flux_dir):
+            continue
+        if rel == k.path or rel.startswith(k.path + "/"):
+            d = len(PurePosixPath(k.path).parts)
+            if d > depth:
+                best, depth = k.name, d
+    return best
+
+
+def _step_kustomizations(plan: Any | None, layout: Layout, ks: dict[str, _FluxK]) -> list[str]:
+    from wizard import steps as steps_mod
+
+    names: list[str] = []
+    if plan is not None:
+        wanted = [s.step for s in plan.steps]
+        for step in steps_mod.select(wanted):
+            if step.kustomization:
+                names.append(step.kustomization)
+        # plus the Kustomizations that apply any other file the run touched (e.g. the firewall policy)
+        for change in plan.changes:
+            owner = _owner(layout, ks, change.path)
+            if owner and owner not in names:
+                names.append(owner)
+        for secret in plan.secrets:
+            owner = _owner(layout, ks, secret.path)
+            if owner and owner not in names:
+                names.append(owner)
+    else:
+        for step_cls in steps_mod.ALL:
+            if step_cls.kustomization and step_cls.kustomization in ks:
+                names.append(step_cls.kustomization)
+        if layout.firewall_policy:
+            owner = _owner(layout, ks, layout.firewall_policy)
+            if owner and owner not in names:
+                names.append(owner)
+    return names
+
+
+
+
+def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
+    """The objects a run of ``plan`` (or, without a plan, the stage as it is in the repository)
+    makes Flux reconcile, in the order Flux gets to them."""
+    gitrepo = Target("GitRepository", FLUX_NS, layout.git_repository, reconcile=True)
+    root = Target("Kustomization", FLUX_NS, root_kustomization(layout), after=(gitrepo.key,), reconcile=True)
+    out: list[Target] = [gitrepo, root]
+    later: list[Target] = []
+    ks = flux_kustomizations(layout)
+    for kname in _step_kustomizations(plan, layout, ks):
+        if kname == root.name:
+            continue
+        kt = Target("Kustomization", FLUX_NS, kname, after=(root.key,), reconcile=True)
+        out.append(kt)
+        if kname not in ks or not ks[kname].path:
+            continue
+        folder = layout.root / ks[kname].path
+        for f in _yaml_files(folder):
+            for doc in _docs(f):
+                kind = doc.get("kind")
+                meta = doc.get("metadata") or {}
+                name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "")
+                api = str(doc.get("apiVersion", ""))
+                if not name:
+                    continue
+                if kind == "HelmRepository" and api.startswith("source.toolkit.fluxcd.io/"):
+                    later.append(Target("HelmRepository", ns or "default", name, after=(kt.key,)))
+                elif kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
+                    spec = doc.get("spec") or {}
+                    ns = ns or "default"
+                    hr = Target("HelmRelease", ns, name, after=(kt.key,))
+                    later.append(hr)
+                    target_ns = spec.get("targetNamespace") or ns
+                    release = spec.get("releaseName") or (
+                        f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name)
+                    later.append(Target(WORKLOADS, str(target_ns), name, after=(hr.key,), release=str(release)))
+                    later.extend(_certificates(spec.get("values") or {}, str(target_ns), (hr.key,)))
+                elif kind == "ClusterIssuer" and api.startswith("cert-manager.io/"):
+                    later.append(Target("ClusterIssuer", "", name, after=(kt.key,)))
+                elif kind == "Ingress":
+                    later.extend(_certificates({"ingress": {"tls": (doc.get("spec") or {}).get("tls"),
+                                                            "annotations": meta.get("annotations") or {}}},
+                                               ns or "default", (kt.key,)))
+    # de-duplicate, keep order
+    seen: set[tuple[str, str, str]] = set()
+    result: list[Target] = []
+    for t in out + later:
+        if t.key not in seen:
+            seen.add(t.key)
+            result.append(t)
+    return result
+
+
+def _certificates(values: dict[str, Any], namespace: str, after: tuple) -> list[Target]:
+    """cert-manager's ingress-shim names the Certificate after the Ingress tls secretName."""
+    ing = values.get("ingress") if isinstance(values, dict) else None
+    if not isinstance(ing, dict) or ing.get("enabled") is False:
+        return []
+    ann = ing.get("annotations") or {}
+    if not any(str(k).startswith("cert-manager.io/") for k in ann):
+        return []
+    out = []
+    for tls in ing.get("tls") or []:
+        if isinstance(tls, dict) and tls.get("secretName"):
+            out.append(Target("Certificate", namespace, str(tls["secretName"]), after=after))
+    return out
+
+
+def smoke_url(layout: Layout, plan: Any | None) -> str:
+    """https://<host>/ of the smoke test, if the smoke-test step is part of what we follow."""
+    from wizard.steps.smoke_test import FOLDER, SmokeTestStep
+
+    if plan is not None and SmokeTestStep.name not in [s.step for s in plan.steps]:
+        return ""
+    if plan is None and SmokeTestStep.kustomization not in flux_kustomizations(layout):
+        return ""
+    for f in _yaml_files(layout.root / layout.components_dir / FOLDER):
+        for doc in _docs(f):
+            if doc.get("kind") != "HelmRelease":
+                continue
+            ing = ((doc.get("spec") or {}).get("values") or {}).get("ingress") or {}
+            for tls in ing.get("tls") or []:
+                hosts = (tls or {}).get("hosts") or []
+                if hosts:
+                    return f"https://{hosts[0]}/"
+            for h in ing.get("hosts") or []:
+                if isinstance(h, dict) and h.get("host"):
+                    return f"https://{h['host']}/"
+    return ""

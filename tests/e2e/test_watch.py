@@ -14,12 +14,10 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from support.repos import ANSWERS, git, make_guide_repo
+from support.repos import git
 from wizard import cli
 from wizard.engine import Engine
 from wizard.errors import StepFailed, WaitTimeout
@@ -28,102 +26,16 @@ from wizard.flux import FluxWatcher, follow_sync
 from wizard.flux.targets import Target
 from wizard.render import plain_line
 
+from .stage import Stage, bootstrap, clear_conflicts, wait
+
 pytestmark = pytest.mark.e2e
 
 STEPS = ["ingress", "firewall", "cert-manager"]
-CILIUM_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "ciliumclusterwidenetworkpolicies.cilium.io"},
-    "spec": {"group": "cilium.io", "scope": "Cluster",
-             "names": {"kind": "CiliumClusterwideNetworkPolicy", "plural": "ciliumclusterwidenetworkpolicies",
-                       "singular": "ciliumclusterwidenetworkpolicy", "listKind": "CiliumClusterwideNetworkPolicyList",
-                       "shortNames": ["ccnp"]},
-             "versions": [{"name": "v2", "served": True, "storage": True,
-                           "schema": {"openAPIV3Schema": {"type": "object",
-                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
-}
-
-
-@dataclass
-class Stage:
-    cp: object
-    repo: Path
-    answers: Path
-    catalog: Path
-
-
-def _wait(fn, what: str, timeout: float = 180, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
-def _clear_conflicts(cp) -> None:
-    """test_controlplane installs Helm releases named ingress-nginx/podinfo into the namespaces the
-    wizard's stage uses (from HelmReleases in flux-system); uninstall them so the releases the
-    wizard's HelmReleases make do not collide with them."""
-    cp.kubectl("delete", "helmrelease", "-n", "flux-system", "ingress-nginx", "ingress-nginx-denied", "podinfo",
-               "--ignore-not-found", "--wait=true", "--timeout=120s", timeout=150)
-
-    # the single kwok node has one port 80 and one 443: the wizard's ingress pod needs them free
-    def host_port_pods() -> list[str]:
-        return [f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in cp.get_json("pods", "-A")["items"]
-                if any(port.get("hostPort") in (80, 443) for c in p["spec"].get("containers", [])
-                       for port in c.get("ports") or [])]
-
-    _wait(lambda: not host_port_pods(), "no pod left holding host ports 80/443", timeout=120)
-
-
 @pytest.fixture(scope="module")
 def stage(control_plane, chart_repo, git_server, tmp_path_factory) -> Stage:
-    """The guide's repository served over HTTP, Flux's GitRepository + root Kustomization pointed
-    at it (as flux bootstrap would leave them) and a catalog overlay serving the test charts."""
-    cp = control_plane
-    _clear_conflicts(cp)
-    base = tmp_path_factory.mktemp("watch")
-    git_server.create_bare("cluster")
-    url = git_server.repo_url("cluster")
-    repo = make_guide_repo(base / "repo", style="2024", url=url, commit=False)
-    flux = repo / "manifests/cluster/flux-system"
-    # no credentials on this git server, and no Cilium HelmRelease to health-check on this plane
-    sync = (flux / "gotk-sync.yaml").read_text()
-    sync = sync.replace("  secretRef:\n    name: flux-system\n", "").replace("interval: 10m0s", "interval: 1m0s")
-    (flux / "gotk-sync.yaml").write_text(sync)
-    cil = (flux / "cilium.yaml").read_text()
-    (flux / "cilium.yaml").write_text(re.sub(r"  healthChecks:\n(    .*\n|      .*\n)+", "", cil))
-    assert "healthChecks" not in (flux / "cilium.yaml").read_text()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "initial")
-    git(repo, "remote", "add", "origin", url)
-    git(repo, "push", "-q", "origin", "main")
-
-    answers = base / "answers.yaml"
-    answers.write_text(ANSWERS)
-    catalog = base / "catalog.yaml"
-    catalog.write_text("charts:\n" + "".join(
-        f"  {name}:\n    repository: {chart_repo.url}\n" for name in ("ingress-nginx", "cert-manager",
-                                                                      "external-dns", "podinfo")))
-
-    cp.kubectl_apply(CILIUM_CRD)
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-               "crd/ciliumclusterwidenetworkpolicies.cilium.io")
-    # take over flux-system/flux-system (another module may have pointed it at its own repository)
-    cp.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=flux-bootstrap",
-               "-f", str(flux / "gotk-sync.yaml"))
-    cp.kubectl("patch", "-n", "flux-system", "gitrepository/flux-system", "--type=json",
-               "-p", '[{"op": "remove", "path": "/spec/secretRef"}]', check=False)
-    cp.kubectl("annotate", "--overwrite", "-n", "flux-system", "gitrepository/flux-system",
-               f"reconcile.fluxcd.io/requestedAt=setup-{time.time()}")
-    r = cp.kubectl("wait", "--for=condition=Ready", "--timeout=180s", "-n", "flux-system",
-                   "kustomization/flux-system", check=False, timeout=200)
-    assert r.returncode == 0, cp.get_json("-n", "flux-system", "kustomization/flux-system").get("status")
-    return Stage(cp=cp, repo=repo, answers=answers, catalog=catalog)
+    """The guide's repository served over HTTP with Flux pointed at it (tests/e2e/stage.py)."""
+    clear_conflicts(control_plane)
+    return bootstrap(control_plane, chart_repo, git_server, tmp_path_factory.mktemp("watch"), "cluster")
 
 
 def _follow(stage: Stage, plan, sha: str | None, *, timeout: float = 300, on_event=None,
@@ -228,7 +140,7 @@ def test_apiserver_restart_mid_watch_does_not_lose_the_stream(stage):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     # wait until the watches are up and streaming, then kill and restart kube-apiserver
-    _wait(lambda: box.get("error") or streaming.is_set(), "follow to start streaming", 60)
+    wait(lambda: box.get("error") or streaming.is_set(), "follow to start streaming", 60)
     assert "error" not in box, box.get("error")
     stage.cp.restart_apiserver()
     restarted.set()
@@ -282,7 +194,7 @@ def test_podsecurity_rejection_is_reported_and_fails(stage):
         # let Flux apply the namespace without the label (and drop a label another manager set)
         cp.kubectl("annotate", "--overwrite", "-n", "flux-system", "kustomization/ingress-nginx",
                    f"reconcile.fluxcd.io/requestedAt={time.time()}")
-        _wait(lambda: (cp.get_json("-n", "flux-system", "kustomization/ingress-nginx").get("status") or {})
+        wait(lambda: (cp.get_json("-n", "flux-system", "kustomization/ingress-nginx").get("status") or {})
               .get("lastAppliedRevision", "").endswith(sha), "ingress-nginx applied without the label")
         cp.kubectl("label", "namespace", "ingress-nginx", "pod-security.kubernetes.io/enforce-",
                    "pod-security.kubernetes.io/enforce-version-")

@@ -159,3 +159,47 @@ def test_rerun_makes_no_commit_and_still_ends_ready(full, monkeypatch, capsys):
     assert not any(e["event"] in ("Committed", "FileWritten") for e in events)
     assert events[-1]["event"] == "Done"
     assert time.monotonic() - started < 300
+
+
+async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeypatch):
+    """Issue 'TUI' done-when: the full UI flow on the local control plane reaches the done screen,
+    here re-running one step (a new ACME e-mail) with the real Flux watcher behind the tree."""
+    from textual.widgets import DataTable, Input
+
+    from ui.helpers import on_screen, wait_for
+    from wizard.engine import Engine
+    from wizard.steps import NAMES
+    from wizard.ui.app import make_app
+
+    stage, key = full
+    monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
+    monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    head = git(stage.repo, "rev-parse", "HEAD")
+    app = make_app(Engine, repo=str(stage.repo), blink=False, theme="edge-dark")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await on_screen(pilot, "PreflightScreen", "#continue:enabled", timeout=60)
+        await pilot.press("enter")
+        answers = await on_screen(pilot, "AnswersScreen", "#input-email")
+        answers.query_one("#input-email", Input).value = "certs@example.com"
+        await pilot.press("ctrl+s")
+        steps = await on_screen(pilot, "StepsScreen", "DataTable", timeout=60)
+        await wait_for(pilot, lambda: steps.rows, what="step rows", timeout=60)
+        assert {r.name: r.state for r in steps.rows}["cluster-issuers"] == "changes"
+        steps.query_one(DataTable).move_cursor(row=list(NAMES).index("cluster-issuers"))
+        await pilot.press("enter")
+        review = await on_screen(pilot, "ReviewScreen")
+        await wait_for(pilot, lambda: review.plan, what="plan")
+        await pilot.press("w")
+        commit = await on_screen(pilot, "CommitScreen")
+        await wait_for(pilot, lambda: commit.outcome, what="write outcome", timeout=60)
+        assert commit.outcome == "done", app.errors
+        await pilot.press("enter")
+        await on_screen(pilot, "ReconcileScreen", timeout=30)
+        await on_screen(pilot, "DoneScreen", timeout=400)
+        await pilot.press("enter")
+    assert app.return_code == 0, app.errors
+    sha = git(stage.repo, "rev-parse", "HEAD")
+    assert sha != head and git(stage.repo, "ls-remote", "origin", "refs/heads/main").split()[0] == sha
+    issuer = stage.cp.get_json("clusterissuer/letsencrypt-production")
+    assert issuer["spec"]["acme"]["email"] == "certs@example.com"

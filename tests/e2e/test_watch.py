@@ -34,8 +34,11 @@ STEPS = ["ingress", "firewall", "cert-manager"]
 @pytest.fixture(scope="module")
 def stage(control_plane, chart_repo, git_server, tmp_path_factory) -> Stage:
     """The guide's repository served over HTTP with Flux pointed at it (tests/e2e/stage.py)."""
+    stage = bootstrap(control_plane, chart_repo, git_server, tmp_path_factory.mktemp("watch"), "cluster")
+    # the root Kustomization now applies this repository: its prune removes what an earlier
+    # module's stage left (Kustomizations, their releases, the ingress pod on ports 80/443)
     clear_conflicts(control_plane)
-    return bootstrap(control_plane, chart_repo, git_server, tmp_path_factory.mktemp("watch"), "cluster")
+    return stage
 
 
 def _follow(stage: Stage, plan, sha: str | None, *, timeout: float = 300, on_event=None,

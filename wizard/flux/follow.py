@@ -323,6 +323,9 @@ class Run:
     def _done(self, states: dict[tuple[str, str, str], ObjectState]) -> bool:
         for t in self.targets:
             if t.kind == WORKLOADS:
+                # not listed yet: "no workloads" would only mean we have not looked
+                if not (self._synced("DaemonSet") and self._synced("Deployment")):
+                    return False
                 # none created: fine once its HelmRelease is ready (a chart without workloads);
                 # without a HelmRelease to vouch for it, wait for one to appear
                 hr = t.after[0] if t.after else None

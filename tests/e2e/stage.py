@@ -32,7 +32,8 @@ class Stage:
     catalog: Path
 
 
-def wait(fn, what: str, timeout: float = 180, interval: float = 0.5):
+def poll(fn, what: str, timeout: float = 120, interval: float = 0.5):
+    """Call ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -40,7 +41,11 @@ def wait(fn, what: str, timeout: float = 180, interval: float = 0.5):
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def namespace(name: str, labels: dict | None = None) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
 
 
 def clear_conflicts(cp) -> None:
@@ -54,7 +59,7 @@ def clear_conflicts(cp) -> None:
                 if any(port.get("hostPort") in (80, 443) for c in p["spec"].get("containers", [])
                        for port in c.get("ports") or [])]
 
-    wait(lambda: not host_port_pods(), "no pod left holding host ports 80/443", timeout=240)
+    poll(lambda: not host_port_pods(), "no pod left holding host ports 80/443", timeout=240)
 
 
 def bootstrap(cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: str | None = None) -> Stage:

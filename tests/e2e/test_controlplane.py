@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from .stage import namespace, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -26,19 +26,8 @@ def wait_condition(cp, resource: str, namespace: str, cond: str = "Ready", timeo
     return obj
 
 
-def poll(fn, what: str, timeout: float = 90, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def namespace(name: str, labels: dict | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
 
 
 def helm_repo(chart_repo, ns: str = "flux-system") -> dict:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from wizard import doctor
 from wizard.doctor import Finding
+from .stage import namespace as ns, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -43,19 +43,8 @@ def about(fs: list[Finding], obj: str) -> list[Finding]:
     return [f for f in fs if f.object == obj]
 
 
-def poll(fn, what: str, timeout: float = 120, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def ns(name: str, labels: dict | None = None) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels or {}}}
 
 
 def patch_status(cp, resource: str, namespace: str | None, status: dict) -> None:

@@ -26,7 +26,7 @@ from wizard.flux import FluxWatcher, follow_sync
 from wizard.flux.targets import Target
 from wizard.render import plain_line
 
-from .stage import Stage, bootstrap, clear_conflicts, wait
+from .stage import Stage, bootstrap, clear_conflicts, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -143,7 +143,7 @@ def test_apiserver_restart_mid_watch_does_not_lose_the_stream(stage):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     # wait until the watches are up and streaming, then kill and restart kube-apiserver
-    wait(lambda: box.get("error") or streaming.is_set(), "follow to start streaming", 60)
+    poll(lambda: box.get("error") or streaming.is_set(), "follow to start streaming", 60)
     assert "error" not in box, box.get("error")
     stage.cp.restart_apiserver()
     restarted.set()
@@ -197,7 +197,7 @@ def test_podsecurity_rejection_is_reported_and_fails(stage):
         # let Flux apply the namespace without the label (and drop a label another manager set)
         cp.kubectl("annotate", "--overwrite", "-n", "flux-system", "kustomization/ingress-nginx",
                    f"reconcile.fluxcd.io/requestedAt={time.time()}")
-        wait(lambda: (cp.get_json("-n", "flux-system", "kustomization/ingress-nginx").get("status") or {})
+        poll(lambda: (cp.get_json("-n", "flux-system", "kustomization/ingress-nginx").get("status") or {})
               .get("lastAppliedRevision", "").endswith(sha), "ingress-nginx applied without the label")
         cp.kubectl("label", "namespace", "ingress-nginx", "pod-security.kubernetes.io/enforce-",
                    "pod-security.kubernetes.io/enforce-version-")

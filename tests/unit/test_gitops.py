@@ -18,30 +18,11 @@ from tests.support.githttp import GitHTTPServer  # noqa: E402
 from wizard import events as ev  # noqa: E402
 from wizard.errors import StepFailed, UserError  # noqa: E402
 from wizard.gitops import GitOps, flux_source_from_sync, normalize_url, redact_url  # noqa: E402
+from wizard.sandbox import gotk_sync  # noqa: E402
 
 TOKEN = "cf-Tok3n-9f8e7d6c5b4a3928170ffeeddccbbaa"
 
-SYNC = """\
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  interval: 1m0s
-  ref:
-    branch: main
-  url: ssh://git@github.com/example/fleet
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: flux-system
-  namespace: flux-system
-spec:
-  path: ./clusters/prod
-"""
+SYNC = gotk_sync("ssh://git@github.com/example/fleet", path="./clusters/prod")
 
 MANAGED = {
     "infrastructure/ingress/release.yaml": "kind: HelmRelease\nmetadata:\n  name: ingress-nginx\n",

@@ -12,19 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from wizard.doctor import ClusterUnreachable, Finding, check
+from wizard.flux.kube import KINDS
 
 FLUX_CONTROLLERS = ("source-controller", "kustomize-controller", "helm-controller", "notification-controller",
                     "image-reflector-controller", "image-automation-controller")
 BAD_ACME_STATES = ("invalid", "errored", "expired")
-CUSTOM = {  # key -> (group, kind, plural, namespaced)
-    "kustomizations": ("kustomize.toolkit.fluxcd.io", "Kustomization", "kustomizations", True),
-    "helmreleases": ("helm.toolkit.fluxcd.io", "HelmRelease", "helmreleases", True),
-    "clusterissuers": ("cert-manager.io", "ClusterIssuer", "clusterissuers", False),
-    "certificates": ("cert-manager.io", "Certificate", "certificates", True),
-    "certificaterequests": ("cert-manager.io", "CertificateRequest", "certificaterequests", True),
-    "orders": ("acme.cert-manager.io", "Order", "orders", True),
-    "challenges": ("acme.cert-manager.io", "Challenge", "challenges", True),
-}
+# the custom kinds read, by plural: (group, kind, plural, namespaced), from the one kind table that
+# wizard.flux follows too; the version read is whichever the cluster serves (storage first)
+CUSTOM = {KINDS[k][2]: (KINDS[k][0], k, KINDS[k][2], KINDS[k][3]) for k in (
+    "Kustomization", "HelmRelease", "ClusterIssuer", "Certificate", "CertificateRequest", "Order", "Challenge")}
 
 
 @dataclass

@@ -25,6 +25,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
     "Event": ("", "v1", "events", True),
     "ClusterIssuer": ("cert-manager.io", "v1", "clusterissuers", False),
     "Certificate": ("cert-manager.io", "v1", "certificates", True),
+    "CertificateRequest": ("cert-manager.io", "v1", "certificaterequests", True),
     "Order": ("acme.cert-manager.io", "v1", "orders", True),
     "Challenge": ("acme.cert-manager.io", "v1", "challenges", True),
 }

@@ -87,10 +87,17 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports on 127.0.0.1: all sockets stay bound until every port is picked
+    (one bind-and-close at a time can hand out the same port twice)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def missing_binaries(bin_dir: Path | str) -> list[str]:
@@ -123,10 +130,9 @@ class ControlPlane:
         self.kubeconfig = self.workdir / "admin.kubeconfig"
         self.timeout = startup_timeout
         self.procs: dict[str, _Proc] = {}
-        p = {k: free_port() for k in (
-            "etcd", "etcd_peer", "api", "kcm", "sched", "kwok",
-            "sc_storage", "sc_metrics", "sc_health", "kc_metrics", "kc_health", "hc_metrics", "hc_health",
-        )}
+        names = ("etcd", "etcd_peer", "api", "kcm", "sched", "kwok",
+                 "sc_storage", "sc_metrics", "sc_health", "kc_metrics", "kc_health", "hc_metrics", "hc_health")
+        p = dict(zip(names, free_ports(len(names))))
         self.ports = p
         self.api_url = f"https://127.0.0.1:{p['api']}"
         self.artifact_url = f"http://127.0.0.1:{p['sc_storage']}"

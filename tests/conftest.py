@@ -33,8 +33,10 @@ def require_tool(name: str) -> str:
     path = find_tool(name)
     if path:
         return path
-    msg = (f"{name} not found: build the test tools with `bash tests/tools/build.sh basic` "
-           "and set EDGE_WIZARD_TOOLS_BIN (make test does both)")
+    msg = (
+        f"{name} not found: build the test tools with `bash tests/tools/build.sh basic` "
+        "and set EDGE_WIZARD_TOOLS_BIN (make test does both)"
+    )
     if CI:
         pytest.fail(msg)
     pytest.skip(msg)
@@ -47,8 +49,12 @@ def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    for key, value in {"GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
-                       "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com"}.items():
+    for key, value in {
+        "GIT_AUTHOR_NAME": "Test Author",
+        "GIT_AUTHOR_EMAIL": "author@example.com",
+        "GIT_COMMITTER_NAME": "Test Author",
+        "GIT_COMMITTER_EMAIL": "author@example.com",
+    }.items():
         monkeypatch.setenv(key, value)
     for key in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY", "KUBECONFIG", "EDGE_WIZARD_CATALOG"):
         monkeypatch.delenv(key, raising=False)

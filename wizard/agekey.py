@@ -21,9 +21,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from wizard.errors import StepFailed, UserError
 
@@ -31,8 +31,10 @@ KEYS_SUBPATH = ("sops", "age", "keys.txt")
 ENV_KEY_FILE = "SOPS_AGE_KEY_FILE"
 ENV_KEY = "SOPS_AGE_KEY"
 TIMEOUT = 30.0
-INSTALL_HINT = ("Install age (it ships age-keygen: a release from https://github.com/FiloSottile/age/releases "
-                "or your package manager) and put it on PATH. Developers: `bash tests/tools/build.sh basic`.")
+INSTALL_HINT = (
+    "Install age (it ships age-keygen: a release from https://github.com/FiloSottile/age/releases "
+    "or your package manager) and put it on PATH. Developers: `bash tests/tools/build.sh basic`."
+)
 
 _RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]+$")
 _PUBLIC_COMMENT = re.compile(r"^#\s*public key:\s*(age1[02-9ac-hj-np-z]+)\s*$")
@@ -41,7 +43,7 @@ _PUBLIC_COMMENT = re.compile(r"^#\s*public key:\s*(age1[02-9ac-hj-np-z]+)\s*$")
 class PrivateKey:
     """Identity text (``# public key: age1...`` + ``AGE-SECRET-KEY-1...``) that never shows in a repr."""
 
-    __slots__ = ("text", "recipient")
+    __slots__ = ("recipient", "text")
 
     def __init__(self, text: str, recipient: str) -> None:
         self.text = text
@@ -112,8 +114,12 @@ def locate(env: Mapping[str, str] | None = None, *, age_keygen: str | None = Non
     else:
         path = default_keys_file(env)
         if path is None:
-            return AgeKey(path=None, origin="default", exists=False,
-                          problem="HOME is not set, so sops has no default age key location.")
+            return AgeKey(
+                path=None,
+                origin="default",
+                exists=False,
+                problem="HOME is not set, so sops has no default age key location.",
+            )
         origin = "default"
     path = path if path.is_absolute() else Path.cwd() / path
     if not path.is_file():
@@ -130,8 +136,9 @@ def find_age_keygen() -> str:
     found = shutil.which(env) if env else shutil.which("age-keygen")
     if found:
         return found
-    raise UserError("age-keygen was not found on PATH, so edge-wizard cannot create or read an age key. "
-                    + INSTALL_HINT)
+    raise UserError(
+        "age-keygen was not found on PATH, so edge-wizard cannot create or read an age key. " + INSTALL_HINT
+    )
 
 
 def recipients_of(path: Path, age_keygen: str | None = None) -> tuple[str, ...]:
@@ -146,12 +153,15 @@ def recipients_of(path: Path, age_keygen: str | None = None) -> tuple[str, ...]:
         found = tuple(m.group(1) for line in _read_lines(path) if (m := _PUBLIC_COMMENT.match(line.strip())))
         if found:
             return found
-        raise UserError(f"{path} has no '# public key:' comment and age-keygen is not installed to read it. "
-                        + INSTALL_HINT)
+        raise UserError(
+            f"{path} has no '# public key:' comment and age-keygen is not installed to read it. " + INSTALL_HINT
+        )
     res = _run([binary, "-y", str(path)])
     if res.returncode != 0:
-        raise UserError(f"age-keygen could not read the age key file {path}: {_first_line(res.stderr)}. "
-                        "Check that it holds AGE-SECRET-KEY-1... lines (as age-keygen writes them).")
+        raise UserError(
+            f"age-keygen could not read the age key file {path}: {_first_line(res.stderr)}. "
+            "Check that it holds AGE-SECRET-KEY-1... lines (as age-keygen writes them)."
+        )
     return _parse_recipients(res.stdout, str(path))
 
 
@@ -166,8 +176,9 @@ def _parse_recipients(out: str, where: str) -> tuple[str, ...]:
     found = tuple(line.strip() for line in out.splitlines() if line.strip())
     bad = [r for r in found if not _RECIPIENT_RE.match(r)]
     if not found or bad:
-        raise UserError(f"{where} holds no plain age identity (AGE-SECRET-KEY-1...); edge-wizard works with "
-                        "those only.")
+        raise UserError(
+            f"{where} holds no plain age identity (AGE-SECRET-KEY-1...); edge-wizard works with those only."
+        )
     return found
 
 
@@ -209,7 +220,8 @@ def assert_outside_repo(path: Path, repo_root: Path) -> None:
         raise UserError(
             f"The age key file {path} is inside the repository {repo_root}. edge-wizard never writes a private "
             "key into a repository (it would end up in git history and on the git server). Point "
-            "SOPS_AGE_KEY_FILE outside the repository (or unset it to use ~/.config/sops/age/keys.txt).")
+            "SOPS_AGE_KEY_FILE outside the repository (or unset it to use ~/.config/sops/age/keys.txt)."
+        )
 
 
 def create_key(path: Path, repo_root: Path, *, age_keygen: str | None = None) -> str:
@@ -256,8 +268,15 @@ def _read_lines(path: Path) -> list[str]:
 def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in (ENV_KEY,)}
     try:
-        return subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
-                              env=env, timeout=TIMEOUT, check=False)
+        return subprocess.run(
+            argv,
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=TIMEOUT,
+            check=False,
+        )
     except FileNotFoundError:
         raise UserError(f"{argv[0]} could not be started. {INSTALL_HINT}") from None
     except subprocess.TimeoutExpired:
@@ -269,5 +288,16 @@ def _first_line(text: str) -> str:
     return (lines[0] if lines else "no error message").removeprefix("age-keygen: ").rstrip(".")
 
 
-__all__ = ["AgeKey", "PrivateKey", "assert_outside_repo", "create_key", "default_keys_file", "find_age_keygen",
-           "identity_for", "is_inside", "locate", "recipients_of", "user_config_dir"]
+__all__ = [
+    "AgeKey",
+    "PrivateKey",
+    "assert_outside_repo",
+    "create_key",
+    "default_keys_file",
+    "find_age_keygen",
+    "identity_for",
+    "is_inside",
+    "locate",
+    "recipients_of",
+    "user_config_dir",
+]

@@ -120,8 +120,16 @@ class Answers:
         """The state file's content: only what was answered, never a secret."""
         out: dict[str, Any] = {}
         derived = {"zone": self.resolved_zone, "smoke_test_host": self.resolved_host} if self.domain else {}
-        for key in ("domain", "zone", "email", "dns_provider", "ingress_controller",
-                    "smoke_test_host", "smoke_test_issuer", "txt_owner_id"):
+        for key in (
+            "domain",
+            "zone",
+            "email",
+            "dns_provider",
+            "ingress_controller",
+            "smoke_test_host",
+            "smoke_test_issuer",
+            "txt_owner_id",
+        ):
             value = getattr(self, key)
             if value in (None, ""):
                 value = derived.get(key)  # same place whether typed or derived: front ends agree byte for byte
@@ -138,8 +146,18 @@ class Answers:
 
 
 ACCEPTED_KEYS = (
-    "domain", "zone", "email", "dns_provider", "ingress_controller", "smoke_test_host",
-    "smoke_test_issuer", "txt_owner_id", "firewall", "sops_secret", "paths", "steps",
+    "domain",
+    "zone",
+    "email",
+    "dns_provider",
+    "ingress_controller",
+    "smoke_test_host",
+    "smoke_test_issuer",
+    "txt_owner_id",
+    "firewall",
+    "sops_secret",
+    "paths",
+    "steps",
 )
 
 
@@ -157,9 +175,7 @@ def _flatten(raw: dict[str, Any], source: str) -> dict[str, Any]:
                 "the masked prompt)."
             )
         if key not in ACCEPTED_KEYS:
-            raise UserError(
-                f"{source} has an unknown key {key!r}. Accepted keys: {', '.join(ACCEPTED_KEYS)}."
-            )
+            raise UserError(f"{source} has an unknown key {key!r}. Accepted keys: {', '.join(ACCEPTED_KEYS)}.")
     flat = {k: v for k, v in raw.items() if k not in ("firewall", "paths")}
     fw = raw.get("firewall")
     if fw is not None:

@@ -79,7 +79,6 @@ def provider(name: str) -> dict[str, Any]:
     table = _providers()
     if name not in table:
         raise UserError(
-            f"dns_provider is {name!r}, which edge-wizard does not know. "
-            f"Accepted: {', '.join(sorted(table))}."
+            f"dns_provider is {name!r}, which edge-wizard does not know. Accepted: {', '.join(sorted(table))}."
         )
     return copy.deepcopy(table[name])

@@ -11,7 +11,8 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
 
@@ -66,17 +67,24 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="edge-wizard",
         description="Set up the edge of a Flux GitOps cluster repository: ingress controller, "
-                    "external-dns, cert-manager with Let's Encrypt, the host firewall rule for 80/443 "
-                    "and a smoke-test app with TLS.",
+        "external-dns, cert-manager with Let's Encrypt, the host firewall rule for 80/443 "
+        "and a smoke-test app with TLS.",
         epilog="Run without a command in a terminal for the interactive wizard. Exit codes: 0 done, "
-               "1 failed, 2 bad input (nothing written), 3 timed out.")
+        "1 failed, 2 bad input (nothing written), 3 timed out.",
+    )
     from wizard import __version__
 
     p.add_argument("--version", action="version", version=f"edge-wizard {__version__}")
     p.add_argument("--plain", action="store_true", help="interactive prompts without the full-screen UI")
     p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
-    p.add_argument("--record", metavar="FILE.cast", help="record the interactive session (asciicast v2; typed keys are never recorded)")
-    p.add_argument("--size", default="100x30", metavar="COLSxROWS", help="terminal size of a recorded session (default 100x30)")
+    p.add_argument(
+        "--record",
+        metavar="FILE.cast",
+        help="record the interactive session (asciicast v2; typed keys are never recorded)",
+    )
+    p.add_argument(
+        "--size", default="100x30", metavar="COLSxROWS", help="terminal size of a recorded session (default 100x30)"
+    )
     _common(p, sub=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -99,11 +107,17 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--token-env", metavar="VAR", help="read the DNS provider token from this environment variable")
     tok.add_argument("--token-stdin", action="store_true", help="read the DNS provider token from standard input")
     r.add_argument("--skip-token-check", action="store_true", help="do not check the token with the DNS provider's API")
-    r.add_argument("--replace-token", action="store_true",
-                   help="write the given token even when the existing Secret cannot be decrypted to compare")
+    r.add_argument(
+        "--replace-token",
+        action="store_true",
+        help="write the given token even when the existing Secret cannot be decrypted to compare",
+    )
     r.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
-    r.add_argument("--no-cluster", action="store_true",
-                   help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)")
+    r.add_argument(
+        "--no-cluster",
+        action="store_true",
+        help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)",
+    )
     r.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
 
     w = sub.add_parser("watch", help="follow Flux reconciling the stage at the current HEAD (no push)")
@@ -116,21 +130,40 @@ def parser() -> argparse.ArgumentParser:
     dr.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)")
     dr.add_argument("--offline", action="store_true", help="repository checks only; do not contact the cluster")
 
-    d = sub.add_parser("demo", help="run the whole flow on a throwaway sandbox repository",
-                       description="Run the wizard on a throwaway sandbox (a guide-shaped repository with a "
-                                   "local bare remote, example answers and a fake DNS token). The reconcile "
-                                   "stage replays a recorded event timeline, labelled 'replay'. Without a "
-                                   "terminal it prints plain lines instead of opening the UI.")
+    d = sub.add_parser(
+        "demo",
+        help="run the whole flow on a throwaway sandbox repository",
+        description="Run the wizard on a throwaway sandbox (a guide-shaped repository with a "
+        "local bare remote, example answers and a fake DNS token). The reconcile "
+        "stage replays a recorded event timeline, labelled 'replay'. Without a "
+        "terminal it prints plain lines instead of opening the UI.",
+    )
     _common(d)
-    d.add_argument("--script", action="store_true",
-                   help="drive the UI by itself (typed answers, pauses), for unattended recordings")
-    d.add_argument("--pace", type=float, default=float(os.environ.get("EDGE_WIZARD_DEMO_PACE") or 1.0), metavar="X",
-                   help="scale the scripted typing pauses and the replayed reconcile (1.0 real speed, 0 no "
-                        "pauses; default $EDGE_WIZARD_DEMO_PACE or 1.0)")
-    d.add_argument("--record", metavar="FILE.cast", default=argparse.SUPPRESS,
-                   help="record the session (asciicast v2; typed keys are never recorded)")
-    d.add_argument("--size", metavar="COLSxROWS", default=argparse.SUPPRESS,
-                   help="terminal size of a recorded session (default 100x30)")
+    d.add_argument(
+        "--script",
+        action="store_true",
+        help="drive the UI by itself (typed answers, pauses), for unattended recordings",
+    )
+    d.add_argument(
+        "--pace",
+        type=float,
+        default=float(os.environ.get("EDGE_WIZARD_DEMO_PACE") or 1.0),
+        metavar="X",
+        help="scale the scripted typing pauses and the replayed reconcile (1.0 real speed, 0 no "
+        "pauses; default $EDGE_WIZARD_DEMO_PACE or 1.0)",
+    )
+    d.add_argument(
+        "--record",
+        metavar="FILE.cast",
+        default=argparse.SUPPRESS,
+        help="record the session (asciicast v2; typed keys are never recorded)",
+    )
+    d.add_argument(
+        "--size",
+        metavar="COLSxROWS",
+        default=argparse.SUPPRESS,
+        help="terminal size of a recorded session (default 100x30)",
+    )
     d.add_argument("--sandbox", metavar="DIR", help=argparse.SUPPRESS)  # a recorded child's sandbox
     return p
 
@@ -143,8 +176,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command is None:
             return _interactive(args, out)
-        handler = {"steps": cmd_steps, "plan": cmd_plan, "run": cmd_run, "demo": cmd_demo,
-                   "doctor": cmd_doctor, "watch": cmd_watch}[args.command]
+        handler = {
+            "steps": cmd_steps,
+            "plan": cmd_plan,
+            "run": cmd_run,
+            "demo": cmd_demo,
+            "doctor": cmd_doctor,
+            "watch": cmd_watch,
+        }[args.command]
         return handler(args, out)
     except WizardError as exc:
         if args.debug:
@@ -207,8 +246,9 @@ def cmd_steps(args: argparse.Namespace, out: Out) -> int:
             if not isinstance(exc, WizardError):
                 raise
             state, problem = "blocked", str(exc)
-        rows.append({"step": step.name, "title": step.title, "state": state, "summary": step.summary,
-                     "problem": problem})
+        rows.append(
+            {"step": step.name, "title": step.title, "state": state, "summary": step.summary, "problem": problem}
+        )
     if out.json:
         for row in rows:
             out.obj({"event": "Step", **row})
@@ -225,8 +265,15 @@ def _print_plan(plan: Any, out: Out) -> None:
         out.warn(w)
     for change in plan.pending:
         if out.json:
-            out.obj({"event": "FileChange", "path": change.path, "status": change.status,
-                     "steps": list(change.steps), "diff": change.diff()})
+            out.obj(
+                {
+                    "event": "FileChange",
+                    "path": change.path,
+                    "status": change.status,
+                    "steps": list(change.steps),
+                    "diff": change.diff(),
+                }
+            )
         else:
             out.line(change.diff().rstrip("\n"))
     for secret in plan.secrets:
@@ -234,8 +281,10 @@ def _print_plan(plan: Any, out: Out) -> None:
         if out.json:
             out.obj({"event": "SecretChange", "path": secret.path, "status": state})
         else:
-            out.line(f"# {secret.path}: sops-encrypted Secret {secret.namespace}/{secret.name} ({state}; "
-                     "written at run time, its value is never shown)")
+            out.line(
+                f"# {secret.path}: sops-encrypted Secret {secret.namespace}/{secret.name} ({state}; "
+                "written at run time, its value is never shown)"
+            )
 
 
 def cmd_plan(args: argparse.Namespace, out: Out) -> int:
@@ -254,8 +303,10 @@ def _read_token(args: argparse.Namespace, needed: bool) -> str | None:
     if args.token_env:
         token = os.environ.get(args.token_env)
         if not token:
-            raise UserError(f"--token-env {args.token_env}: that environment variable is not set or empty. "
-                            f"Export it first (e.g. read -s {args.token_env}; export {args.token_env}).")
+            raise UserError(
+                f"--token-env {args.token_env}: that environment variable is not set or empty. "
+                f"Export it first (e.g. read -s {args.token_env}; export {args.token_env})."
+            )
     elif args.token_stdin:
         token = sys.stdin.read()
     elif needed and sys.stdin.isatty():
@@ -266,8 +317,10 @@ def _read_token(args: argparse.Namespace, needed: bool) -> str | None:
         return None
     token = token.strip()
     if not token or any(c.isspace() for c in token) or not token.isprintable():
-        raise UserError("The DNS token is empty or has spaces or control characters inside, so it was "
-                        "probably pasted wrong. Copy it again from the provider's console.")
+        raise UserError(
+            "The DNS token is empty or has spaces or control characters inside, so it was "
+            "probably pasted wrong. Copy it again from the provider's console."
+        )
     return token
 
 
@@ -285,9 +338,11 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
         plan = engine.plan(args.steps)  # the provider may have named a longer zone
     if not args.yes:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise UserError("edge-wizard run needs --yes when it is not attached to a terminal (it will not "
-                            "guess or wait for an answer on standard input). Review with `edge-wizard plan` "
-                            "first, then run again with --yes.")
+            raise UserError(
+                "edge-wizard run needs --yes when it is not attached to a terminal (it will not "
+                "guess or wait for an answer on standard input). Review with `edge-wizard plan` "
+                "first, then run again with --yes."
+            )
         _print_plan(plan, out)
         actions = _prerequisite_actions(engine, plan, args)
         for line in actions:
@@ -297,10 +352,16 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
             if reply not in ("y", "yes"):
                 out.line("No changes were made.")
                 return 0
-    options = RunOptions(commit=not args.no_commit, push=not (args.no_push or args.no_commit),
-                         watch=not args.no_watch, token=token, skip_token_check=args.skip_token_check,
-                         replace_token=args.replace_token,
-                         context=args.context, cluster=not args.no_cluster)
+    options = RunOptions(
+        commit=not args.no_commit,
+        push=not (args.no_push or args.no_commit),
+        watch=not args.no_watch,
+        token=token,
+        skip_token_check=args.skip_token_check,
+        replace_token=args.replace_token,
+        context=args.context,
+        cluster=not args.no_cluster,
+    )
     watcher = None
     if options.watch and options.push:
         from wizard.flux import FluxWatcher, parse_duration, preflight_sync
@@ -315,8 +376,7 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
         from wizard.flux import follow_sync
 
         with _diagnosed(engine.layout, args.context, out):
-            follow_sync(watcher, engine.layout, plan, engine.pushed_sha, timeout=options.timeout,
-                        on_event=out.event)
+            follow_sync(watcher, engine.layout, plan, engine.pushed_sha, timeout=options.timeout, on_event=out.event)
     return 0
 
 
@@ -354,8 +414,9 @@ def cmd_watch(args: argparse.Namespace, out: Out) -> int:
     except ValueError:
         raise UserError(f"{layout.root} has no commits yet, so there is nothing for Flux to reconcile.") from None
     with _diagnosed(layout, args.context, out):
-        follow_sync(FluxWatcher(context=args.context), layout, None, sha, timeout=timeout, on_event=out.event,
-                    preflight=True)
+        follow_sync(
+            FluxWatcher(context=args.context), layout, None, sha, timeout=timeout, on_event=out.event, preflight=True
+        )
     return 0
 
 
@@ -365,8 +426,9 @@ def _prerequisite_actions(engine: Any, plan: Any, args: argparse.Namespace) -> l
         return []
     from wizard.steps.prerequisites import prerequisite_actions
 
-    return prerequisite_actions(engine.layout, engine.answers, cluster=not args.no_cluster,
-                                context=args.context).describe()
+    return prerequisite_actions(
+        engine.layout, engine.answers, cluster=not args.no_cluster, context=args.context
+    ).describe()
 
 
 def cmd_doctor(args: argparse.Namespace, out: Out) -> int:
@@ -403,21 +465,34 @@ def cmd_demo(args: argparse.Namespace, out: Out) -> int:
         if feeder is None and not tty:
             raise UserError("--record without --script needs a terminal to type in; add --script.")
         cast = Path(record_to) if record_to else Path(os.devnull)
-        code = record(argv, cast, size=parse_size(getattr(args, "size", None) or "100x30"),
-                      env={**os.environ, "EDGE_WIZARD_RECORDING": "1"}, feeder=feeder,
-                      title="edge-wizard demo", passthrough=sys.stdout.isatty())
+        code = record(
+            argv,
+            cast,
+            size=parse_size(getattr(args, "size", None) or "100x30"),
+            env={**os.environ, "EDGE_WIZARD_RECORDING": "1"},
+            feeder=feeder,
+            title="edge-wizard demo",
+            passthrough=sys.stdout.isatty(),
+        )
         _demo_summary(box, out, code, record_to)
         return code
     if args.sandbox or tty:
         from wizard.ui.app import make_app
 
         if not args.sandbox:
-            out.line(f"  Type any token at 'DNS provider token', e.g. {demo.DEMO_TOKEN}: it is never checked "
-                     "or sent anywhere.")
+            out.line(
+                f"  Type any token at 'DNS provider token', e.g. {demo.DEMO_TOKEN}: it is never checked "
+                "or sent anywhere."
+            )
             input("  Press Enter to start the wizard… ")
-        app = make_app(box.engine_factory(), repo=str(box.repo), answers_file=str(box.answers),
-                       reconcile_source=demo.replay_source(pace), reconcile_label=demo.REPLAY_LABEL,
-                       repo_name="demo cluster")
+        app = make_app(
+            box.engine_factory(),
+            repo=str(box.repo),
+            answers_file=str(box.answers),
+            reconcile_source=demo.replay_source(pace),
+            reconcile_label=demo.REPLAY_LABEL,
+            repo_name="demo cluster",
+        )
         app.run()
         code = 130 if app.return_code is None else app.return_code
         if not args.sandbox:

@@ -21,9 +21,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
 
 from wizard import events as ev
 from wizard import sandbox
@@ -34,12 +35,16 @@ from wizard.errors import UserError
 DEMO_TOKEN = "demo-token-not-a-secret-7f3a9c"
 SANDBOX_FLUX_URL = "ssh://git@github.com/example/cluster"
 REPLAY_LABEL = "replay: recorded events, not a live cluster"
-TOKEN_NOTE = ("Demo: the DNS token was not checked with the provider and is not sent anywhere "
-              "(the demo makes no network connections).")
-NO_SOPS_NOTE = ("sops and age were not found (PATH, EDGE_WIZARD_TOOLS_BIN, the test-tools cache), so this "
-                "sandbox skips encryption: the external-dns step (it needs an encrypted Secret) and the "
-                "prerequisites step (it makes the age key) are left out. No plaintext Secret is ever written. "
-                "Install sops and age (or run `make tools TOOLS=basic`) to see them.")
+TOKEN_NOTE = (
+    "Demo: the DNS token was not checked with the provider and is not sent anywhere "
+    "(the demo makes no network connections)."
+)
+NO_SOPS_NOTE = (
+    "sops and age were not found (PATH, EDGE_WIZARD_TOOLS_BIN, the test-tools cache), so this "
+    "sandbox skips encryption: the external-dns step (it needs an encrypted Secret) and the "
+    "prerequisites step (it makes the age key) are left out. No plaintext Secret is ever written. "
+    "Install sops and age (or run `make tools TOOLS=basic`) to see them."
+)
 # Steps that need sops and age: left out of a sandbox without them (the age key and .sops.yaml of
 # "prerequisites", the encrypted Secret of "external-dns").
 NEEDS_SOPS = ("prerequisites", "external-dns")
@@ -90,9 +95,11 @@ class Sandbox:
 
     def env(self) -> dict[str, str]:
         """What the demo process (or its recorded child) needs in its environment."""
-        out = {"EDGE_WIZARD_DEMO_SANDBOX": str(self.root),
-               # never the user's cluster: the demo's kubeconfig does not exist
-               "KUBECONFIG": str(self.root / "no-cluster.kubeconfig")}
+        out = {
+            "EDGE_WIZARD_DEMO_SANDBOX": str(self.root),
+            # never the user's cluster: the demo's kubeconfig does not exist
+            "KUBECONFIG": str(self.root / "no-cluster.kubeconfig"),
+        }
         if self.encryption:
             assert self.sops is not None and self.key_file is not None
             out["SOPS"] = self.sops
@@ -103,10 +110,13 @@ class Sandbox:
         return out
 
     def engine_factory(self) -> Callable[..., Engine]:
-        def factory(repo: Any = None, answers_file: str | None = None, overrides: dict[str, Any] | None = None,
-                    **_: Any) -> Engine:
-            return DemoEngine(self, repo=repo or self.repo, answers_file=answers_file or str(self.answers),
-                              overrides=overrides)
+        def factory(
+            repo: Any = None, answers_file: str | None = None, overrides: dict[str, Any] | None = None, **_: Any
+        ) -> Engine:
+            return DemoEngine(
+                self, repo=repo or self.repo, answers_file=answers_file or str(self.answers), overrides=overrides
+            )
+
         return factory
 
 
@@ -132,8 +142,12 @@ def make_sandbox(base: Path | None = None, *, encryption: bool = True) -> Sandbo
         sops = None
         notes.append(NO_SOPS_NOTE)
     repo = sandbox.make_guide_repo(
-        repo_dir, style="2024", url=SANDBOX_FLUX_URL,
-        sops_rule=r"^manifests/infrastructure/.*/.*\.yaml$" if recipient else None, age_recipient=recipient)
+        repo_dir,
+        style="2024",
+        url=SANDBOX_FLUX_URL,
+        sops_rule=r"^manifests/infrastructure/.*/.*\.yaml$" if recipient else None,
+        age_recipient=recipient,
+    )
     # Flux's URL stays the guide's; git rewrites it to the sandbox's bare remote.
     sandbox.git(repo, "config", f"url.file://{remote}.insteadOf", SANDBOX_FLUX_URL)
     sandbox.git(repo, "config", "user.name", "edge-wizard demo")
@@ -142,8 +156,17 @@ def make_sandbox(base: Path | None = None, *, encryption: bool = True) -> Sandbo
     sandbox.git(repo, "push", "-q", "origin", "main")
     answers = root / "answers.yaml"
     answers.write_text(sandbox.ANSWERS, encoding="utf-8")
-    return Sandbox(root=root, repo=repo, remote=remote, answers=answers, key_file=key_file, sops=sops,
-                   age_keygen=keygen if recipient else None, recipient=recipient, notes=notes)
+    return Sandbox(
+        root=root,
+        repo=repo,
+        remote=remote,
+        answers=answers,
+        key_file=key_file,
+        sops=sops,
+        age_keygen=keygen if recipient else None,
+        recipient=recipient,
+        notes=notes,
+    )
 
 
 def open_sandbox(root: Path) -> Sandbox:
@@ -155,9 +178,15 @@ def open_sandbox(root: Path) -> Sandbox:
         sops = find_tool("sops")
     if not (root / "cluster").is_dir():
         raise UserError(f"{root} is not an edge-wizard demo sandbox (no cluster/ folder in it).")
-    return Sandbox(root=root, repo=root / "cluster", remote=root / "remote.git", answers=root / "answers.yaml",
-                   key_file=key if key.is_file() else None, sops=sops,
-                   notes=[] if key.is_file() else [NO_SOPS_NOTE])
+    return Sandbox(
+        root=root,
+        repo=root / "cluster",
+        remote=root / "remote.git",
+        answers=root / "answers.yaml",
+        key_file=key if key.is_file() else None,
+        sops=sops,
+        notes=[] if key.is_file() else [NO_SOPS_NOTE],
+    )
 
 
 class DemoEngine(Engine):
@@ -224,12 +253,17 @@ def load_timeline(path: Path | None = None) -> Timeline:
     for e in rows:
         if e["phase"] not in ("waiting", "progressing", "ready", "failed"):
             raise ValueError(f"{path}: unknown phase {e['phase']!r}")
-    return Timeline(name=data.get("name", path.stem), events=tuple(rows), done=dict(data["done"]),
-                    source=f"assets/replay/{path.name}")
+    return Timeline(
+        name=data.get("name", path.stem),
+        events=tuple(rows),
+        done=dict(data["done"]),
+        source=f"assets/replay/{path.name}",
+    )
 
 
-def replay_plan(timeline: Timeline, *, steps: Iterable[str] | None, sha: str | None,
-                answers: Any = None) -> list[tuple[float, ev.Event]]:
+def replay_plan(
+    timeline: Timeline, *, steps: Iterable[str] | None, sha: str | None, answers: Any = None
+) -> list[tuple[float, ev.Event]]:
     """(seconds after the push, event) pairs for the steps that ran, placeholders filled in.
     ObjectState.since is set when the event is played."""
     ran = set(steps) if steps else None
@@ -237,16 +271,28 @@ def replay_plan(timeline: Timeline, *, steps: Iterable[str] | None, sha: str | N
     zone = getattr(answers, "resolved_zone", None) or "example.com"
     sha = sha or "0" * 40
     fill = {"sha": sha, "short": sha[:10], "host": host, "zone": zone}
-    out: list[tuple[float, ev.Event]] = [(0.0, ev.Info(
-        f"replay: a recorded event timeline ({timeline.source}), not a live cluster"))]
+    out: list[tuple[float, ev.Event]] = [
+        (0.0, ev.Info(f"replay: a recorded event timeline ({timeline.source}), not a live cluster"))
+    ]
     for e in timeline.events:
         if e.get("step") and ran is not None and e["step"] not in ran:
             continue
-        out.append((float(e["at"]), ev.ObjectState(
-            kind=e["kind"], namespace=e.get("namespace") or "", name=e["name"], phase=e["phase"],
-            message=str(e.get("message", "")).format(**fill))))
+        out.append(
+            (
+                float(e["at"]),
+                ev.ObjectState(
+                    kind=e["kind"],
+                    namespace=e.get("namespace") or "",
+                    name=e["name"],
+                    phase=e["phase"],
+                    message=str(e.get("message", "")).format(**fill),
+                ),
+            )
+        )
     d = timeline.done
-    out.append((float(d["at"]), ev.Done(message=str(d["message"]).format(**fill), url=str(d.get("url", "")).format(**fill))))
+    out.append(
+        (float(d["at"]), ev.Done(message=str(d["message"]).format(**fill), url=str(d.get("url", "")).format(**fill)))
+    )
     return out
 
 
@@ -258,8 +304,13 @@ def _stamp(event: ev.Event, now: float) -> ev.Event:
     return event
 
 
-def replay(plan: list[tuple[float, ev.Event]], pace: float = 1.0, *, clock: Callable[[], float] = time.time,
-           sleep: Callable[[float], None] = time.sleep) -> Iterator[ev.Event]:
+def replay(
+    plan: list[tuple[float, ev.Event]],
+    pace: float = 1.0,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[ev.Event]:
     """Play the events at real speed times ``pace`` (0: all at once)."""
     last = 0.0
     for at, event in plan:
@@ -269,8 +320,9 @@ def replay(plan: list[tuple[float, ev.Event]], pace: float = 1.0, *, clock: Call
         yield _stamp(event, clock())
 
 
-async def areplay(plan: list[tuple[float, ev.Event]], pace: float = 1.0, *,
-                  clock: Callable[[], float] = time.time) -> AsyncIterator[ev.Event]:
+async def areplay(
+    plan: list[tuple[float, ev.Event]], pace: float = 1.0, *, clock: Callable[[], float] = time.time
+) -> AsyncIterator[ev.Event]:
     last = 0.0
     for at, event in plan:
         await asyncio.sleep((at - last) * pace if pace > 0 and at > last else 0)
@@ -278,8 +330,9 @@ async def areplay(plan: list[tuple[float, ev.Event]], pace: float = 1.0, *,
         yield _stamp(event, clock())
 
 
-def replay_source(pace: float = 1.0, *, clock: Callable[[], float] = time.time,
-                  timeline: Timeline | None = None) -> Callable[[Any], AsyncIterator[ev.Event]]:
+def replay_source(
+    pace: float = 1.0, *, clock: Callable[[], float] = time.time, timeline: Timeline | None = None
+) -> Callable[[Any], AsyncIterator[ev.Event]]:
     """An event source for the Reconcile screen: the recorded timeline for this session's push."""
     tl = timeline or load_timeline()
 
@@ -301,8 +354,7 @@ def run_plain(box: Sandbox, emit: Callable[[ev.Event], None], *, pace: float = 0
     for e in engine.check_token(DEMO_TOKEN):
         emit(e)
     plan = engine.plan(None)
-    for e in engine.run(plan, RunOptions(commit=True, push=True, watch=False, token=DEMO_TOKEN,
-                                         skip_token_check=True)):
+    for e in engine.run(plan, RunOptions(commit=True, push=True, watch=False, token=DEMO_TOKEN, skip_token_check=True)):
         emit(e)
     steps = [s.step for s in plan.steps]
     for e in replay(replay_plan(load_timeline(), steps=steps, sha=engine.pushed_sha, answers=engine.answers), pace):
@@ -320,6 +372,7 @@ def script_feeder(pace: float = 1.0, *, token: str = DEMO_TOKEN, timeout: float 
 
     Pauses (reading time, typing speed) scale with ``pace``; 0 types as fast as the app reads.
     """
+
     def pause(seconds: float) -> None:
         if pace > 0:
             time.sleep(seconds * pace)
@@ -335,23 +388,23 @@ def script_feeder(pace: float = 1.0, *, token: str = DEMO_TOKEN, timeout: float 
 
         wait("What edge-wizard found", "Repository layout", "Git remote")
         pause(2.5)
-        term(b"\r")                               # Preflight: continue
+        term(b"\r")  # Preflight: continue
         wait("DNS provider token")
         pause(1.5)
-        type_text(token)                          # the only empty field has the focus
+        type_text(token)  # the only empty field has the focus
         pause(1.0)
-        term(b"\x13")                             # ctrl+s: continue
+        term(b"\x13")  # ctrl+s: continue
         wait("Run all (a)", "smoke-test")
         pause(2.5)
-        term(b"a")                                # Steps: run all
+        term(b"a")  # Steps: run all
         wait("Write, commit and push (w)", "files to write")
         pause(3.0)
-        term(b"w")                                # Review: write
+        term(b"w")  # Review: write
         wait("Continue to follow Flux", t=timeout * 2)
         pause(2.0)
-        term(b"\r")                               # Commit: continue to the reconcile
+        term(b"\r")  # Commit: continue to the reconcile
         wait("Done", "Exit (enter)", t=timeout * 2)
         pause(3.0)
-        term(b"\r")                               # Done: exit
+        term(b"\r")  # Done: exit
 
     return feed

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from wizard import answers as answers_mod
 from wizard import repo as repo_mod
@@ -46,8 +47,13 @@ class RunOptions:
 
 
 class Engine:
-    def __init__(self, repo: str | os.PathLike[str] | None = None, answers_file: str | None = None,
-                 overrides: dict[str, Any] | None = None, secret_writer: SecretWriter | None = None) -> None:
+    def __init__(
+        self,
+        repo: str | os.PathLike[str] | None = None,
+        answers_file: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        secret_writer: SecretWriter | None = None,
+    ) -> None:
         self.repo_arg = repo
         self.answers_file = answers_file
         self.overrides = overrides or {}
@@ -96,8 +102,12 @@ class Engine:
         a = self.answers
         a.require(("domain", "dns_provider"), "checking the DNS token")
         if skip:
-            return [Warning("The DNS token was not checked (--skip-token-check): a wrong token or zone "
-                            "will only show up later, as external-dns errors in the cluster.")]
+            return [
+                Warning(
+                    "The DNS token was not checked (--skip-token-check): a wrong token or zone "
+                    "will only show up later, as external-dns errors in the cluster."
+                )
+            ]
         from wizard.providers import check_nameservers, check_token
 
         result = check_token(a.dns_provider or "", a.domain or "", token, zone=a.zone)
@@ -130,17 +140,20 @@ class Engine:
         return Plan(steps=step_plans, changes=ws.changes())
 
     # -- running ----------------------------------------------------------------------------
-    def run(self, plan: Plan, options: RunOptions, *, on_event: Callable[[Event], None] | None = None
-            ) -> Iterator[Event]:
+    def run(
+        self, plan: Plan, options: RunOptions, *, on_event: Callable[[Event], None] | None = None
+    ) -> Iterator[Event]:
         """Write the plan; later stages (commit, push, watch) follow in their own modules.
 
         Everything that can fail on input is checked before the first file is written.
         """
         assert self.layout is not None and self.answers is not None
         root = self.layout.root
-        yield PlanReady(steps=tuple(s.step for s in plan.steps),
-                        files=tuple(c.path for c in plan.pending),
-                        secrets=tuple(s.path for s in plan.secrets))
+        yield PlanReady(
+            steps=tuple(s.step for s in plan.steps),
+            files=tuple(c.path for c in plan.pending),
+            secrets=tuple(s.path for s in plan.secrets),
+        )
         for w in plan.warnings:
             yield Warning(w)
         buffer: list[Event] = []
@@ -151,8 +164,13 @@ class Engine:
         if any(s.step == "prerequisites" for s in plan.steps):
             from wizard.steps.prerequisites import ensure_no_pending, prerequisite_actions
 
-            prereq = prerequisite_actions(self.layout, self.answers, cluster=options.cluster,
-                                          kubeconfig=options.kubeconfig, context=options.context)
+            prereq = prerequisite_actions(
+                self.layout,
+                self.answers,
+                cluster=options.cluster,
+                kubeconfig=options.kubeconfig,
+                context=options.context,
+            )
             if prereq.prepare:
                 try:
                     for action in prereq.prepare:
@@ -167,8 +185,7 @@ class Engine:
         if options.commit:
             from wizard.gitops import GitOps
 
-            git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url,
-                             emit=buffer.append)
+            git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url, emit=buffer.append)
             git_ops.target()
             git_ops.check_clean([c.path for c in plan.pending])
             yield from _drain(buffer)
@@ -236,7 +253,8 @@ class Engine:
                 raise UserError(
                     f"The external-dns step needs the DNS provider token to write {secret.path}. Pass it "
                     "with --token-env VAR (the name of an environment variable holding it) or "
-                    "--token-stdin, or run in a terminal to be asked for it.")
+                    "--token-stdin, or run in a terminal to be asked for it."
+                )
             self.secret_writer.check(root, secret)
             if secret.exists:
                 same = self.secret_writer.unchanged(root, secret, token)
@@ -248,7 +266,8 @@ class Engine:
                         f"{secret.path} exists and edge-wizard cannot decrypt it here (no local sops key: "
                         "SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, ~/.config/sops/age/keys.txt or a gpg key), so it "
                         "cannot tell whether the token changed. The file was kept; pass --replace-token to "
-                        "write this token anyway.")
+                        "write this token anyway."
+                    )
                     continue
             encrypted[secret.path] = self.secret_writer.encrypt(root, secret, token)
         return encrypted

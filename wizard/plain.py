@@ -10,7 +10,8 @@ which says what was (not) written and exits 130.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import questionary
 
@@ -31,8 +32,15 @@ def _echo(text: str = "") -> None:
     print(text, flush=True)
 
 
-def run_plain(*, repo: str | None = None, answers_file: str | None = None, context: str | None = None,
-              debug: bool = False, out: Out = _echo, engine_factory: Callable[..., Engine] = Engine) -> int:
+def run_plain(
+    *,
+    repo: str | None = None,
+    answers_file: str | None = None,
+    context: str | None = None,
+    debug: bool = False,
+    out: Out = _echo,
+    engine_factory: Callable[..., Engine] = Engine,
+) -> int:
     """Run the interactive plain-mode wizard; returns the exit code (0, 1, 2, 3 or 130)."""
     flow = _Flow(repo=repo, answers_file=answers_file, context=context, out=out, engine_factory=engine_factory)
     try:
@@ -51,8 +59,15 @@ def run_plain(*, repo: str | None = None, answers_file: str | None = None, conte
 
 
 class _Flow:
-    def __init__(self, *, repo: str | None, answers_file: str | None, context: str | None, out: Out,
-                 engine_factory: Callable[..., Engine]) -> None:
+    def __init__(
+        self,
+        *,
+        repo: str | None,
+        answers_file: str | None,
+        context: str | None,
+        out: Out,
+        engine_factory: Callable[..., Engine],
+    ) -> None:
         self.repo = repo
         self.answers_file = answers_file
         self.context = context
@@ -68,8 +83,7 @@ class _Flow:
         selected = self.choose_steps(base, prefill)
         values = self.ask_answers(selected, prefill)
 
-        engine = self.engine_factory(repo=self.repo, answers_file=self.answers_file,
-                                     overrides=Q.to_overrides(values))
+        engine = self.engine_factory(repo=self.repo, answers_file=self.answers_file, overrides=Q.to_overrides(values))
         plan = engine.plan(selected)
         token = self.ask_token(engine, plan, values)
         if token is not None:
@@ -88,8 +102,10 @@ class _Flow:
         for event in engine.run(plan, options):
             self.on_event(event)
         if not commit:
-            self.out("Files written, not committed. Review them with `git diff`; then "
-                     f"`edge-wizard run {' '.join(selected)} --yes` commits and pushes them.")
+            self.out(
+                "Files written, not committed. Review them with `git diff`; then "
+                f"`edge-wizard run {' '.join(selected)} --yes` commits and pushes them."
+            )
         return 0
 
     # -- steps ----------------------------------------------------------------------------------
@@ -97,10 +113,12 @@ class _Flow:
         choices = []
         for step in steps_mod.select(None):
             state = self.step_state(engine, step.name)
-            choices.append(questionary.Choice(title=f"{step.title} ({state})", value=step.name,
-                                              checked=state != "up to date"))
+            choices.append(
+                questionary.Choice(title=f"{step.title} ({state})", value=step.name, checked=state != "up to date")
+            )
         picked = questionary.checkbox(
-            "Steps to run", choices=choices,
+            "Steps to run",
+            choices=choices,
             validate=lambda sel: True if sel else "Pick at least one step (space toggles, enter accepts).",
         ).unsafe_ask()
         return [n for n in steps_mod.NAMES if n in (picked or [])]
@@ -160,8 +178,10 @@ class _Flow:
                 state = "exists; re-encrypted with the new token if it changed"
             else:
                 state = "exists; kept as is"
-            self.out(f"# {secret.path}: sops-encrypted Secret {secret.namespace}/{secret.name} ({state}; "
-                     "its value is never shown)")
+            self.out(
+                f"# {secret.path}: sops-encrypted Secret {secret.namespace}/{secret.name} ({state}; "
+                "its value is never shown)"
+            )
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, FileWritten) or (isinstance(event, SecretEncrypted) and event.changed):
@@ -202,14 +222,12 @@ def ask(q: Q.Question, so_far: dict[str, Any], out: Out = _echo, *, help_text: s
     if q.kind == "select":
         choices = [questionary.Choice(title=label, value=value) for value, label in q.choices]
         known = {value for value, _ in q.choices}
-        return questionary.select(q.label, choices=choices,
-                                  default=default if default in known else None).unsafe_ask()
+        return questionary.select(q.label, choices=choices, default=default if default in known else None).unsafe_ask()
     if q.kind == "confirm":
         return bool(questionary.confirm(q.label, default=bool(default)).unsafe_ask())
     if q.kind == "password":
         return questionary.password(q.label, validate=validate).unsafe_ask()
-    value = questionary.text(q.label, default="" if default is None else str(default),
-                             validate=validate).unsafe_ask()
+    value = questionary.text(q.label, default="" if default is None else str(default), validate=validate).unsafe_ask()
     return value.strip() if isinstance(value, str) else value
 
 

@@ -27,10 +27,9 @@ class FileChange:
         old = [] if self.old is None else self.old.splitlines(keepends=True)
         new = self.new.splitlines(keepends=True)
         lines = difflib.unified_diff(
-            old, new, fromfile="/dev/null" if self.old is None else f"a/{self.path}",
-            tofile=f"b/{self.path}")
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-                       for line in lines)
+            old, new, fromfile="/dev/null" if self.old is None else f"a/{self.path}", tofile=f"b/{self.path}"
+        )
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 @dataclass

@@ -7,8 +7,9 @@ in their own modules and only read these declarations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from wizard import answers as A
 from wizard import catalog
@@ -30,7 +31,7 @@ class Question:
 
     def check(self, value: Any, so_far: dict[str, Any]) -> str | None:
         """An error sentence, or None when ``value`` is acceptable."""
-        if self.kind == "confirm" or self.kind == "select" and value in {c[0] for c in self.choices}:
+        if self.kind == "confirm" or (self.kind == "select" and value in {c[0] for c in self.choices}):
             return None
         if self.validate is None:
             return None
@@ -106,24 +107,47 @@ def _token_help(so_far: dict[str, Any]) -> str:
 
 
 QUESTIONS: tuple[Question, ...] = (
-    Question("domain", "Domain", "The cluster's DNS name; apps live under it (e.g. k8s.example.com).",
-             validate=_domain_check, needed_by=("external-dns", "smoke-test")),
-    Question("zone", "DNS zone", "The zone at your DNS provider that holds the domain (external-dns filters on it).",
-             validate=_zone_check,
-             default=lambda s: _zone_default(s.get("domain")),
-             needed_by=("external-dns", "smoke-test")),
-    Question("email", "ACME e-mail", "Let's Encrypt sends certificate expiry notices there.",
-             validate=lambda v, _: A.validate_email(v), needed_by=("cluster-issuers",)),
-    Question("dns_provider", "DNS provider", "Who hosts the zone; external-dns manages its records there.",
-             kind="select", choices=_provider_choices(),
-             validate=lambda v, _: A.validate_choice(v, "dns_provider", A.PROVIDERS),
-             default=lambda s: "hetzner", needed_by=("external-dns",)),
-    Question("token", "DNS provider token", "", kind="password", validate=_token_check,
-             needed_by=("external-dns",)),
-    Question("smoke_test_host", "Smoke-test host", "Where podinfo answers over HTTPS.",
-             validate=_host_check,
-             default=lambda s: f"podinfo.apps.{s['domain']}" if s.get("domain") else None,
-             needed_by=("smoke-test",)),
+    Question(
+        "domain",
+        "Domain",
+        "The cluster's DNS name; apps live under it (e.g. k8s.example.com).",
+        validate=_domain_check,
+        needed_by=("external-dns", "smoke-test"),
+    ),
+    Question(
+        "zone",
+        "DNS zone",
+        "The zone at your DNS provider that holds the domain (external-dns filters on it).",
+        validate=_zone_check,
+        default=lambda s: _zone_default(s.get("domain")),
+        needed_by=("external-dns", "smoke-test"),
+    ),
+    Question(
+        "email",
+        "ACME e-mail",
+        "Let's Encrypt sends certificate expiry notices there.",
+        validate=lambda v, _: A.validate_email(v),
+        needed_by=("cluster-issuers",),
+    ),
+    Question(
+        "dns_provider",
+        "DNS provider",
+        "Who hosts the zone; external-dns manages its records there.",
+        kind="select",
+        choices=_provider_choices(),
+        validate=lambda v, _: A.validate_choice(v, "dns_provider", A.PROVIDERS),
+        default=lambda s: "hetzner",
+        needed_by=("external-dns",),
+    ),
+    Question("token", "DNS provider token", "", kind="password", validate=_token_check, needed_by=("external-dns",)),
+    Question(
+        "smoke_test_host",
+        "Smoke-test host",
+        "Where podinfo answers over HTTPS.",
+        validate=_host_check,
+        default=lambda s: f"podinfo.apps.{s['domain']}" if s.get("domain") else None,
+        needed_by=("smoke-test",),
+    ),
 )
 
 

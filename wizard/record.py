@@ -13,21 +13,23 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import signal
 import struct
 import sys
 import termios
+import threading
 import time
 import tty
+from collections.abc import Callable, Sequence
 from pathlib import Path
-import re
-import threading
-from typing import Callable, Sequence
 
 # An escape sequence: CSI (cursor moves, colours, modes), OSC (titles), DCS/APC, or a 2-byte ESC x.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P_^][^\x1b]*\x1b\\|\x1b[@-Z\\-_]"
-                   r"|\x1b[()][0-9A-Za-z]")
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[P_^][^\x1b]*\x1b\\|\x1b[@-Z\\-_]"
+    r"|\x1b[()][0-9A-Za-z]"
+)
 
 
 def strip_ansi(text: str) -> str:
@@ -71,7 +73,7 @@ class Terminal:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                seen = strip_ansi(self._text[self._mark:])
+                seen = strip_ansi(self._text[self._mark :])
                 if all(n in seen for n in needles):
                     self._mark = len(self._text)
                     return
@@ -106,9 +108,16 @@ def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30),
-           env: dict[str, str] | None = None, feeder: Feeder | None = None,
-           title: str = "edge-wizard", passthrough: bool = True) -> int:
+def record(
+    argv: Sequence[str],
+    cast: Path,
+    *,
+    size: tuple[int, int] = (100, 30),
+    env: dict[str, str] | None = None,
+    feeder: Feeder | None = None,
+    title: str = "edge-wizard",
+    passthrough: bool = True,
+) -> int:
     """Run ``argv`` in a pty of ``size``, write its output to ``cast``; return its exit code.
 
     ``feeder`` (for unattended recordings) gets a :class:`Terminal` (call it with bytes to type;
@@ -128,8 +137,14 @@ def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30)
     _set_size(fd, cols, rows)
     os.kill(pid, signal.SIGWINCH)
     start = time.monotonic()
-    header = {"version": 2, "width": cols, "height": rows, "timestamp": int(time.time()),
-              "title": title, "env": {"TERM": child_env["TERM"], "SHELL": "/bin/sh"}}
+    header = {
+        "version": 2,
+        "width": cols,
+        "height": rows,
+        "timestamp": int(time.time()),
+        "title": title,
+        "env": {"TERM": child_env["TERM"], "SHELL": "/bin/sh"},
+    }
     stdin_tty = passthrough and feeder is None and sys.stdin.isatty()
     old_attrs = None
     if stdin_tty:
@@ -138,10 +153,11 @@ def record(argv: Sequence[str], cast: Path, *, size: tuple[int, int] = (100, 30)
     term = Terminal(fd)
     feeder_error: list[BaseException] = []
     if feeder is not None:
+
         def drive() -> None:
             try:
                 feeder(term)
-            except BaseException as exc:  # noqa: BLE001 - reported after the recording ends
+            except BaseException as exc:
                 if not term.closed:
                     feeder_error.append(exc)
                     try:

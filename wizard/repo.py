@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 from wizard import yamlio
 from wizard.errors import UserError
@@ -165,12 +166,13 @@ def _sops_kind(sops_file: Path) -> str | None:
 def _is_control_plane_policy(doc: Any) -> bool:
     if not isinstance(doc, dict) or doc.get("kind") != "CiliumClusterwideNetworkPolicy":
         return False
-    labels = (((doc.get("spec") or {}).get("nodeSelector") or {}).get("matchLabels") or {})
+    labels = ((doc.get("spec") or {}).get("nodeSelector") or {}).get("matchLabels") or {}
     return CONTROL_PLANE_LABEL in labels
 
 
-def discover(repo: str | os.PathLike[str] | None, paths: dict[str, str] | None = None,
-             sops_secret: str | None = None) -> Layout:
+def discover(
+    repo: str | os.PathLike[str] | None, paths: dict[str, str] | None = None, sops_secret: str | None = None
+) -> Layout:
     paths = paths or {}
     root = find_root(repo)
     flux_dir = _find_flux_dir(root, paths.get("flux"))
@@ -203,8 +205,12 @@ def discover(repo: str | os.PathLike[str] | None, paths: dict[str, str] | None =
             secret = ((spec.get("decryption") or {}).get("secretRef") or {}).get("name")
             deps = tuple(d.get("name") for d in spec.get("dependsOn") or [] if isinstance(d, dict))
             kustomizations[name] = FluxKustomization(
-                name=name, file=_rel(root, f), path=norm(str(spec.get("path", ""))),
-                decryption_secret=secret, depends_on=deps)
+                name=name,
+                file=_rel(root, f),
+                path=norm(str(spec.get("path", ""))),
+                decryption_secret=secret,
+                depends_on=deps,
+            )
 
     # components folder
     if paths.get("components"):
@@ -212,8 +218,13 @@ def discover(repo: str | os.PathLike[str] | None, paths: dict[str, str] | None =
     else:
         components = next((c for c in DEFAULT_COMPONENTS if (root / c).is_dir()), DEFAULT_COMPONENTS[0])
         if not (root / components).is_dir():
-            used = sorted({str(PurePosixPath(k.path).parent) for k in kustomizations.values()
-                           if k.path and k.path != flux_rel and "/" in k.path})
+            used = sorted(
+                {
+                    str(PurePosixPath(k.path).parent)
+                    for k in kustomizations.values()
+                    if k.path and k.path != flux_rel and "/" in k.path
+                }
+            )
             if len(used) == 1:
                 components = used[0]
 
@@ -274,8 +285,18 @@ def discover(repo: str | os.PathLike[str] | None, paths: dict[str, str] | None =
             )
 
     return Layout(
-        root=root, flux_dir=flux_rel, root_path=root_path, git_repository=git_repository,
-        git_url=git_url, git_branch=git_branch, components_dir=components, sops_config=sops_config,
-        sops_secret=secret, sops_secret_problem=secret_problem, firewall_policy=fw,
-        firewall_problem=fw_problem, flux_version=_flux_version(flux_dir), kustomizations=kustomizations,
+        root=root,
+        flux_dir=flux_rel,
+        root_path=root_path,
+        git_repository=git_repository,
+        git_url=git_url,
+        git_branch=git_branch,
+        components_dir=components,
+        sops_config=sops_config,
+        sops_secret=secret,
+        sops_secret_problem=secret_problem,
+        firewall_policy=fw,
+        firewall_problem=fw_problem,
+        flux_version=_flux_version(flux_dir),
+        kustomizations=kustomizations,
     )

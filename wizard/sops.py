@@ -22,9 +22,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 
 from wizard import yamlio
 from wizard.errors import StepFailed, UserError
@@ -37,20 +38,40 @@ MUST_ENCRYPT = ("data", "stringData")
 # keys Flux/kustomize must be able to read (top level and inside metadata)
 MUST_NOT_ENCRYPT = ("apiVersion", "kind", "metadata", "type", "name", "namespace", "labels", "annotations")
 OTHER_KEY_TYPES = ("kms", "gcp_kms", "azure_keyvault", "hc_vault_transit_uri", "hckms")
-KNOWN_RULE_FIELDS = {"path_regex", "age", "pgp", "key_groups", "encrypted_regex", "unencrypted_regex",
-                     "encrypted_suffix", "unencrypted_suffix", "encrypted_comment_regex",
-                     "unencrypted_comment_regex", "mac_only_encrypted", "shamir_threshold", "aws_profile",
-                     *OTHER_KEY_TYPES}
-INSTALL_HINT = ("Install sops 3.10 or newer (a release binary from https://github.com/getsops/sops/releases, "
-                "or your package manager), put it on PATH or point the SOPS environment variable at it. "
-                "Developers: `bash tests/tools/build.sh basic` builds the pinned one.")
+KNOWN_RULE_FIELDS = {
+    "path_regex",
+    "age",
+    "pgp",
+    "key_groups",
+    "encrypted_regex",
+    "unencrypted_regex",
+    "encrypted_suffix",
+    "unencrypted_suffix",
+    "encrypted_comment_regex",
+    "unencrypted_comment_regex",
+    "mac_only_encrypted",
+    "shamir_threshold",
+    "aws_profile",
+    *OTHER_KEY_TYPES,
+}
+INSTALL_HINT = (
+    "Install sops 3.10 or newer (a release binary from https://github.com/getsops/sops/releases, "
+    "or your package manager), put it on PATH or point the SOPS environment variable at it. "
+    "Developers: `bash tests/tools/build.sh basic` builds the pinned one."
+)
 TIMEOUT = 120.0
 
 _AGE_RE = re.compile(r"^age1[02-9ac-hj-np-z]+$")  # bech32 charset, incl. plugin/post-quantum recipients
 _SSH_RE = re.compile(r"^(ssh-ed25519|ssh-rsa) \S+( \S+)?$")
 _PGP_RE = re.compile(r"^[0-9A-Fa-f]{16,40}$")
-_NO_KEY_MARKERS = ("failed to get the data key", "could not decrypt", "no identity matched",
-                   "did not find keys", "failed to load age identities", "no master key was able")
+_NO_KEY_MARKERS = (
+    "failed to get the data key",
+    "could not decrypt",
+    "no identity matched",
+    "did not find keys",
+    "failed to load age identities",
+    "no master key was able",
+)
 
 
 # -- finding sops ---------------------------------------------------------------------------
@@ -61,14 +82,17 @@ def find_sops() -> str:
         found = shutil.which(env)
         if found:
             return found
-        raise UserError(f"The SOPS environment variable points at {env!r}, which is not an executable "
-                        f"file, so the DNS token cannot be encrypted. {INSTALL_HINT}")
+        raise UserError(
+            f"The SOPS environment variable points at {env!r}, which is not an executable "
+            f"file, so the DNS token cannot be encrypted. {INSTALL_HINT}"
+        )
     found = shutil.which("sops")
     if found:
         return found
-    raise UserError("sops was not found on PATH. edge-wizard encrypts the DNS token with sops before it "
-                    "writes the Secret, and never writes it in plaintext, so nothing was written. "
-                    + INSTALL_HINT)
+    raise UserError(
+        "sops was not found on PATH. edge-wizard encrypts the DNS token with sops before it "
+        "writes the Secret, and never writes it in plaintext, so nothing was written. " + INSTALL_HINT
+    )
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
@@ -133,9 +157,10 @@ def _missing_comma(entries: list[str], kind: str, config_rel: str, rule_desc: st
             raise UserError(
                 f"In {config_rel}, {rule_desc} lists the {kind} recipients {' '.join(words)} separated by "
                 "spaces or a line break but without a comma, so sops reads them as one broken recipient "
-                "(\"failed to parse input as age key\"). Separate them with commas, e.g. "
+                '("failed to parse input as age key"). Separate them with commas, e.g. '
                 f"`age: {fixed}` (in a folded `age: >-` block put a comma at the end of every line but "
-                "the last).")
+                "the last)."
+            )
 
 
 def _check_recipients(rule: Rule, config_rel: str) -> None:
@@ -147,14 +172,16 @@ def _check_recipients(rule: Rule, config_rel: str) -> None:
                 f"In {config_rel}, {desc} lists the age recipient {r!r}, which is not an age public key "
                 "(unknown key type). age recipients start with age1 (the line `# public key: age1...` "
                 "that age-keygen prints; never the AGE-SECRET-KEY line) or are ssh-ed25519/ssh-rsa "
-                "public keys. Fix the rule, then run again.")
+                "public keys. Fix the rule, then run again."
+            )
     for fp in rule.pgp:
         if not _PGP_RE.match(fp.replace(" ", "")):
             raise UserError(
                 f"In {config_rel}, {desc} lists the pgp key {fp!r}, which is not a PGP fingerprint "
                 "(unknown key type): pgp expects the hexadecimal fingerprints (40 characters, as "
                 "`gpg --list-keys --fingerprint` shows them), separated by commas. Fix the rule, then "
-                "run again.")
+                "run again."
+            )
 
 
 def _rule_from(raw: dict[str, Any], index: int) -> Rule:
@@ -168,23 +195,33 @@ def _rule_from(raw: dict[str, Any], index: int) -> Rule:
             pgp += _split_list(group.get("pgp"))
     pr = raw.get("path_regex")
     er = raw.get("encrypted_regex")
-    return Rule(index=index, raw=raw, path_regex=None if pr is None else str(pr), age=age, pgp=pgp,
-                encrypted_regex=None if er is None else str(er))
+    return Rule(
+        index=index,
+        raw=raw,
+        path_regex=None if pr is None else str(pr),
+        age=age,
+        pgp=pgp,
+        encrypted_regex=None if er is None else str(er),
+    )
 
 
 def load_rules(config: Path, config_rel: str) -> list[Rule]:
     try:
         docs = yamlio.load_plain(config.read_text(encoding="utf-8"))
-    except Exception as exc:  # noqa: BLE001 - any parse problem is the user's file
-        raise UserError(f"{config_rel} is not valid YAML ({str(exc).splitlines()[0]}), so sops cannot use it "
-                        "either. Fix it, then run again.") from None
+    except Exception as exc:
+        raise UserError(
+            f"{config_rel} is not valid YAML ({str(exc).splitlines()[0]}), so sops cannot use it "
+            "either. Fix it, then run again."
+        ) from None
     top = docs[0] if docs else None
     rules = top.get("creation_rules") if isinstance(top, dict) else None
     if not isinstance(rules, list) or not rules:
-        raise UserError(f"{config_rel} has no creation_rules, so sops does not know whom to encrypt the DNS "
-                        "token for. Add a rule, e.g. `creation_rules: [{path_regex: 'manifests/.*\\.yaml$', "
-                        "encrypted_regex: '^(data|stringData)$', age: 'age1...'}]` with the public key of the "
-                        "age key the cluster's sops secret holds.")
+        raise UserError(
+            f"{config_rel} has no creation_rules, so sops does not know whom to encrypt the DNS "
+            "token for. Add a rule, e.g. `creation_rules: [{path_regex: 'manifests/.*\\.yaml$', "
+            "encrypted_regex: '^(data|stringData)$', age: 'age1...'}]` with the public key of the "
+            "age key the cluster's sops secret holds."
+        )
     return [_rule_from(r if isinstance(r, dict) else {}, i) for i, r in enumerate(rules, 1)]
 
 
@@ -229,14 +266,18 @@ def resolve(root: Path, rel_path: str) -> Resolved:
     config = find_config(root)
     if config is None:
         yml = next((f / ".sops.yml" for f in (root, *root.parents) if (f / ".sops.yml").is_file()), None)
-        extra = (f" There is a {yml}, but sops only reads the exact name .sops.yaml and ignores .sops.yml: "
-                 "rename it." if yml else "")
+        extra = (
+            f" There is a {yml}, but sops only reads the exact name .sops.yaml and ignores .sops.yml: rename it."
+            if yml
+            else ""
+        )
         raise UserError(
             f"No .sops.yaml was found in {root} or the folders above it, so sops does not know whom to "
             f"encrypt {rel_path} for and edge-wizard wrote nothing.{extra} Create .sops.yaml at the "
             "repository root with a rule like `creation_rules: [{path_regex: 'manifests/.*\\.yaml$', "
             "encrypted_regex: '^(data|stringData)$', age: 'age1...'}]`, using the public key of the age key "
-            "in the cluster's sops secret.")
+            "in the cluster's sops secret."
+        )
     try:
         config_rel = config.relative_to(root).as_posix()
     except ValueError:
@@ -258,10 +299,14 @@ def resolve(root: Path, rel_path: str) -> Resolved:
         except re.error as exc:
             hint = ""
             if looks_like_glob(rule.path_regex):
-                hint = (f" It looks like a shell glob; as a regex write it as "
-                        f"`path_regex: {glob_to_regex(rule.path_regex)}`.")
-            raise UserError(f"In {config_rel}, {rule.describe()} is not a valid regular expression ({exc}); "
-                            f"sops fails on it too.{hint}") from None
+                hint = (
+                    f" It looks like a shell glob; as a regex write it as "
+                    f"`path_regex: {glob_to_regex(rule.path_regex)}`."
+                )
+            raise UserError(
+                f"In {config_rel}, {rule.describe()} is not a valid regular expression ({exc}); "
+                f"sops fails on it too.{hint}"
+            ) from None
         if rx.search(rel):
             chosen = rule
             break
@@ -273,14 +318,16 @@ def resolve(root: Path, rel_path: str) -> Resolved:
                 raise UserError(
                     f"In {config_rel}, path_regex '{pr}' is a shell glob written as a regex: as a regex it "
                     f"means {explain_glob_regex(pr)}, so it never matches nested paths like {rel}, and sops "
-                    f"would stop with \"no matching creation rules found\". Write it as a regex: "
-                    f"`path_regex: {glob_to_regex(pr)}`. Nothing was written.")
+                    f'would stop with "no matching creation rules found". Write it as a regex: '
+                    f"`path_regex: {glob_to_regex(pr)}`. Nothing was written."
+                )
         listed = ", ".join(repr(r.path_regex) for r in rules if r.path_regex is not None)
         raise UserError(
             f"No creation rule in {config_rel} matches {rel} (path_regex is matched against the path relative "
             f"to the folder of {config_rel}; the rules have {listed or 'no path_regex'}), so sops would stop "
-            "with \"no matching creation rules found\". Add a rule that covers the manifests, e.g. "
-            "`path_regex: manifests/.*\\.yaml$`, or move the rule that should match first. Nothing was written.")
+            'with "no matching creation rules found". Add a rule that covers the manifests, e.g. '
+            "`path_regex: manifests/.*\\.yaml$`, or move the rule that should match first. Nothing was written."
+        )
 
     _check_rule(chosen, config_rel, rel)
     return Resolved(config=config, rel=rel, rule=chosen)
@@ -291,7 +338,7 @@ def explain_glob_regex(pr: str) -> str:
     if m:
         head, nxt, tail = m.groups()
         if nxt == ".":
-            return (f"'{head}' followed by any number of '/' then any character then '{tail}'")
+            return f"'{head}' followed by any number of '/' then any character then '{tail}'"
         return f"'{head}' followed by any number of '/' then '{nxt}{tail}'"
     return "a '*' that repeats the character before it (or nothing), not 'any file name'"
 
@@ -309,38 +356,48 @@ def _check_rule(rule: Rule, config_rel: str, rel: str) -> None:
                 f"In {config_rel}, {desc} (the rule for {rel}) only has {', '.join(sorted(set(others)))} keys, "
                 "a key type edge-wizard does not set up: the guide's Flux decrypts with an age or gpg key "
                 "held in the sops-age/sops-gpg secret. Add the age public key (`age: age1...`) of that "
-                "secret to the rule, then run again.")
+                "secret to the rule, then run again."
+            )
         extra = f" It has fields sops does not know ({', '.join(unknown)}): a typo of age/pgp?" if unknown else ""
         raise UserError(
             f"In {config_rel}, {desc} is the rule for {rel} but lists no recipients (no age or pgp key), so "
             f"sops cannot encrypt for anyone.{extra} Add the public key of the age key the cluster's sops "
-            "secret holds, e.g. `age: age1...` (age-keygen -y age.agekey prints it), then run again.")
+            "secret holds, e.g. `age: age1...` (age-keygen -y age.agekey prints it), then run again."
+        )
     _check_recipients(rule, config_rel)
     fix = f"`encrypted_regex: {RECOMMENDED_REGEX}`"
     if rule.encrypted_regex is None:
         other = [k for k in ("unencrypted_regex", "encrypted_suffix", "unencrypted_suffix") if k in rule.raw]
-        what = (f"it uses {', '.join(other)} instead" if other
-                else "so sops would encrypt every value, including apiVersion, kind and metadata")
+        what = (
+            f"it uses {', '.join(other)} instead"
+            if other
+            else "so sops would encrypt every value, including apiVersion, kind and metadata"
+        )
         raise UserError(
             f"In {config_rel}, {desc} (the rule for {rel}) has no encrypted_regex; {what}. Flux must read "
             f"kind and metadata of the Secret before it decrypts it, so encrypt only data/stringData: add {fix} "
-            "to the rule, then run again.")
+            "to the rule, then run again."
+        )
     try:
         rx = re.compile(rule.encrypted_regex)
     except re.error as exc:
-        raise UserError(f"In {config_rel}, the encrypted_regex {rule.encrypted_regex!r} of {desc} is not a "
-                        f"valid regular expression ({exc}). Use {fix}.") from None
+        raise UserError(
+            f"In {config_rel}, the encrypted_regex {rule.encrypted_regex!r} of {desc} is not a "
+            f"valid regular expression ({exc}). Use {fix}."
+        ) from None
     missing = [k for k in MUST_ENCRYPT if not _regex_covers(rx, k)]
     if missing:
         raise UserError(
             f"In {config_rel}, the encrypted_regex {rule.encrypted_regex!r} of {desc} does not cover "
-            f"{' and '.join(missing)}, so the DNS token would stay readable in the file. Use {fix}.")
+            f"{' and '.join(missing)}, so the DNS token would stay readable in the file. Use {fix}."
+        )
     leaked = [k for k in MUST_NOT_ENCRYPT if _regex_covers(rx, k)]
     if leaked:
         raise UserError(
             f"In {config_rel}, the encrypted_regex {rule.encrypted_regex!r} of {desc} also matches "
             f"{', '.join(leaked)}, so sops would encrypt fields Flux and kustomize must read (the Secret would "
-            f"not apply). Use {fix}.")
+            f"not apply). Use {fix}."
+        )
 
 
 # -- the sops metadata of an encrypted file -------------------------------------------------
@@ -399,22 +456,40 @@ class SopsSecretWriter:
                 res = self._spawn([self.binary, "--version"], env=env)
             v = parse_version(res.stdout.decode("utf-8", "replace"))
             if v is None:
-                raise UserError(f"{self.binary} --version printed no version number, so it does not look like "
-                                f"sops. {INSTALL_HINT}")
+                raise UserError(
+                    f"{self.binary} --version printed no version number, so it does not look like sops. {INSTALL_HINT}"
+                )
             self._version = v
         return self._version
 
-    def _spawn(self, argv: list[str], *, env: dict[str, str], cwd: Path | None = None,
-               stdin: bytes | None = None, pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess[bytes]:
+    def _spawn(
+        self,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path | None = None,
+        stdin: bytes | None = None,
+        pass_fds: tuple[int, ...] = (),
+    ) -> subprocess.CompletedProcess[bytes]:
         self.spawned.append(list(argv))
         try:
-            return subprocess.run(argv, input=stdin if stdin is not None else b"", capture_output=True,
-                                  cwd=cwd, env=env, timeout=TIMEOUT, pass_fds=pass_fds, check=False)
+            return subprocess.run(
+                argv,
+                input=stdin if stdin is not None else b"",
+                capture_output=True,
+                cwd=cwd,
+                env=env,
+                timeout=TIMEOUT,
+                pass_fds=pass_fds,
+                check=False,
+            )
         except FileNotFoundError:
             raise UserError(f"sops could not be started ({argv[0]} is gone?). {INSTALL_HINT}") from None
         except subprocess.TimeoutExpired:
-            raise StepFailed(f"sops did not finish within {TIMEOUT:.0f}s (waiting for a gpg passphrase or "
-                             "pinentry?). Nothing was written.") from None
+            raise StepFailed(
+                f"sops did not finish within {TIMEOUT:.0f}s (waiting for a gpg passphrase or "
+                "pinentry?). Nothing was written."
+            ) from None
 
     # SecretWriter ----------------------------------------------------------------------------
     def check(self, root: Path, secret: SecretChange) -> None:
@@ -427,7 +502,7 @@ class SopsSecretWriter:
         if not path.is_file():
             return False
         res = resolve(root, secret.path)
-        argv = ([self.binary, "decrypt"] if self._version_ok(value) else [self.binary, "--decrypt"])
+        argv = [self.binary, "decrypt"] if self._version_ok(value) else [self.binary, "--decrypt"]
         argv += ["--input-type", "yaml", "--output-type", "yaml", secret.path]
         out = self._spawn(argv, env=_child_env([value]), cwd=root)
         if out.returncode != 0:
@@ -440,10 +515,11 @@ class SopsSecretWriter:
             raise UserError(
                 f"sops could not decrypt the existing {secret.path}: {_one_line(err)}. The file may be damaged or "
                 "edited by hand (a MAC mismatch means the encrypted values were changed). Delete it and run "
-                "again to write it anew with the token.")
+                "again to write it anew with the token."
+            )
         try:
             docs = yamlio.load_plain(out.stdout.decode("utf-8"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
         doc = _find_secret(docs)
         if doc is None:
@@ -455,14 +531,14 @@ class SopsSecretWriter:
         if current is None and secret.key in (doc.get("data") or {}):
             try:
                 current = base64.b64decode(str(doc["data"][secret.key]), validate=True).decode("utf-8")
-            except Exception:  # noqa: BLE001
+            except Exception:
                 return False
         if current is None or str(current) != value:
             return False
         # same value: keep the file unless the rule now names other recipients
         try:
             on_disk = _find_secret(yamlio.load_plain(path.read_text(encoding="utf-8")))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
         return _meta_recipients(on_disk) == _rule_recipients(res.rule)
 
@@ -471,11 +547,31 @@ class SopsSecretWriter:
         plaintext = self.plaintext(secret, value).encode("utf-8")
         rule = res.rule
         if self._version_ok(value):
-            argv = [self.binary, "--config", str(res.config), "encrypt", "--input-type", "yaml",
-                    "--output-type", "yaml", "--filename-override", secret.path]
+            argv = [
+                self.binary,
+                "--config",
+                str(res.config),
+                "encrypt",
+                "--input-type",
+                "yaml",
+                "--output-type",
+                "yaml",
+                "--filename-override",
+                secret.path,
+            ]
         else:  # sops < 3.10: no stdin + filename override; pass the rule explicitly
-            argv = [self.binary, "--config", os.devnull, "--encrypt", "--input-type", "yaml", "--output-type",
-                    "yaml", "--encrypted-regex", rule.encrypted_regex or RECOMMENDED_REGEX]
+            argv = [
+                self.binary,
+                "--config",
+                os.devnull,
+                "--encrypt",
+                "--input-type",
+                "yaml",
+                "--output-type",
+                "yaml",
+                "--encrypted-regex",
+                rule.encrypted_regex or RECOMMENDED_REGEX,
+            ]
             if rule.age:
                 argv += ["--age", ",".join(rule.age)]
             if rule.pgp:
@@ -487,7 +583,8 @@ class SopsSecretWriter:
             err = _scrub(out.stderr.decode("utf-8", "replace"), value)
             raise StepFailed(
                 f"sops could not encrypt {secret.path} with {rule.describe()} of {res.config.name}: "
-                f"{_one_line(err)}.{_encrypt_hint(err)} Nothing was written.")
+                f"{_one_line(err)}.{_encrypt_hint(err)} Nothing was written."
+            )
         text = out.stdout.decode("utf-8")
         self.verify(text, secret, rule, value)
         return text
@@ -509,15 +606,18 @@ class SopsSecretWriter:
     @staticmethod
     def verify(text: str, secret: SecretChange, rule: Rule, value: str) -> None:
         """The encrypted text: a Secret with readable kind/metadata, ENC[ values, the rule's recipients."""
+
         def fail(why: str) -> StepFailed:
-            return StepFailed(f"sops' output for {secret.path} failed edge-wizard's check: {why}. Nothing was "
-                              "written; this is a bug or an unusual sops setup, please report it.")
+            return StepFailed(
+                f"sops' output for {secret.path} failed edge-wizard's check: {why}. Nothing was "
+                "written; this is a bug or an unusual sops setup, please report it."
+            )
 
         if value and value in text:
             raise fail("the token appears in plaintext")
         try:
             docs = yamlio.load_plain(text)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise fail(f"it is not valid YAML ({_one_line(str(exc))})") from None
         doc = _find_secret(docs)
         if doc is None or len(docs) != 1:
@@ -558,16 +658,19 @@ def _one_line(text: str) -> str:
 def _encrypt_hint(err: str) -> str:
     low = err.lower()
     if "gpg" in low or "pgp" in low or "openpgp" in low:
-        return (" sops needs gpg on PATH and the public keys of the rule imported "
-                "(gpg --import); check `gpg --list-keys <fingerprint>`.")
+        return (
+            " sops needs gpg on PATH and the public keys of the rule imported "
+            "(gpg --import); check `gpg --list-keys <fingerprint>`."
+        )
     if "age" in low and "parse" in low:
         return " Check the age recipients of the rule (comma-separated age1... public keys)."
     return ""
 
 
 # -- for doctor: can the cluster's key decrypt this file? -----------------------------------
-def can_cluster_key_decrypt(repo_root: str | os.PathLike[str], rel_path: str, age_private_key: str, *,
-                            sops: str | None = None) -> bool:
+def can_cluster_key_decrypt(
+    repo_root: str | os.PathLike[str], rel_path: str, age_private_key: str, *, sops: str | None = None
+) -> bool:
     """True when ``age_private_key`` (the cluster's AGE-SECRET-KEY-1... lines) decrypts the file.
 
     The key reaches sops through a pipe (SOPS_AGE_KEY_FILE=/dev/fd/N), not argv and not an env
@@ -575,8 +678,16 @@ def can_cluster_key_decrypt(repo_root: str | os.PathLike[str], rel_path: str, ag
     """
     binary = sops or find_sops()
     root = Path(repo_root)
-    drop = ("SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
-            "SOPS_AGE_SSH_PRIVATE_KEY_CMD", "SOPS_PGP_FP", "SOPS_KMS_ARN", "SOPS_KEYSERVICE")
+    drop = (
+        "SOPS_AGE_KEY",
+        "SOPS_AGE_KEY_FILE",
+        "SOPS_AGE_KEY_CMD",
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        "SOPS_AGE_SSH_PRIVATE_KEY_CMD",
+        "SOPS_PGP_FP",
+        "SOPS_KMS_ARN",
+        "SOPS_KEYSERVICE",
+    )
     data = (age_private_key.strip() + "\n").encode("utf-8")
     with tempfile.TemporaryDirectory(prefix="edge-wizard-empty-") as empty:
         env = {k: v for k, v in _child_env([age_private_key.strip()]).items() if k not in drop}
@@ -590,10 +701,17 @@ def can_cluster_key_decrypt(repo_root: str | os.PathLike[str], rel_path: str, ag
             w = -1
             env["SOPS_AGE_KEY_FILE"] = f"/dev/fd/{r}"
             try:
-                res = subprocess.run([binary, "--decrypt", "--input-type", "yaml", "--output-type", "yaml",
-                                      rel_path], cwd=root, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(r,),
-                                     timeout=TIMEOUT, check=False)
+                res = subprocess.run(
+                    [binary, "--decrypt", "--input-type", "yaml", "--output-type", "yaml", rel_path],
+                    cwd=root,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(r,),
+                    timeout=TIMEOUT,
+                    check=False,
+                )
             except (OSError, subprocess.TimeoutExpired):
                 return False
             return res.returncode == 0
@@ -603,5 +721,13 @@ def can_cluster_key_decrypt(repo_root: str | os.PathLike[str], rel_path: str, ag
                 os.close(w)
 
 
-__all__ = ["Resolved", "Rule", "SopsSecretWriter", "can_cluster_key_decrypt", "find_config", "find_sops",
-           "glob_to_regex", "resolve"]
+__all__ = [
+    "Resolved",
+    "Rule",
+    "SopsSecretWriter",
+    "can_cluster_key_decrypt",
+    "find_config",
+    "find_sops",
+    "glob_to_regex",
+    "resolve",
+]

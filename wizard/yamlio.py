@@ -9,9 +9,11 @@ drop them.
 from __future__ import annotations
 
 import io
+import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -35,7 +37,7 @@ _DASH_LINE = re.compile(r"^(?P<ind> *)- ")
 def detect_indent(text: str, default: Indent = INDENTED) -> Indent:
     """Guess how block sequences are indented under their parent key."""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    for cur, nxt in zip(lines, lines[1:]):
+    for cur, nxt in itertools.pairwise(lines):
         key = _KEY_LINE.match(cur)
         dash = _DASH_LINE.match(nxt)
         if not key or not dash or cur.lstrip().startswith("- "):
@@ -86,8 +88,9 @@ def parse(text: str, *, indent: Indent | None = None, source: str = "<yaml>") ->
         docs = [d for d in _yaml(ind).load_all(body)]
     except YAMLError as exc:
         raise ValueError(f"{source} is not valid YAML: {exc}".replace("\n", " ")) from None
-    return YamlDoc(docs=[d for d in docs if d is not None] or [], preamble=preamble,
-                   explicit_start=explicit, indent=ind)
+    return YamlDoc(
+        docs=[d for d in docs if d is not None] or [], preamble=preamble, explicit_start=explicit, indent=ind
+    )
 
 
 def render(doc: YamlDoc) -> str:
@@ -144,10 +147,10 @@ def merge_managed(existing: Any, rendered: Any) -> Any:
 
 
 __all__ = [
-    "CommentedMap",
-    "CommentedSeq",
     "INDENTED",
     "UNINDENTED",
+    "CommentedMap",
+    "CommentedSeq",
     "Indent",
     "YamlDoc",
     "detect_indent",

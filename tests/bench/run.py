@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.cluster import ControlPlane  # noqa: E402
+from wizard.events import Done, ObjectState  # noqa: E402
 from wizard.flux import FluxWatcher  # noqa: E402
 from wizard.flux.targets import Target  # noqa: E402
-from wizard.events import Done, ObjectState  # noqa: E402
 
 CHANGES = int(os.environ.get("BENCH_CHANGES", "60"))
 OBJECTS = 5
@@ -46,19 +46,32 @@ def tools_bin() -> Path:
         return Path(env)
     import subprocess
 
-    out = subprocess.run(["bash", str(ROOT / "tests/tools/build.sh"), "--print-bin"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["bash", str(ROOT / "tests/tools/build.sh"), "--print-bin"], capture_output=True, text=True, check=True
+    ).stdout
     return Path(out.strip().splitlines()[-1])
 
 
 def minimal_crd(group: str, version: str, kind: str, plural: str) -> dict:
-    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}"},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
-                     "versions": [{"name": version, "served": True, "storage": True, "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object",
-                                                                  "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "versions": [
+                {
+                    "name": version,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
 
 
 def start_api(work: Path) -> ControlPlane:
@@ -73,13 +86,20 @@ def start_api(work: Path) -> ControlPlane:
         cp._apply_crds()
         crds = "Flux CRDs"
     else:
-        cp.kubectl_apply(*(minimal_crd(*a) for a in (
-            ("source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"),
-            ("source.toolkit.fluxcd.io", "v1", "HelmRepository", "helmrepositories"),
-            ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),
-            ("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases"))))
-        cp.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                   "crd/helmrepositories.source.toolkit.fluxcd.io")
+        cp.kubectl_apply(
+            *(
+                minimal_crd(*a)
+                for a in (
+                    ("source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"),
+                    ("source.toolkit.fluxcd.io", "v1", "HelmRepository", "helmrepositories"),
+                    ("kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"),
+                    ("helm.toolkit.fluxcd.io", "v2", "HelmRelease", "helmreleases"),
+                )
+            )
+        )
+        cp.kubectl(
+            "wait", "--for=condition=Established", "--timeout=60s", "crd/helmrepositories.source.toolkit.fluxcd.io"
+        )
         crds = "minimal stand-in CRDs (Flux CRDs not built yet)"
     print(f"control plane: etcd + kube-apiserver {cp.api_url}, {crds}", flush=True)
     return cp
@@ -105,8 +125,13 @@ class StatusWriter:
 
 
 def cond(ctype: str, status: str, reason: str, message: str) -> dict:
-    return {"type": ctype, "status": status, "reason": reason, "message": message,
-            "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {
+        "type": ctype,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
 def pct(values: list[float], p: float) -> float:
@@ -118,18 +143,34 @@ def pct(values: list[float], p: float) -> float:
 async def bench(cp: ControlPlane) -> None:
     names = [f"repo-{i}" for i in range(OBJECTS)]
     cp.kubectl_apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-    cp.kubectl_apply(*({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
-                        "metadata": {"name": n, "namespace": NS},
-                        "spec": {"url": "http://127.0.0.1:1/", "interval": "1h"}} for n in names))
+    cp.kubectl_apply(
+        *(
+            {
+                "apiVersion": "source.toolkit.fluxcd.io/v1",
+                "kind": "HelmRepository",
+                "metadata": {"name": n, "namespace": NS},
+                "spec": {"url": "http://127.0.0.1:1/", "interval": "1h"},
+            }
+            for n in names
+        )
+    )
     writer = StatusWriter(cp)
     for n in names:
-        writer.patch(n, {"observedGeneration": 1, "conditions": [
-            cond("Reconciling", "True", "Progressing", "starting"), cond("Ready", "Unknown", "Progressing", "")]})
+        writer.patch(
+            n,
+            {
+                "observedGeneration": 1,
+                "conditions": [
+                    cond("Reconciling", "True", "Progressing", "starting"),
+                    cond("Ready", "Unknown", "Progressing", ""),
+                ],
+            },
+        )
 
     watcher = FluxWatcher(kubeconfig=str(cp.kubeconfig), heartbeat=3600)
     targets = [Target("HelmRepository", NS, n) for n in names]
     written: dict[str, tuple[float, float]] = {}  # message -> (PATCH sent, PATCH acknowledged)
-    yielded: dict[str, float] = {}                # message -> ObjectState out of the iterator
+    yielded: dict[str, float] = {}  # message -> ObjectState out of the iterator
     go = threading.Event()
     idle: dict[str, int] = {}
 
@@ -137,8 +178,16 @@ async def bench(cp: ControlPlane) -> None:
         go.wait()
         for i in range(CHANGES):
             msg = f"change {i}"
-            written[msg] = writer.patch(names[i % OBJECTS], {"observedGeneration": 1, "conditions": [
-                cond("Reconciling", "True", "Progressing", msg), cond("Ready", "Unknown", "Progressing", "")]})
+            written[msg] = writer.patch(
+                names[i % OBJECTS],
+                {
+                    "observedGeneration": 1,
+                    "conditions": [
+                        cond("Reconciling", "True", "Progressing", msg),
+                        cond("Ready", "Unknown", "Progressing", ""),
+                    ],
+                },
+            )
             time.sleep(GAP)
         # quiet period: count requests while nothing changes
         time.sleep(1.0)
@@ -167,18 +216,28 @@ async def bench(cp: ControlPlane) -> None:
     lat_sent = [(yielded[m] - written[m][0]) * 1000 for m in yielded if m in written]
     lat_ack = [max(0.0, yielded[m] - written[m][1]) * 1000 for m in yielded if m in written]
 
-    print(f"\nevent latency, status write -> ObjectState out of FluxWatcher.follow ({len(lat_sent)} of "
-          f"{CHANGES} changes observed, {OBJECTS} objects, one watch):")
+    print(
+        f"\nevent latency, status write -> ObjectState out of FluxWatcher.follow ({len(lat_sent)} of "
+        f"{CHANGES} changes observed, {OBJECTS} objects, one watch):"
+    )
     if lat_sent:
-        print(f"  from PATCH sent:         p50 {statistics.median(lat_sent):7.1f} ms   p95 {pct(lat_sent, 95):7.1f} ms"
-              f"   max {max(lat_sent):7.1f} ms")
-        print(f"  from PATCH acknowledged: p50 {statistics.median(lat_ack):7.1f} ms   p95 {pct(lat_ack, 95):7.1f} ms"
-              f"   max {max(lat_ack):7.1f} ms")
+        print(
+            f"  from PATCH sent:         p50 {statistics.median(lat_sent):7.1f} ms   p95 {pct(lat_sent, 95):7.1f} ms"
+            f"   max {max(lat_sent):7.1f} ms"
+        )
+        print(
+            f"  from PATCH acknowledged: p50 {statistics.median(lat_ack):7.1f} ms   p95 {pct(lat_ack, 95):7.1f} ms"
+            f"   max {max(lat_ack):7.1f} ms"
+        )
     r = watcher.requests
-    print(f"\nAPI requests made by the watcher during the whole follow: lists/gets {r['list/get']}, "
-          f"watches {r['watch']}, patches {r['patch']}, other {r['other']}")
-    print(f"API requests during 10 idle seconds: {idle.get('requests', '?')} (a 2 s poller of "
-          f"{OBJECTS} objects would make {5 * OBJECTS})")
+    print(
+        f"\nAPI requests made by the watcher during the whole follow: lists/gets {r['list/get']}, "
+        f"watches {r['watch']}, patches {r['patch']}, other {r['other']}"
+    )
+    print(
+        f"API requests during 10 idle seconds: {idle.get('requests', '?')} (a 2 s poller of "
+        f"{OBJECTS} objects would make {5 * OBJECTS})"
+    )
     if len(lat_sent) < 50:
         raise SystemExit(f"only {len(lat_sent)} changes observed (< 50)")
 

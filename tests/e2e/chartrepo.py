@@ -83,7 +83,7 @@ class ChartRepo:
         self._thread: threading.Thread | None = None
         self.url = ""
 
-    def start(self) -> "ChartRepo":
+    def start(self) -> ChartRepo:
         self.dir.mkdir(parents=True, exist_ok=True)
         handler = functools.partial(_Handler, directory=str(self.dir))
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -103,7 +103,7 @@ class ChartRepo:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "ChartRepo":
+    def __enter__(self) -> ChartRepo:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -27,8 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 E2E_BINARIES = (
-    "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok",
-    "source-controller", "kustomize-controller", "helm-controller",
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+    "kwok",
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
 )
 
 ADMISSION_CONFIG = """\
@@ -59,17 +66,26 @@ KWOK_NODE = {
         "name": "kwok-node-0",
         "annotations": {"node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake"},
         "labels": {
-            "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
-            "kubernetes.io/hostname": "kwok-node-0", "type": "kwok",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/hostname": "kwok-node-0",
+            "type": "kwok",
         },
     },
     "status": {
         "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
         "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
         "nodeInfo": {
-            "architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake",
-            "kubeProxyVersion": "fake", "bootID": "", "containerRuntimeVersion": "",
-            "kernelVersion": "", "machineID": "", "osImage": "", "systemUUID": "",
+            "architecture": "amd64",
+            "operatingSystem": "linux",
+            "kubeletVersion": "fake",
+            "kubeProxyVersion": "fake",
+            "bootID": "",
+            "containerRuntimeVersion": "",
+            "kernelVersion": "",
+            "machineID": "",
+            "osImage": "",
+            "systemUUID": "",
         },
         "phase": "Running",
     },
@@ -79,7 +95,7 @@ KWOK_NODE = {
 def _die_with_parent() -> None:  # runs in the child before exec
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001, S110 - best effort (non-Linux)
+    except Exception:
         pass
 
 
@@ -130,15 +146,28 @@ class ControlPlane:
         self.kubeconfig = self.workdir / "admin.kubeconfig"
         self.timeout = startup_timeout
         self.procs: dict[str, _Proc] = {}
-        names = ("etcd", "etcd_peer", "api", "kcm", "sched", "kwok",
-                 "sc_storage", "sc_metrics", "sc_health", "kc_metrics", "kc_health", "hc_metrics", "hc_health")
+        names = (
+            "etcd",
+            "etcd_peer",
+            "api",
+            "kcm",
+            "sched",
+            "kwok",
+            "sc_storage",
+            "sc_metrics",
+            "sc_health",
+            "kc_metrics",
+            "kc_health",
+            "hc_metrics",
+            "hc_health",
+        )
         p = dict(zip(names, free_ports(len(names))))
         self.ports = p
         self.api_url = f"https://127.0.0.1:{p['api']}"
         self.artifact_url = f"http://127.0.0.1:{p['sc_storage']}"
 
     # ------------------------------------------------------------------ public
-    def start(self) -> "ControlPlane":
+    def start(self) -> ControlPlane:
         missing = missing_binaries(self.bin)
         if missing:
             raise ControlPlaneError(f"missing in {self.bin}: {', '.join(missing)} (run: bash tests/tools/build.sh all)")
@@ -167,7 +196,7 @@ class ControlPlane:
         for name in reversed(list(self.procs)):
             self._kill(self.procs[name])
 
-    def __enter__(self) -> "ControlPlane":
+    def __enter__(self) -> ControlPlane:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -195,8 +224,13 @@ class ControlPlane:
     def pids(self) -> dict[str, int]:
         return {n: p.popen.pid for n, p in self.procs.items() if p.popen and p.popen.poll() is None}
 
-    def kubectl(self, *args: str, input: str | None = None, check: bool = True,  # noqa: A002
-                timeout: float = 60) -> subprocess.CompletedProcess:
+    def kubectl(
+        self,
+        *args: str,
+        input: str | None = None,  # noqa: A002 - subprocess.run's name
+        check: bool = True,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess:
         cmd = [str(self.bin / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args]
         r = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout)
         if check and r.returncode != 0:
@@ -234,9 +268,16 @@ class ControlPlane:
         p.logf = open(p.log, "ab")
         p.logf.write(f"\n### {time.strftime('%H:%M:%S')} exec {' '.join(p.args)}\n".encode())
         p.logf.flush()
-        p.popen = subprocess.Popen(p.args, stdout=p.logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, cwd=self.workdir, start_new_session=True,
-                                   preexec_fn=_die_with_parent)
+        p.popen = subprocess.Popen(
+            p.args,
+            stdout=p.logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=self.workdir,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
     def _kill(self, p: _Proc) -> None:
         if p.popen is not None and p.popen.poll() is None:
@@ -264,7 +305,7 @@ class ControlPlane:
             try:
                 if fn():
                     return
-            except Exception as e:  # noqa: BLE001 - retried until the deadline
+            except Exception as e:
                 last = e
             time.sleep(interval)
         raise ControlPlaneError(f"timed out waiting for {what} (last error: {last!r})\n{self.tail_logs()}")
@@ -279,30 +320,83 @@ class ControlPlane:
             (self.pki / "server.ext").write_text(
                 "subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:kubernetes,DNS:kubernetes.default,"
                 "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
-                "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+                "extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
+            )
             (self.pki / "client.ext").write_text(
-                "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
-            self._openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-                          "-days", "3650", "-subj", "/CN=e2e-ca")
-            for name, subj, ext in (("apiserver", "/CN=kube-apiserver", "server.ext"),
-                                    ("admin", "/O=system:masters/CN=e2e-admin", "client.ext")):
-                self._openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
-                              f"{name}.csr", "-subj", subj)
-                self._openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                              "-CAcreateserial", "-days", "3650", "-out", f"{name}.crt", "-extfile", ext)
+                "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
+            )
+            self._openssl(
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=e2e-ca",
+            )
+            for name, subj, ext in (
+                ("apiserver", "/CN=kube-apiserver", "server.ext"),
+                ("admin", "/O=system:masters/CN=e2e-admin", "client.ext"),
+            ):
+                self._openssl(
+                    "req",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    f"{name}.key",
+                    "-out",
+                    f"{name}.csr",
+                    "-subj",
+                    subj,
+                )
+                self._openssl(
+                    "x509",
+                    "-req",
+                    "-in",
+                    f"{name}.csr",
+                    "-CA",
+                    "ca.crt",
+                    "-CAkey",
+                    "ca.key",
+                    "-CAcreateserial",
+                    "-days",
+                    "3650",
+                    "-out",
+                    f"{name}.crt",
+                    "-extfile",
+                    ext,
+                )
             self._openssl("genrsa", "-out", "sa.key", "2048")
             self._openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
         (self.workdir / "admission.yaml").write_text(ADMISSION_CONFIG)
         p = self.pki
-        self.kubeconfig.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config",
-            "clusters": [{"name": "e2e", "cluster": {"server": self.api_url,
-                                                     "certificate-authority": str(p / "ca.crt")}}],
-            "users": [{"name": "admin", "user": {"client-certificate": str(p / "admin.crt"),
-                                                 "client-key": str(p / "admin.key")}}],
-            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
-            "current-context": "e2e",
-        }, indent=1))
+        self.kubeconfig.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {"name": "e2e", "cluster": {"server": self.api_url, "certificate-authority": str(p / "ca.crt")}}
+                    ],
+                    "users": [
+                        {
+                            "name": "admin",
+                            "user": {"client-certificate": str(p / "admin.crt"), "client-key": str(p / "admin.key")},
+                        }
+                    ],
+                    "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "admin"}}],
+                    "current-context": "e2e",
+                },
+                indent=1,
+            )
+        )
 
     def _ssl_ctx(self) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
@@ -313,109 +407,198 @@ class ControlPlane:
     def _start_etcd(self) -> None:
         p = self.ports
         c, peer = f"http://127.0.0.1:{p['etcd']}", f"http://127.0.0.1:{p['etcd_peer']}"
-        self._spawn("etcd", [
-            "etcd", "--name=node0", f"--data-dir={self.workdir / 'etcd'}",
-            f"--listen-client-urls={c}", f"--advertise-client-urls={c}",
-            f"--listen-peer-urls={peer}", f"--initial-advertise-peer-urls={peer}",
-            f"--initial-cluster=node0={peer}", "--listen-metrics-urls=",
-            "--auto-compaction-retention=1", "--quota-backend-bytes=8589934592",
-            "--unsafe-no-fsync=true", "--log-level=warn",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                "etcd",
+                "--name=node0",
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls={c}",
+                f"--advertise-client-urls={c}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=node0={peer}",
+                "--listen-metrics-urls=",
+                "--auto-compaction-retention=1",
+                "--quota-backend-bytes=8589934592",
+                "--unsafe-no-fsync=true",
+                "--log-level=warn",
+            ],
+        )
 
         def healthy() -> bool:
             with urllib.request.urlopen(f"{c}/health", timeout=2) as r:
                 return json.load(r).get("health") == "true"
+
         self._wait_for(healthy, "etcd /health", procs=("etcd",))
 
     def _start_apiserver(self) -> None:
         p, P = self.ports, self.pki
-        self._spawn("kube-apiserver", [
+        self._spawn(
             "kube-apiserver",
-            f"--etcd-servers=http://127.0.0.1:{p['etcd']}", "--etcd-prefix=/registry",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={p['api']}",
-            f"--tls-cert-file={P / 'apiserver.crt'}", f"--tls-private-key-file={P / 'apiserver.key'}",
-            f"--client-ca-file={P / 'ca.crt'}",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            f"--service-account-key-file={P / 'sa.pub'}", f"--service-account-signing-key-file={P / 'sa.key'}",
-            "--authorization-mode=Node,RBAC",
-            f"--admission-control-config-file={self.workdir / 'admission.yaml'}",
-            "--enable-admission-plugins=NodeRestriction",
-            "--service-cluster-ip-range=10.96.0.0/16", "--endpoint-reconciler-type=none",
-            "--allow-privileged=true", f"--cert-dir={self.workdir / 'apiserver-certs'}",
-            "--profiling=false", "--v=1",
-        ])
+            [
+                "kube-apiserver",
+                f"--etcd-servers=http://127.0.0.1:{p['etcd']}",
+                "--etcd-prefix=/registry",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={p['api']}",
+                f"--tls-cert-file={P / 'apiserver.crt'}",
+                f"--tls-private-key-file={P / 'apiserver.key'}",
+                f"--client-ca-file={P / 'ca.crt'}",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={P / 'sa.pub'}",
+                f"--service-account-signing-key-file={P / 'sa.key'}",
+                "--authorization-mode=Node,RBAC",
+                f"--admission-control-config-file={self.workdir / 'admission.yaml'}",
+                "--enable-admission-plugins=NodeRestriction",
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=true",
+                f"--cert-dir={self.workdir / 'apiserver-certs'}",
+                "--profiling=false",
+                "--v=1",
+            ],
+        )
         self._wait_api_ready()
 
     def _wait_api_ready(self) -> None:
-        self._wait_for(lambda: self.api_get("/readyz")[0] == 200, "kube-apiserver /readyz",
-                       procs=("etcd", "kube-apiserver"))
+        self._wait_for(
+            lambda: self.api_get("/readyz")[0] == 200, "kube-apiserver /readyz", procs=("etcd", "kube-apiserver")
+        )
 
     def _apply_crds(self) -> None:
         crds = sorted((self.cache / "crds").glob("*.yaml"))
         self.kubectl("apply", "--server-side", "--field-manager=e2e", *[f"-f={c}" for c in crds])
-        self.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                     *[f"crd/{c.stem.split('_', 1)[1]}.{c.stem.split('_', 1)[0]}" for c in crds])
+        self.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            *[f"crd/{c.stem.split('_', 1)[1]}.{c.stem.split('_', 1)[0]}" for c in crds],
+        )
 
     def _start_kcm(self) -> None:
         p, P, kc = self.ports, self.pki, str(self.kubeconfig)
-        self._spawn("kube-controller-manager", [
-            "kube-controller-manager", f"--kubeconfig={kc}",
-            f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
-            "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
-            "--bind-address=127.0.0.1", f"--secure-port={p['kcm']}", "--leader-elect=false",
-            f"--service-account-private-key-file={P / 'sa.key'}", f"--root-ca-file={P / 'ca.crt'}",
-            f"--cluster-signing-cert-file={P / 'ca.crt'}", f"--cluster-signing-key-file={P / 'ca.key'}",
-            "--use-service-account-credentials=false", "--controllers=*",
-            f"--cert-dir={self.workdir / 'kcm-certs'}", "--v=1",
-        ])
+        self._spawn(
+            "kube-controller-manager",
+            [
+                "kube-controller-manager",
+                f"--kubeconfig={kc}",
+                f"--authentication-kubeconfig={kc}",
+                f"--authorization-kubeconfig={kc}",
+                "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={p['kcm']}",
+                "--leader-elect=false",
+                f"--service-account-private-key-file={P / 'sa.key'}",
+                f"--root-ca-file={P / 'ca.crt'}",
+                f"--cluster-signing-cert-file={P / 'ca.crt'}",
+                f"--cluster-signing-key-file={P / 'ca.key'}",
+                "--use-service-account-credentials=false",
+                "--controllers=*",
+                f"--cert-dir={self.workdir / 'kcm-certs'}",
+                "--v=1",
+            ],
+        )
 
     def _start_scheduler(self) -> None:
         p, kc = self.ports, str(self.kubeconfig)
-        self._spawn("kube-scheduler", [
-            "kube-scheduler", f"--kubeconfig={kc}",
-            f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
-            "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
-            "--bind-address=127.0.0.1", f"--secure-port={p['sched']}", "--leader-elect=false",
-            f"--cert-dir={self.workdir / 'sched-certs'}", "--v=1",
-        ])
+        self._spawn(
+            "kube-scheduler",
+            [
+                "kube-scheduler",
+                f"--kubeconfig={kc}",
+                f"--authentication-kubeconfig={kc}",
+                f"--authorization-kubeconfig={kc}",
+                "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={p['sched']}",
+                "--leader-elect=false",
+                f"--cert-dir={self.workdir / 'sched-certs'}",
+                "--v=1",
+            ],
+        )
 
     def _start_kwok(self) -> None:
         p, P = self.ports, self.pki
-        self._spawn("kwok", [
-            "kwok", f"--kubeconfig={self.kubeconfig}", f"--config={self.cache / 'kwok' / 'stages.yaml'}",
-            "--manage-all-nodes=true", "--node-ip=127.0.0.1", f"--node-port={p['kwok']}",
-            f"--server-address=127.0.0.1:{p['kwok']}",
-            f"--tls-cert-file={P / 'apiserver.crt'}", f"--tls-private-key-file={P / 'apiserver.key'}",
-            "--node-lease-duration-seconds=40", "--cidr=10.244.0.0/16",
-        ])
+        self._spawn(
+            "kwok",
+            [
+                "kwok",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--config={self.cache / 'kwok' / 'stages.yaml'}",
+                "--manage-all-nodes=true",
+                "--node-ip=127.0.0.1",
+                f"--node-port={p['kwok']}",
+                f"--server-address=127.0.0.1:{p['kwok']}",
+                f"--tls-cert-file={P / 'apiserver.crt'}",
+                f"--tls-private-key-file={P / 'apiserver.key'}",
+                "--node-lease-duration-seconds=40",
+                "--cidr=10.244.0.0/16",
+            ],
+        )
 
     def _start_flux(self) -> None:
         p = self.ports
-        env = {"KUBECONFIG": str(self.kubeconfig), "RUNTIME_NAMESPACE": "flux-system",
-               "TUF_ROOT": str(self.workdir / "tuf"), "HOME": str(self.workdir / "home")}
+        env = {
+            "KUBECONFIG": str(self.kubeconfig),
+            "RUNTIME_NAMESPACE": "flux-system",
+            "TUF_ROOT": str(self.workdir / "tuf"),
+            "HOME": str(self.workdir / "home"),
+        }
         (self.workdir / "home").mkdir(exist_ok=True)
         (self.workdir / "flux-artifacts").mkdir(exist_ok=True)
-        common = ["--enable-leader-election=false", "--watch-all-namespaces=true",
-                  "--log-encoding=console", "--log-level=debug", "--concurrent=4", "--requeue-dependency=2s"]
-        self._spawn("source-controller", [
-            "source-controller", f"--storage-path={self.workdir / 'flux-artifacts'}",
-            f"--storage-addr=127.0.0.1:{p['sc_storage']}", f"--storage-adv-addr=127.0.0.1:{p['sc_storage']}",
-            f"--metrics-addr=127.0.0.1:{p['sc_metrics']}", f"--health-addr=127.0.0.1:{p['sc_health']}",
-            *[c for c in common if not c.startswith("--requeue-dependency")],
-        ], env)
-        self._spawn("kustomize-controller", [
+        common = [
+            "--enable-leader-election=false",
+            "--watch-all-namespaces=true",
+            "--log-encoding=console",
+            "--log-level=debug",
+            "--concurrent=4",
+            "--requeue-dependency=2s",
+        ]
+        self._spawn(
+            "source-controller",
+            [
+                "source-controller",
+                f"--storage-path={self.workdir / 'flux-artifacts'}",
+                f"--storage-addr=127.0.0.1:{p['sc_storage']}",
+                f"--storage-adv-addr=127.0.0.1:{p['sc_storage']}",
+                f"--metrics-addr=127.0.0.1:{p['sc_metrics']}",
+                f"--health-addr=127.0.0.1:{p['sc_health']}",
+                *[c for c in common if not c.startswith("--requeue-dependency")],
+            ],
+            env,
+        )
+        self._spawn(
             "kustomize-controller",
-            f"--metrics-addr=127.0.0.1:{p['kc_metrics']}", f"--health-addr=127.0.0.1:{p['kc_health']}", *common,
-        ], env)
-        self._spawn("helm-controller", [
+            [
+                "kustomize-controller",
+                f"--metrics-addr=127.0.0.1:{p['kc_metrics']}",
+                f"--health-addr=127.0.0.1:{p['kc_health']}",
+                *common,
+            ],
+            env,
+        )
+        self._spawn(
             "helm-controller",
-            f"--metrics-addr=127.0.0.1:{p['hc_metrics']}", f"--health-addr=127.0.0.1:{p['hc_health']}", *common,
-        ], env)
-        for name, port in (("source-controller", p["sc_health"]), ("kustomize-controller", p["kc_health"]),
-                           ("helm-controller", p["hc_health"])):
+            [
+                "helm-controller",
+                f"--metrics-addr=127.0.0.1:{p['hc_metrics']}",
+                f"--health-addr=127.0.0.1:{p['hc_health']}",
+                *common,
+            ],
+            env,
+        )
+        for name, port in (
+            ("source-controller", p["sc_health"]),
+            ("kustomize-controller", p["kc_health"]),
+            ("helm-controller", p["hc_health"]),
+        ):
+
             def ready(port=port) -> bool:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
                     return r.status == 200
+
             self._wait_for(ready, f"{name} /readyz", procs=(name,))
 
     # ------------------------------------------------------------------ readiness probes

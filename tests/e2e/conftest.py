@@ -32,8 +32,9 @@ def tools_bin() -> Path:
     env = os.environ.get("EDGE_WIZARD_TOOLS_BIN")
     if env:
         return Path(env)
-    out = subprocess.run(["bash", str(REPO_ROOT / "tests/tools/build.sh"), "--print-bin"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["bash", str(REPO_ROOT / "tests/tools/build.sh"), "--print-bin"], capture_output=True, text=True, check=True
+    ).stdout
     return Path(out.strip().splitlines()[-1])
 
 
@@ -48,8 +49,9 @@ def control_plane(tmp_path_factory: pytest.TempPathFactory):
     bin_dir = tools_bin()
     missing = missing_binaries(bin_dir)
     if missing:
-        _unavailable(f"e2e tools missing in {bin_dir}: {', '.join(missing)} "
-                     "(build them with: bash tests/tools/build.sh all)")
+        _unavailable(
+            f"e2e tools missing in {bin_dir}: {', '.join(missing)} (build them with: bash tests/tools/build.sh all)"
+        )
     cp = ControlPlane(bin_dir, tmp_path_factory.mktemp("controlplane"))
     cp.start()
     try:
@@ -69,10 +71,10 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory):
 
 def _git_server_class():
     try:
-        from support.githttp import GitHTTPServer  # noqa: PLC0415 - tests/ is on sys.path (tests/conftest.py)
+        from support.githttp import GitHTTPServer
     except ImportError:
         sys.path.insert(0, str(REPO_ROOT))
-        from tests.support.githttp import GitHTTPServer  # noqa: PLC0415
+        from tests.support.githttp import GitHTTPServer
     return GitHTTPServer
 
 

@@ -12,15 +12,28 @@ from pathlib import Path
 from support.repos import ANSWERS, git, make_guide_repo
 
 CILIUM_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
     "metadata": {"name": "ciliumclusterwidenetworkpolicies.cilium.io"},
-    "spec": {"group": "cilium.io", "scope": "Cluster",
-             "names": {"kind": "CiliumClusterwideNetworkPolicy", "plural": "ciliumclusterwidenetworkpolicies",
-                       "singular": "ciliumclusterwidenetworkpolicy", "listKind": "CiliumClusterwideNetworkPolicyList",
-                       "shortNames": ["ccnp"]},
-             "versions": [{"name": "v2", "served": True, "storage": True,
-                           "schema": {"openAPIV3Schema": {"type": "object",
-                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+    "spec": {
+        "group": "cilium.io",
+        "scope": "Cluster",
+        "names": {
+            "kind": "CiliumClusterwideNetworkPolicy",
+            "plural": "ciliumclusterwidenetworkpolicies",
+            "singular": "ciliumclusterwidenetworkpolicy",
+            "listKind": "CiliumClusterwideNetworkPolicyList",
+            "shortNames": ["ccnp"],
+        },
+        "versions": [
+            {
+                "name": "v2",
+                "served": True,
+                "storage": True,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }
+        ],
+    },
 }
 
 
@@ -51,13 +64,30 @@ def namespace(name: str, labels: dict | None = None) -> dict:
 def clear_conflicts(cp) -> None:
     """Uninstall releases other modules made into the namespaces the wizard's stage uses, and wait
     until the single kwok node's host ports 80/443 are free for the wizard's ingress pod."""
-    cp.kubectl("delete", "helmrelease", "-n", "flux-system", "ingress-nginx", "ingress-nginx-denied", "podinfo",
-               "--ignore-not-found", "--wait=true", "--timeout=120s", timeout=150)
+    cp.kubectl(
+        "delete",
+        "helmrelease",
+        "-n",
+        "flux-system",
+        "ingress-nginx",
+        "ingress-nginx-denied",
+        "podinfo",
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=120s",
+        timeout=150,
+    )
 
     def host_port_pods() -> list[str]:
-        return [f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in cp.get_json("pods", "-A")["items"]
-                if any(port.get("hostPort") in (80, 443) for c in p["spec"].get("containers", [])
-                       for port in c.get("ports") or [])]
+        return [
+            f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+            for p in cp.get_json("pods", "-A")["items"]
+            if any(
+                port.get("hostPort") in (80, 443)
+                for c in p["spec"].get("containers", [])
+                for port in c.get("ports") or []
+            )
+        ]
 
     poll(lambda: not host_port_pods(), "no pod left holding host ports 80/443", timeout=240)
 
@@ -85,21 +115,52 @@ def bootstrap(cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: s
     answers = base / "answers.yaml"
     answers.write_text(ANSWERS)
     catalog = base / "catalog.yaml"
-    catalog.write_text("charts:\n" + "".join(
-        f"  {chart}:\n    repository: {chart_repo.url}\n" for chart in ("ingress-nginx", "cert-manager",
-                                                                       "external-dns", "podinfo")))
+    catalog.write_text(
+        "charts:\n"
+        + "".join(
+            f"  {chart}:\n    repository: {chart_repo.url}\n"
+            for chart in ("ingress-nginx", "cert-manager", "external-dns", "podinfo")
+        )
+    )
 
     cp.kubectl_apply(CILIUM_CRD)
-    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-               "crd/ciliumclusterwidenetworkpolicies.cilium.io")
+    cp.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/ciliumclusterwidenetworkpolicies.cilium.io")
     # take over flux-system/flux-system (another module may have pointed it at its own repository)
-    cp.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=flux-bootstrap",
-               "-f", str(flux / "gotk-sync.yaml"))
-    cp.kubectl("patch", "-n", "flux-system", "gitrepository/flux-system", "--type=json",
-               "-p", '[{"op": "remove", "path": "/spec/secretRef"}]', check=False)
-    cp.kubectl("annotate", "--overwrite", "-n", "flux-system", "gitrepository/flux-system",
-               f"reconcile.fluxcd.io/requestedAt=setup-{time.time()}")
-    r = cp.kubectl("wait", "--for=condition=Ready", "--timeout=180s", "-n", "flux-system",
-                   "kustomization/flux-system", check=False, timeout=200)
+    cp.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=flux-bootstrap",
+        "-f",
+        str(flux / "gotk-sync.yaml"),
+    )
+    cp.kubectl(
+        "patch",
+        "-n",
+        "flux-system",
+        "gitrepository/flux-system",
+        "--type=json",
+        "-p",
+        '[{"op": "remove", "path": "/spec/secretRef"}]',
+        check=False,
+    )
+    cp.kubectl(
+        "annotate",
+        "--overwrite",
+        "-n",
+        "flux-system",
+        "gitrepository/flux-system",
+        f"reconcile.fluxcd.io/requestedAt=setup-{time.time()}",
+    )
+    r = cp.kubectl(
+        "wait",
+        "--for=condition=Ready",
+        "--timeout=180s",
+        "-n",
+        "flux-system",
+        "kustomization/flux-system",
+        check=False,
+        timeout=200,
+    )
     assert r.returncode == 0, cp.get_json("-n", "flux-system", "kustomization/flux-system").get("status")
     return Stage(cp=cp, repo=repo, answers=answers, catalog=catalog)

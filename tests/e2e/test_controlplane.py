@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from .stage import namespace, poll
 
 pytestmark = pytest.mark.e2e
@@ -19,31 +20,52 @@ INTERVAL = "10s"
 
 def wait_condition(cp, resource: str, namespace: str, cond: str = "Ready", timeout: int = 120) -> dict:
     """Event-driven wait (kubectl wait uses a watch); returns the object."""
-    r = cp.kubectl("wait", f"--for=condition={cond}", f"--timeout={timeout}s", "-n", namespace, resource,
-                   check=False, timeout=timeout + 30)
+    r = cp.kubectl(
+        "wait",
+        f"--for=condition={cond}",
+        f"--timeout={timeout}s",
+        "-n",
+        namespace,
+        resource,
+        check=False,
+        timeout=timeout + 30,
+    )
     obj = cp.get_json("-n", namespace, resource)
     assert r.returncode == 0, f"{resource} not {cond}: {r.stderr}\nstatus: {json.dumps(obj.get('status'), indent=1)}"
     return obj
 
 
-
-
-
-
 def helm_repo(chart_repo, ns: str = "flux-system") -> dict:
-    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
-            "metadata": {"name": "e2e-charts", "namespace": ns},
-            "spec": {"url": chart_repo.url, "interval": INTERVAL}}
+    return {
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmRepository",
+        "metadata": {"name": "e2e-charts", "namespace": ns},
+        "spec": {"url": chart_repo.url, "interval": INTERVAL},
+    }
 
 
 def helm_release(name: str, ns: str, chart: str, version: str, values: dict, **spec) -> dict:
-    return {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "metadata": {"name": name, "namespace": "flux-system"},
-            "spec": {"interval": INTERVAL, "releaseName": name, "targetNamespace": ns, "timeout": "2m",
-                     "chart": {"spec": {"chart": chart, "version": version, "interval": INTERVAL,
-                                        "sourceRef": {"kind": "HelmRepository", "name": "e2e-charts",
-                                                      "namespace": "flux-system"}}},
-                     "values": values, **spec}}
+    return {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2",
+        "kind": "HelmRelease",
+        "metadata": {"name": name, "namespace": "flux-system"},
+        "spec": {
+            "interval": INTERVAL,
+            "releaseName": name,
+            "targetNamespace": ns,
+            "timeout": "2m",
+            "chart": {
+                "spec": {
+                    "chart": chart,
+                    "version": version,
+                    "interval": INTERVAL,
+                    "sourceRef": {"kind": "HelmRepository", "name": "e2e-charts", "namespace": "flux-system"},
+                }
+            },
+            "values": values,
+            **spec,
+        },
+    }
 
 
 # --------------------------------------------------------------------------- (a)
@@ -60,8 +82,13 @@ def test_api_ready_and_flux_apis_served(control_plane):
 
 # --------------------------------------------------------------------------- (b)
 def _git(*args: str, cwd: Path) -> None:
-    env = dict(os.environ, GIT_AUTHOR_NAME="e2e", GIT_AUTHOR_EMAIL="e2e@example.invalid",
-               GIT_COMMITTER_NAME="e2e", GIT_COMMITTER_EMAIL="e2e@example.invalid")
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="e2e",
+        GIT_AUTHOR_EMAIL="e2e@example.invalid",
+        GIT_COMMITTER_NAME="e2e",
+        GIT_COMMITTER_EMAIL="e2e@example.invalid",
+    )
     subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
 
 
@@ -73,7 +100,8 @@ def test_gitrepository_kustomization_applies_configmap(control_plane, git_server
     (work / "app").mkdir()
     (work / "app" / "configmap.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: e2e-hello\n  namespace: default\n"
-        "data:\n  greeting: hello from git\n")
+        "data:\n  greeting: hello from git\n"
+    )
     _git("init", "-q", "-b", "main", cwd=work)
     _git("add", ".", cwd=work)
     _git("commit", "-q", "-m", "init", cwd=work)
@@ -81,13 +109,26 @@ def test_gitrepository_kustomization_applies_configmap(control_plane, git_server
 
     cp = control_plane
     cp.kubectl_apply(
-        {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-         "metadata": {"name": "e2e-config", "namespace": "flux-system"},
-         "spec": {"url": f"{git_server.url}e2e-config.git", "interval": INTERVAL, "ref": {"branch": "main"}}},
-        {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-         "metadata": {"name": "e2e-config", "namespace": "flux-system"},
-         "spec": {"interval": INTERVAL, "retryInterval": "5s", "path": "./app", "prune": True, "wait": True,
-                  "timeout": "1m", "sourceRef": {"kind": "GitRepository", "name": "e2e-config"}}},
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "e2e-config", "namespace": "flux-system"},
+            "spec": {"url": f"{git_server.url}e2e-config.git", "interval": INTERVAL, "ref": {"branch": "main"}},
+        },
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "e2e-config", "namespace": "flux-system"},
+            "spec": {
+                "interval": INTERVAL,
+                "retryInterval": "5s",
+                "path": "./app",
+                "prune": True,
+                "wait": True,
+                "timeout": "1m",
+                "sourceRef": {"kind": "GitRepository", "name": "e2e-config"},
+            },
+        },
     )
     wait_condition(cp, "gitrepository/e2e-config", "flux-system")
     wait_condition(cp, "kustomization/e2e-config", "flux-system")
@@ -99,14 +140,26 @@ def test_gitrepository_kustomization_applies_configmap(control_plane, git_server
 def test_helmrelease_podinfo_ready_with_kwok_pods(control_plane, chart_repo):
     cp = control_plane
     cp.kubectl_apply(namespace("podinfo"), helm_repo(chart_repo))
-    cp.kubectl_apply(helm_release("podinfo", "podinfo", "podinfo", "6.14.1", {
-        "replicaCount": 2,
-        "ingress": {"enabled": True, "className": "nginx",
+    cp.kubectl_apply(
+        helm_release(
+            "podinfo",
+            "podinfo",
+            "podinfo",
+            "6.14.1",
+            {
+                "replicaCount": 2,
+                "ingress": {
+                    "enabled": True,
+                    "className": "nginx",
                     "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"},
-                    "hosts": [{"host": "podinfo.example.com",
-                               "paths": [{"path": "/", "pathType": "ImplementationSpecific"}]}],
-                    "tls": [{"secretName": "podinfo-tls", "hosts": ["podinfo.example.com"]}]},
-    }))
+                    "hosts": [
+                        {"host": "podinfo.example.com", "paths": [{"path": "/", "pathType": "ImplementationSpecific"}]}
+                    ],
+                    "tls": [{"secretName": "podinfo-tls", "hosts": ["podinfo.example.com"]}],
+                },
+            },
+        )
+    )
     wait_condition(cp, "helmrepository/e2e-charts", "flux-system")
     wait_condition(cp, "helmrelease/podinfo", "flux-system", timeout=180)
     dep = cp.get_json("-n", "podinfo", "deployment/podinfo")
@@ -117,8 +170,15 @@ def test_helmrelease_podinfo_ready_with_kwok_pods(control_plane, chart_repo):
 
 
 # --------------------------------------------------------------------------- (d)
-INGRESS_VALUES = {"controller": {"kind": "DaemonSet", "hostNetwork": True, "hostPort": {"enabled": True},
-                                 "dnsPolicy": "ClusterFirstWithHostNet", "service": {"enabled": False}}}
+INGRESS_VALUES = {
+    "controller": {
+        "kind": "DaemonSet",
+        "hostNetwork": True,
+        "hostPort": {"enabled": True},
+        "dnsPolicy": "ClusterFirstWithHostNet",
+        "service": {"enabled": False},
+    }
+}
 
 
 @pytest.fixture
@@ -127,26 +187,43 @@ def ingress_cleanup(control_plane):
     other tests' hostNetwork pods on the single kwok node."""
     yield
     cp = control_plane
-    cp.kubectl("delete", "-n", "flux-system", "helmrelease/ingress-nginx", "helmrelease/ingress-nginx-denied",
-               "--ignore-not-found", "--wait=true", "--timeout=60s", check=False, timeout=90)
-    cp.kubectl("wait", "--for=delete", "-n", "ingress-nginx", "pods", "--all", "--timeout=60s",
-               check=False, timeout=90)
+    cp.kubectl(
+        "delete",
+        "-n",
+        "flux-system",
+        "helmrelease/ingress-nginx",
+        "helmrelease/ingress-nginx-denied",
+        "--ignore-not-found",
+        "--wait=true",
+        "--timeout=60s",
+        check=False,
+        timeout=90,
+    )
+    cp.kubectl("wait", "--for=delete", "-n", "ingress-nginx", "pods", "--all", "--timeout=60s", check=False, timeout=90)
 
 
 def test_psa_baseline_blocks_hostnetwork_until_privileged(control_plane, chart_repo, ingress_cleanup):
     cp = control_plane
-    cp.kubectl_apply(helm_repo(chart_repo), namespace("ingress-denied"),
-                     namespace("ingress-nginx", {"pod-security.kubernetes.io/enforce": "privileged"}))
+    cp.kubectl_apply(
+        helm_repo(chart_repo),
+        namespace("ingress-denied"),
+        namespace("ingress-nginx", {"pod-security.kubernetes.io/enforce": "privileged"}),
+    )
 
     # 1. without the privileged label: kcm's pod creation is rejected by PodSecurity
-    denied = dict(INGRESS_VALUES, controller=dict(INGRESS_VALUES["controller"],
-                                                  ingressClassResource={"name": "nginx-denied"}))
-    cp.kubectl_apply(helm_release("ingress-nginx-denied", "ingress-denied", "ingress-nginx", "4.15.1", denied,
-                                  install={"disableWait": True}))
+    denied = dict(
+        INGRESS_VALUES, controller=dict(INGRESS_VALUES["controller"], ingressClassResource={"name": "nginx-denied"})
+    )
+    cp.kubectl_apply(
+        helm_release(
+            "ingress-nginx-denied", "ingress-denied", "ingress-nginx", "4.15.1", denied, install={"disableWait": True}
+        )
+    )
 
     def failed_create():
         evs = cp.get_json("-n", "ingress-denied", "events", "--field-selector=reason=FailedCreate")["items"]
         return [e["message"] for e in evs if e.get("type") == "Warning"]
+
     msgs = poll(failed_create, "FailedCreate event in ingress-denied", timeout=120)
     assert any('violates PodSecurity "baseline:latest"' in m for m in msgs), msgs
     assert any("host namespaces" in m or "hostPort" in m for m in msgs), msgs
@@ -168,23 +245,59 @@ def test_cert_manager_and_external_dns_charts_install(control_plane, chart_repo)
     cp = control_plane
     cp.kubectl_apply(helm_repo(chart_repo), namespace("cert-manager"), namespace("external-dns"))
     cp.kubectl_apply(
-        helm_release("cert-manager", "cert-manager", "cert-manager", "1.21.1", {"crds": {"enabled": True, "keep": True}}),
-        helm_release("external-dns", "external-dns", "external-dns", "1.21.1", {
-            "provider": {"name": "webhook", "webhook": {
-                "image": {"repository": "ghcr.io/mconfalonieri/external-dns-hetzner-webhook", "tag": "v1.0.2"},
-                "env": [{"name": "HETZNER_API_KEY", "valueFrom": {"secretKeyRef": {"name": "hetzner", "key": "token"}}}]}},
-            "env": [{"name": "EXTRA", "value": "1"}], "policy": "sync", "txtOwnerId": "edge",
-            "domainFilters": ["example.com"]}),
+        helm_release(
+            "cert-manager", "cert-manager", "cert-manager", "1.21.1", {"crds": {"enabled": True, "keep": True}}
+        ),
+        helm_release(
+            "external-dns",
+            "external-dns",
+            "external-dns",
+            "1.21.1",
+            {
+                "provider": {
+                    "name": "webhook",
+                    "webhook": {
+                        "image": {"repository": "ghcr.io/mconfalonieri/external-dns-hetzner-webhook", "tag": "v1.0.2"},
+                        "env": [
+                            {
+                                "name": "HETZNER_API_KEY",
+                                "valueFrom": {"secretKeyRef": {"name": "hetzner", "key": "token"}},
+                            }
+                        ],
+                    },
+                },
+                "env": [{"name": "EXTRA", "value": "1"}],
+                "policy": "sync",
+                "txtOwnerId": "edge",
+                "domainFilters": ["example.com"],
+            },
+        ),
     )
     wait_condition(cp, "helmrelease/cert-manager", "flux-system", timeout=180)
     wait_condition(cp, "helmrelease/external-dns", "flux-system", timeout=180)
-    for crd in ("clusterissuers.cert-manager.io", "certificates.cert-manager.io", "certificaterequests.cert-manager.io",
-                "orders.acme.cert-manager.io", "challenges.acme.cert-manager.io"):
+    for crd in (
+        "clusterissuers.cert-manager.io",
+        "certificates.cert-manager.io",
+        "certificaterequests.cert-manager.io",
+        "orders.acme.cert-manager.io",
+        "challenges.acme.cert-manager.io",
+    ):
         cp.kubectl("wait", "--for=condition=Established", "--timeout=30s", f"crd/{crd}")
-    cp.kubectl_apply({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "e2e"},
-                      "spec": {"acme": {"server": "https://127.0.0.1:14000/dir", "email": "a@example.com",
-                                        "privateKeySecretRef": {"name": "e2e-acme"},
-                                        "solvers": [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]}}})
+    cp.kubectl_apply(
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "ClusterIssuer",
+            "metadata": {"name": "e2e"},
+            "spec": {
+                "acme": {
+                    "server": "https://127.0.0.1:14000/dir",
+                    "email": "a@example.com",
+                    "privateKeySecretRef": {"name": "e2e-acme"},
+                    "solvers": [{"http01": {"ingress": {"ingressClassName": "nginx"}}}],
+                }
+            },
+        }
+    )
     assert cp.get_json("deployment/cert-manager", "-n", "cert-manager")["status"].get("readyReplicas") == 1
     dep = cp.get_json("deployment/external-dns", "-n", "external-dns")
     assert dep["status"].get("readyReplicas") == 1
@@ -211,8 +324,9 @@ def _listening_inodes() -> dict[int, str]:
             hexaddr, hexport = f[1].split(":")
             raw = bytes.fromhex(hexaddr)
             if v6:  # four little-endian 32-bit words
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
-                import ipaddress  # noqa: PLC0415
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                import ipaddress
+
                 addr = str(ipaddress.IPv6Address(raw))
             else:
                 addr = ".".join(str(b) for b in raw[::-1])
@@ -252,8 +366,17 @@ def test_all_listeners_are_loopback(control_plane, chart_repo, git_server):
                     bad.append((name, listening[inode]))
     assert not bad, f"non-loopback listeners: {bad}"
     # every component actually listens (sanity check of the inode mapping)
-    for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok",
-                 "source-controller", "kustomize-controller", "helm-controller", "pytest"):
+    for name in (
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+        "source-controller",
+        "kustomize-controller",
+        "helm-controller",
+        "pytest",
+    ):
         assert found.get(name), (name, found)
     # inside the loopback-only netns of the e2e command, nothing else may listen either
     ifaces = [ln.split(":")[0].strip() for ln in Path("/proc/net/dev").read_text().splitlines()[2:]]

@@ -13,13 +13,13 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from conftest import require_tool
 from support.agekeys import make_age_key
 from support.repos import git
+
 from wizard import cli
 
 from .stage import bootstrap, clear_conflicts
@@ -38,12 +38,18 @@ class StandInCertManager(threading.Thread):
         self.stop = threading.Event()
 
     def _ready(self, kind_ref: str, namespace: str | None, reason: str) -> None:
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        patch = {"status": {"conditions": [{"type": "Ready", "status": "True", "reason": reason,
-                                            "message": reason, "lastTransitionTime": now}]}}
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        patch = {
+            "status": {
+                "conditions": [
+                    {"type": "Ready", "status": "True", "reason": reason, "message": reason, "lastTransitionTime": now}
+                ]
+            }
+        }
         ns = ["-n", namespace] if namespace else []
-        self.cp.kubectl("patch", *ns, kind_ref, "--subresource=status", "--type=merge", "-p", json.dumps(patch),
-                        check=False)
+        self.cp.kubectl(
+            "patch", *ns, kind_ref, "--subresource=status", "--type=merge", "-p", json.dumps(patch), check=False
+        )
 
     def tick(self) -> None:
         issuers = self.cp.kubectl("get", "clusterissuers", "-o", "json", check=False)
@@ -58,11 +64,18 @@ class StandInCertManager(threading.Thread):
             for tls in (ing["spec"].get("tls") or []) if issuer else []:
                 name, ns = tls["secretName"], meta["namespace"]
                 if self.cp.kubectl("get", "-n", ns, f"certificate/{name}", check=False).returncode != 0:
-                    self.cp.kubectl_apply({
-                        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
-                        "metadata": {"name": name, "namespace": ns},
-                        "spec": {"secretName": name, "dnsNames": tls.get("hosts", []),
-                                 "issuerRef": {"name": issuer, "kind": "ClusterIssuer"}}})
+                    self.cp.kubectl_apply(
+                        {
+                            "apiVersion": "cert-manager.io/v1",
+                            "kind": "Certificate",
+                            "metadata": {"name": name, "namespace": ns},
+                            "spec": {
+                                "secretName": name,
+                                "dnsNames": tls.get("hosts", []),
+                                "issuerRef": {"name": issuer, "kind": "ClusterIssuer"},
+                            },
+                        }
+                    )
                 cert = self.cp.get_json("-n", ns, f"certificate/{name}")
                 if not (cert.get("status") or {}).get("conditions"):
                     self._ready(f"certificate/{name}", ns, "Issued")
@@ -71,7 +84,7 @@ class StandInCertManager(threading.Thread):
         while not self.stop.wait(1.0):
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - the API server may be busy; try again next tick
+            except Exception:
                 pass
 
 
@@ -82,8 +95,10 @@ def full(control_plane, chart_repo, git_server, tmp_path_factory):
     cp.kubectl("delete", "secret", "-n", "flux-system", "sops-age", "--ignore-not-found")
     base = tmp_path_factory.mktemp("full")
     key = make_age_key(base / "keys")
-    sops_yaml = ("creation_rules:\n  - path_regex: manifests/.*\\.yaml$\n"
-                 f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n")
+    sops_yaml = (
+        "creation_rules:\n  - path_regex: manifests/.*\\.yaml$\n"
+        f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n"
+    )
     stage = bootstrap(cp, chart_repo, git_server, base, "full", sops_yaml=sops_yaml)
     # the root Kustomization now applies the new repository: its prune removes what an earlier
     # module's stage left (Kustomizations, their releases, the ingress pod on ports 80/443)
@@ -97,8 +112,22 @@ def full(control_plane, chart_repo, git_server, tmp_path_factory):
 
 
 def _run(stage, capsys) -> tuple[int, list[dict]]:
-    rc = cli.main(["run", "--repo", str(stage.repo), "--answers", str(stage.answers), "--token-env", "T",
-                   "--yes", "--skip-token-check", "--timeout", "8m", "--json"])
+    rc = cli.main(
+        [
+            "run",
+            "--repo",
+            str(stage.repo),
+            "--answers",
+            str(stage.answers),
+            "--token-env",
+            "T",
+            "--yes",
+            "--skip-token-check",
+            "--timeout",
+            "8m",
+            "--json",
+        ]
+    )
     out = capsys.readouterr()
     events = [json.loads(line) for line in out.out.splitlines() if line.startswith("{")]
     print(out.err)
@@ -123,12 +152,19 @@ def test_full_run_reaches_https(full, monkeypatch, capsys):
     for e in events:
         if e["event"] == "ObjectState":
             final[(e["kind"], e["namespace"], e["name"])] = e["phase"]
-    expected = [("Kustomization", "flux-system", k) for k in
-                ("ingress-nginx", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")]
-    expected += [("HelmRelease", "ingress-nginx", "ingress-nginx"), ("HelmRelease", "external-dns", "external-dns"),
-                 ("HelmRelease", "cert-manager", "cert-manager"), ("HelmRelease", "podinfo", "podinfo"),
-                 ("DaemonSet", "ingress-nginx", "ingress-nginx-controller"),
-                 ("ClusterIssuer", "", "letsencrypt-production"), ("Certificate", "podinfo", "podinfo-tls")]
+    expected = [
+        ("Kustomization", "flux-system", k)
+        for k in ("ingress-nginx", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
+    ]
+    expected += [
+        ("HelmRelease", "ingress-nginx", "ingress-nginx"),
+        ("HelmRelease", "external-dns", "external-dns"),
+        ("HelmRelease", "cert-manager", "cert-manager"),
+        ("HelmRelease", "podinfo", "podinfo"),
+        ("DaemonSet", "ingress-nginx", "ingress-nginx-controller"),
+        ("ClusterIssuer", "", "letsencrypt-production"),
+        ("Certificate", "podinfo", "podinfo-tls"),
+    ]
     missing = [k for k in expected if final.get(k) != "ready"]
     assert not missing, (missing, final)
     done = events[-1]
@@ -165,8 +201,8 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeyp
     """Issue 'TUI' done-when: the full UI flow on the local control plane reaches the done screen,
     here re-running one step (a new ACME e-mail) with the real Flux watcher behind the tree."""
     from textual.widgets import DataTable, Input
-
     from ui.helpers import on_screen, wait_for
+
     from wizard.engine import Engine
     from wizard.steps import NAMES
     from wizard.ui.app import make_app

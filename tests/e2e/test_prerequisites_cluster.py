@@ -17,13 +17,13 @@ import base64
 import json
 import os
 import re
-import time
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-
 from support.repos import ANSWERS, git, make_guide_repo
+
 from wizard import agekey, yamlio
 from wizard.engine import Engine, RunOptions
 from wizard.events import Hint, Info, Warning
@@ -62,8 +62,16 @@ def wait_ready(cp, resource: str, timeout: int = 180) -> dict:
     while cp.kubectl("get", "-n", "flux-system", resource, check=False).returncode != 0:
         assert time.monotonic() < deadline, f"{resource} was never created"
         time.sleep(1)
-    r = cp.kubectl("wait", "--for=condition=Ready", f"--timeout={timeout}s", "-n", "flux-system", resource,
-                   check=False, timeout=timeout + 30)
+    r = cp.kubectl(
+        "wait",
+        "--for=condition=Ready",
+        f"--timeout={timeout}s",
+        "-n",
+        "flux-system",
+        resource,
+        check=False,
+        timeout=timeout + 30,
+    )
     obj = cp.get_json("-n", "flux-system", resource)
     assert r.returncode == 0, f"{resource} not Ready: {json.dumps(obj.get('status'), indent=1)}"
     return obj
@@ -80,8 +88,9 @@ def assert_no_private_key(repo: Path, *more_git_dirs: Path) -> None:
     for gd in (repo, *more_git_dirs):
         out = subprocess.run(["git", "log", "-p", "--all"], cwd=gd, capture_output=True, text=True, check=True).stdout
         assert "AGE-SECRET-KEY" not in out, gd
-        objs = subprocess.run(["git", "rev-list", "--all", "--objects"], cwd=gd, capture_output=True, text=True,
-                              check=True).stdout.split()
+        objs = subprocess.run(
+            ["git", "rev-list", "--all", "--objects"], cwd=gd, capture_output=True, text=True, check=True
+        ).stdout.split()
         for sha in {o for o in objs if re.fullmatch(r"[0-9a-f]{40}", o)}:
             blob = subprocess.run(["git", "cat-file", "-p", sha], cwd=gd, capture_output=True, check=True).stdout
             assert b"AGE-SECRET-KEY" not in blob, (gd, sha)
@@ -115,14 +124,16 @@ def test_secret_created_through_the_api_and_flux_decrypts_with_it(control_plane,
 
     actions.cluster[0].apply(events.append)
     infos = [ev.message for ev in events if isinstance(ev, Info)]
-    assert any(m.startswith(f"Creating Secret flux-system/sops-age in cluster {cp.api_url} (context e2e")
-               for m in infos), events
+    assert any(
+        m.startswith(f"Creating Secret flux-system/sops-age in cluster {cp.api_url} (context e2e") for m in infos
+    ), events
     assert not [ev for ev in events if isinstance(ev, (Warning, Hint)) and "Back up" not in ev.message], events
     secret = cp.get_json("-n", "flux-system", "secret/sops-age")
     assert list(secret["data"]) == ["age.agekey"]
     stored = base64.b64decode(secret["data"]["age.agekey"]).decode()
-    derived = subprocess.run([tool("age-keygen"), "-y"], input=stored, capture_output=True, text=True,
-                             check=True).stdout.strip()
+    derived = subprocess.run(
+        [tool("age-keygen"), "-y"], input=stored, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert derived == recipient
     assert "AGE-SECRET-KEY" not in repr(events)
 
@@ -135,29 +146,51 @@ def test_secret_created_through_the_api_and_flux_decrypts_with_it(control_plane,
 
     # a sops-encrypted Secret in the repository, encrypted by the rule the step wrote
     folder = "manifests/infrastructure/prereq-demo"
-    plaintext = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: prereq-demo\n  namespace: default\n"
-                 f"type: Opaque\nstringData:\n  token: {TOKEN}\n")
-    enc = subprocess.run([tool("sops"), "encrypt", "--filename-override", f"{folder}/secret.yaml"], cwd=repo,
-                         input=plaintext, capture_output=True, text=True, check=True).stdout
+    plaintext = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: prereq-demo\n  namespace: default\n"
+        f"type: Opaque\nstringData:\n  token: {TOKEN}\n"
+    )
+    enc = subprocess.run(
+        [tool("sops"), "encrypt", "--filename-override", f"{folder}/secret.yaml"],
+        cwd=repo,
+        input=plaintext,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert TOKEN not in enc and "ENC[" in enc
     (repo / folder).mkdir(parents=True)
     (repo / folder / "secret.yaml").write_text(enc)
     (repo / folder / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - secret.yaml\n")
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - secret.yaml\n"
+    )
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "prereq demo")
     git(repo, "push", "-q", url, "main")
     assert_no_private_key(repo, git_server.root / "prereq-demo.git")
 
     cp.kubectl_apply(
-        {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-         "metadata": {"name": "prereq-demo", "namespace": "flux-system"},
-         "spec": {"url": url, "interval": "10s", "ref": {"branch": "main"}}},
-        {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-         "metadata": {"name": "prereq-demo", "namespace": "flux-system"},
-         "spec": {"interval": "10s", "retryInterval": "5s", "path": f"./{folder}", "prune": True, "timeout": "1m",
-                  "sourceRef": {"kind": "GitRepository", "name": "prereq-demo"},
-                  "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}}}})
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "prereq-demo", "namespace": "flux-system"},
+            "spec": {"url": url, "interval": "10s", "ref": {"branch": "main"}},
+        },
+        {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": "prereq-demo", "namespace": "flux-system"},
+            "spec": {
+                "interval": "10s",
+                "retryInterval": "5s",
+                "path": f"./{folder}",
+                "prune": True,
+                "timeout": "1m",
+                "sourceRef": {"kind": "GitRepository", "name": "prereq-demo"},
+                "decryption": {"provider": "sops", "secretRef": {"name": "sops-age"}},
+            },
+        },
+    )
     wait_ready(cp, "kustomization/prereq-demo")
     got = cp.get_json("-n", "default", "secret/prereq-demo")
     assert base64.b64decode(got["data"]["token"]).decode() == TOKEN
@@ -191,13 +224,15 @@ def test_unknown_context_prints_the_kubectl_command(control_plane, env, tmp_path
     events: list = []
     action.apply(events.append)
     [hint] = [ev for ev in events if isinstance(ev, Hint)]
-    assert "kubectl --context nope -n flux-system create secret generic sops-age --from-file=age.agekey=" in hint.message
+    assert (
+        "kubectl --context nope -n flux-system create secret generic sops-age --from-file=age.agekey=" in hint.message
+    )
 
 
 # -- 2: the done-when ------------------------------------------------------------------------------
-def test_run_yes_on_a_fresh_repo_and_cluster_ends_with_decrypted_token(control_plane, chart_repo, git_server, env,
-                                                                       tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch):
+def test_run_yes_on_a_fresh_repo_and_cluster_ends_with_decrypted_token(
+    control_plane, chart_repo, git_server, env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     if "cluster" not in RunOptions.__dataclass_fields__:
         pytest.skip("needs the engine/cli patch from the prerequisites report (RunOptions.cluster, --no-cluster)")
     from wizard import cli
@@ -209,8 +244,9 @@ def test_run_yes_on_a_fresh_repo_and_cluster_ends_with_decrypted_token(control_p
     repo = make_guide_repo(tmp_path / "repo", style="2024", url=url, commit=False)
     flux = repo / "manifests/cluster/flux-system"
     sync = (flux / "gotk-sync.yaml").read_text()
-    (flux / "gotk-sync.yaml").write_text(sync.replace("  secretRef:\n    name: flux-system\n", "")
-                                         .replace("interval: 10m0s", "interval: 1m0s"))
+    (flux / "gotk-sync.yaml").write_text(
+        sync.replace("  secretRef:\n    name: flux-system\n", "").replace("interval: 10m0s", "interval: 1m0s")
+    )
     cil = (flux / "cilium.yaml").read_text()
     (flux / "cilium.yaml").write_text(re.sub(r"  healthChecks:\n(    .*\n|      .*\n)+", "", cil))
     assert not (repo / ".sops.yaml").exists()
@@ -219,31 +255,62 @@ def test_run_yes_on_a_fresh_repo_and_cluster_ends_with_decrypted_token(control_p
     git(repo, "commit", "-q", "-m", "initial")
     git(repo, "remote", "add", "origin", url)
     git(repo, "push", "-q", "origin", "main")
-    cp.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=flux-bootstrap", "-f",
-               str(flux / "gotk-sync.yaml"))
+    cp.kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=flux-bootstrap",
+        "-f",
+        str(flux / "gotk-sync.yaml"),
+    )
     wait_ready(cp, "kustomization/flux-system")
 
     answers = tmp_path / "answers.yaml"
     answers.write_text(ANSWERS)
     catalog = tmp_path / "catalog.yaml"
-    catalog.write_text("charts:\n" + "".join(f"  {n}:\n    repository: {chart_repo.url}\n"
-                                             for n in ("ingress-nginx", "cert-manager", "external-dns", "podinfo")))
+    catalog.write_text(
+        "charts:\n"
+        + "".join(
+            f"  {n}:\n    repository: {chart_repo.url}\n"
+            for n in ("ingress-nginx", "cert-manager", "external-dns", "podinfo")
+        )
+    )
     monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(catalog))
     monkeypatch.setenv("T", TOKEN)
-    rc = cli.main(["run", "prerequisites", "external-dns", "--repo", str(repo), "--answers", str(answers), "--yes",
-                   "--no-watch", "--token-env", "T", "--skip-token-check"])
+    rc = cli.main(
+        [
+            "run",
+            "prerequisites",
+            "external-dns",
+            "--repo",
+            str(repo),
+            "--answers",
+            str(answers),
+            "--yes",
+            "--no-watch",
+            "--token-env",
+            "T",
+            "--skip-token-check",
+        ]
+    )
     assert rc == 0
     assert (key_file().stat().st_mode & 0o777) == 0o600
     assert cp.get_json("-n", "flux-system", "secret/sops-age")["data"].keys() == {"age.agekey"}
 
     sha = git(repo, "rev-parse", "HEAD")
-    cp.kubectl("annotate", "--overwrite", "-n", "flux-system", "gitrepository/flux-system",
-               f"reconcile.fluxcd.io/requestedAt={sha}")
+    cp.kubectl(
+        "annotate",
+        "--overwrite",
+        "-n",
+        "flux-system",
+        "gitrepository/flux-system",
+        f"reconcile.fluxcd.io/requestedAt={sha}",
+    )
     ks = wait_ready(cp, "kustomization/external-dns", timeout=240)
     assert ks["spec"]["decryption"]["secretRef"]["name"] == "sops-age"
     assert sha in ks["status"]["lastAppliedRevision"]
     enc = yamlio.load_plain((repo / "manifests/infrastructure/external-dns/hetzner-token.yaml").read_text())[0]
     name = enc["metadata"]["name"]
-    [(key, value)] = cp.get_json("-n", "external-dns", f"secret/{name}")["data"].items()
+    [(_key, value)] = cp.get_json("-n", "external-dns", f"secret/{name}")["data"].items()
     assert base64.b64decode(value).decode() == TOKEN
     assert_no_private_key(repo, git_server.root / "prereq-fresh.git")

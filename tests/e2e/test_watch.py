@@ -16,8 +16,8 @@ import threading
 import time
 
 import pytest
-
 from support.repos import git
+
 from wizard import cli
 from wizard.engine import Engine
 from wizard.errors import StepFailed, WaitTimeout
@@ -31,6 +31,8 @@ from .stage import Stage, bootstrap, clear_conflicts, poll
 pytestmark = pytest.mark.e2e
 
 STEPS = ["ingress", "firewall", "cert-manager"]
+
+
 @pytest.fixture(scope="module")
 def stage(control_plane, chart_repo, git_server, tmp_path_factory) -> Stage:
     """The guide's repository served over HTTP with Flux pointed at it (tests/e2e/stage.py)."""
@@ -41,8 +43,9 @@ def stage(control_plane, chart_repo, git_server, tmp_path_factory) -> Stage:
     return stage
 
 
-def _follow(stage: Stage, plan, sha: str | None, *, timeout: float = 300, on_event=None,
-            watcher: FluxWatcher | None = None) -> list[Event]:
+def _follow(
+    stage: Stage, plan, sha: str | None, *, timeout: float = 300, on_event=None, watcher: FluxWatcher | None = None
+) -> list[Event]:
     events: list[Event] = []
 
     def collect(e: Event) -> None:
@@ -93,12 +96,17 @@ def test_run_pushes_the_stage_and_follow_sees_every_object_ready(stage, monkeypa
     assert sha[:10] in events[-1].message and events[-1].url == ""  # no smoke test in this stage
     final = _final(events)
     expected = {
-        ("GitRepository", "flux-system", "flux-system"), ("Kustomization", "flux-system", "flux-system"),
-        ("Kustomization", "flux-system", "ingress-nginx"), ("Kustomization", "flux-system", "cert-manager"),
+        ("GitRepository", "flux-system", "flux-system"),
+        ("Kustomization", "flux-system", "flux-system"),
+        ("Kustomization", "flux-system", "ingress-nginx"),
+        ("Kustomization", "flux-system", "cert-manager"),
         ("Kustomization", "flux-system", "cluster-policies"),
-        ("HelmRepository", "ingress-nginx", "ingress-nginx"), ("HelmRelease", "ingress-nginx", "ingress-nginx"),
-        ("HelmRepository", "cert-manager", "jetstack"), ("HelmRelease", "cert-manager", "cert-manager"),
-        ("DaemonSet", "ingress-nginx", "ingress-nginx-controller"), ("Deployment", "cert-manager", "cert-manager"),
+        ("HelmRepository", "ingress-nginx", "ingress-nginx"),
+        ("HelmRelease", "ingress-nginx", "ingress-nginx"),
+        ("HelmRepository", "cert-manager", "jetstack"),
+        ("HelmRelease", "cert-manager", "cert-manager"),
+        ("DaemonSet", "ingress-nginx", "ingress-nginx-controller"),
+        ("Deployment", "cert-manager", "cert-manager"),
     }
     assert expected <= set(final), sorted(set(expected) - set(final))
     not_ready = {k: (s.phase, s.message) for k, s in final.items() if s.phase != "ready"}
@@ -137,7 +145,7 @@ def test_apiserver_restart_mid_watch_does_not_lose_the_stream(stage):
     def run() -> None:
         try:
             box["events"] = _follow(stage, None, sha, on_event=on_event)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+        except BaseException as exc:
             box["error"] = exc
 
     t = threading.Thread(target=run, daemon=True)
@@ -163,8 +171,7 @@ def test_apiserver_restart_mid_watch_does_not_lose_the_stream(stage):
 
 def test_follow_times_out_with_the_objects_not_ready(stage):
     w = FluxWatcher(kubeconfig=str(stage.cp.kubeconfig), heartbeat=1.0)
-    targets = [Target("HelmRelease", "cert-manager", "cert-manager"),
-               Target("Certificate", "podinfo", "podinfo-tls")]
+    targets = [Target("HelmRelease", "cert-manager", "cert-manager"), Target("Certificate", "podinfo", "podinfo-tls")]
     events: list[Event] = []
 
     async def go() -> None:
@@ -180,10 +187,13 @@ def test_follow_times_out_with_the_objects_not_ready(stage):
         asyncio.run(go())
     assert info.value.exit_code == 3
     msg = str(info.value)
-    assert re.search(r"Certificate podinfo/podinfo-tls: (not created yet|cert-manager's CRDs are not installed yet)", msg)
+    assert re.search(
+        r"Certificate podinfo/podinfo-tls: (not created yet|cert-manager's CRDs are not installed yet)", msg
+    )
     assert "HelmRelease cert-manager/cert-manager" not in msg  # it is ready
-    assert any(getattr(e, "message", "").startswith("still waiting for Certificate podinfo/podinfo-tls")
-               for e in events)
+    assert any(
+        getattr(e, "message", "").startswith("still waiting for Certificate podinfo/podinfo-tls") for e in events
+    )
 
 
 def test_podsecurity_rejection_is_reported_and_fails(stage):
@@ -195,17 +205,46 @@ def test_podsecurity_rejection_is_reported_and_fails(stage):
     assert "pod-security.kubernetes.io/enforce:" not in (stage.repo / ns_file).read_text()
     try:
         # let Flux apply the namespace without the label (and drop a label another manager set)
-        cp.kubectl("annotate", "--overwrite", "-n", "flux-system", "kustomization/ingress-nginx",
-                   f"reconcile.fluxcd.io/requestedAt={time.time()}")
-        poll(lambda: (cp.get_json("-n", "flux-system", "kustomization/ingress-nginx").get("status") or {})
-              .get("lastAppliedRevision", "").endswith(sha), "ingress-nginx applied without the label")
-        cp.kubectl("label", "namespace", "ingress-nginx", "pod-security.kubernetes.io/enforce-",
-                   "pod-security.kubernetes.io/enforce-version-")
-        assert "pod-security.kubernetes.io/enforce" not in (cp.get_json("namespace/ingress-nginx")["metadata"]
-                                                             .get("labels") or {})
+        cp.kubectl(
+            "annotate",
+            "--overwrite",
+            "-n",
+            "flux-system",
+            "kustomization/ingress-nginx",
+            f"reconcile.fluxcd.io/requestedAt={time.time()}",
+        )
+        poll(
+            lambda: (
+                (cp.get_json("-n", "flux-system", "kustomization/ingress-nginx").get("status") or {})
+                .get("lastAppliedRevision", "")
+                .endswith(sha)
+            ),
+            "ingress-nginx applied without the label",
+        )
+        cp.kubectl(
+            "label",
+            "namespace",
+            "ingress-nginx",
+            "pod-security.kubernetes.io/enforce-",
+            "pod-security.kubernetes.io/enforce-version-",
+        )
+        assert "pod-security.kubernetes.io/enforce" not in (
+            cp.get_json("namespace/ingress-nginx")["metadata"].get("labels") or {}
+        )
         # the controller's pod goes away (a node restart, an eviction): the DaemonSet must recreate it
-        cp.kubectl("delete", "pod", "-n", "ingress-nginx", "-l", "app.kubernetes.io/instance=ingress-nginx",
-                   "--grace-period=0", "--force", "--wait=true", "--timeout=60s", check=False)
+        cp.kubectl(
+            "delete",
+            "pod",
+            "-n",
+            "ingress-nginx",
+            "-l",
+            "app.kubernetes.io/instance=ingress-nginx",
+            "--grace-period=0",
+            "--force",
+            "--wait=true",
+            "--timeout=60s",
+            check=False,
+        )
         events: list[Event] = []
         with pytest.raises(StepFailed) as info:
             _follow(stage, None, sha, timeout=180, on_event=events.append)
@@ -218,8 +257,14 @@ def test_podsecurity_rejection_is_reported_and_fails(stage):
         assert [(e.kind, e.name) for e in failed] == [("DaemonSet", "ingress-nginx-controller")]
     finally:
         _push_edit(stage, ns_file, lambda _t: original, "ingress: restore the PSA label")
-        cp.kubectl("label", "--overwrite", "namespace", "ingress-nginx",
-                   "pod-security.kubernetes.io/enforce=privileged", "pod-security.kubernetes.io/enforce-version=latest")
+        cp.kubectl(
+            "label",
+            "--overwrite",
+            "namespace",
+            "ingress-nginx",
+            "pod-security.kubernetes.io/enforce=privileged",
+            "pod-security.kubernetes.io/enforce-version=latest",
+        )
 
 
 def test_preflight_checks_context_and_flux_apis(stage):

@@ -26,8 +26,8 @@ def make_age_key(folder: Path, name: str = "age.agekey", *, age_keygen: str | No
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     subprocess.run([age_keygen, "-o", str(path)], check=True, capture_output=True, text=True)
-    recipient = subprocess.run([age_keygen, "-y", str(path)], check=True, capture_output=True,
-                               text=True).stdout.strip()
-    identity = next(line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                    if line.startswith("AGE-SECRET-KEY-"))
+    recipient = subprocess.run([age_keygen, "-y", str(path)], check=True, capture_output=True, text=True).stdout.strip()
+    identity = next(
+        line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("AGE-SECRET-KEY-")
+    )
     return AgeKey(path=path, recipient=recipient, identity=identity)

@@ -64,7 +64,7 @@ class FakeProviderAPI:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeProviderAPI":
+    def start(self) -> FakeProviderAPI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,10 +73,10 @@ class FakeProviderAPI:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake._handle(self)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 fake._handle(self)
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -94,7 +94,7 @@ class FakeProviderAPI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeProviderAPI":
+    def __enter__(self) -> FakeProviderAPI:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -156,8 +156,14 @@ class FakeProviderAPI:
         }
 
     # ------------------------------------------------------------------ request handling
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None,
-              ctype: str = "application/json") -> None:
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        ctype: str = "application/json",
+    ) -> None:
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", ctype)
@@ -178,9 +184,9 @@ class FakeProviderAPI:
         path = parts.path.rstrip("/")
         q = seen.query
         if path.startswith("/client/v4"):
-            self._cloudflare(h, path[len("/client/v4"):], q, seen)
+            self._cloudflare(h, path[len("/client/v4") :], q, seen)
         elif path.startswith("/v1"):
-            self._hetzner(h, path[len("/v1"):], q, seen)
+            self._hetzner(h, path[len("/v1") :], q, seen)
         else:
             self._send(h, 404, {"error": {"code": "not_found", "message": "not found"}})
 
@@ -193,18 +199,44 @@ class FakeProviderAPI:
         if mode == "ratelimit":
             reset = int(time.time()) + self.retry_after
             if hetzner:
-                self._send(h, 429, {"error": {"code": "rate_limit_exceeded", "message": "limit of 3600 requests per hour reached"}},
-                           {"Retry-After": str(self.retry_after), "RateLimit-Limit": "3600",
-                            "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)})
+                self._send(
+                    h,
+                    429,
+                    {"error": {"code": "rate_limit_exceeded", "message": "limit of 3600 requests per hour reached"}},
+                    {
+                        "Retry-After": str(self.retry_after),
+                        "RateLimit-Limit": "3600",
+                        "RateLimit-Remaining": "0",
+                        "RateLimit-Reset": str(reset),
+                    },
+                )
             else:
-                self._send(h, 429, {"success": False, "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed"}],
-                                    "messages": [], "result": None}, {"Retry-After": str(self.retry_after)})
+                self._send(
+                    h,
+                    429,
+                    {
+                        "success": False,
+                        "errors": [{"code": 971, "message": "Please wait and consider throttling your request speed"}],
+                        "messages": [],
+                        "result": None,
+                    },
+                    {"Retry-After": str(self.retry_after)},
+                )
             return True
         if mode == "error500":
             if hetzner:
                 self._send(h, 500, {"error": {"code": "server_error", "message": "internal server error"}})
             else:
-                self._send(h, 500, {"success": False, "errors": [{"code": 10000, "message": "Internal error"}], "messages": [], "result": None})
+                self._send(
+                    h,
+                    500,
+                    {
+                        "success": False,
+                        "errors": [{"code": 10000, "message": "Internal error"}],
+                        "messages": [],
+                        "result": None,
+                    },
+                )
             return True
         if mode == "redirect":
             self._send(h, 301, "", {"Location": "https://console.hetzner.com/"}, ctype="text/html")
@@ -216,7 +248,7 @@ class FakeProviderAPI:
 
     def _token(self, seen: Seen) -> str | None:
         auth = seen.headers.get("Authorization") or seen.headers.get("authorization") or ""
-        return auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
 
     def _hetzner(self, h: BaseHTTPRequestHandler, path: str, q: dict[str, list[str]], seen: Seen) -> None:
         if self._common(h, hetzner=True):
@@ -238,15 +270,34 @@ class FakeProviderAPI:
         per_page = int(q.get("per_page", ["25"])[0])
         page = [self._hetzner_zone(z) for z in zones[:per_page]]
         last = max(1, -(-total // per_page))
-        self._send(h, 200, {"zones": page, "meta": {"pagination": {
-            "page": 1, "per_page": per_page, "previous_page": None, "next_page": 2 if last > 1 else None,
-            "last_page": last, "total_entries": total}}})
+        self._send(
+            h,
+            200,
+            {
+                "zones": page,
+                "meta": {
+                    "pagination": {
+                        "page": 1,
+                        "per_page": per_page,
+                        "previous_page": None,
+                        "next_page": 2 if last > 1 else None,
+                        "last_page": last,
+                        "total_entries": total,
+                    }
+                },
+            },
+        )
 
     def _cloudflare(self, h: BaseHTTPRequestHandler, path: str, q: dict[str, list[str]], seen: Seen) -> None:
         if self._common(h, hetzner=False):
             return
         token = self._token(seen)
-        invalid = {"success": False, "errors": [{"code": 1000, "message": "Invalid API Token"}], "messages": [], "result": None}
+        invalid = {
+            "success": False,
+            "errors": [{"code": 1000, "message": "Invalid API Token"}],
+            "messages": [],
+            "result": None,
+        }
         known = token in self.tokens or token in self.account_tokens
         if self.mode == "revoked" or not known:
             self._send(h, 401, invalid)
@@ -259,28 +310,66 @@ class FakeProviderAPI:
             result = {"id": "f267e341f3dd4697bd3b9f71dd96247f", "status": status}
             if status == "expired":
                 result["expires_on"] = "2026-01-01T00:00:00Z"
-            self._send(h, 200, {"success": True, "errors": [], "messages": [
-                {"code": 10000, "message": "This API Token is valid and active", "type": None}], "result": result})
+            self._send(
+                h,
+                200,
+                {
+                    "success": True,
+                    "errors": [],
+                    "messages": [{"code": 10000, "message": "This API Token is valid and active", "type": None}],
+                    "result": result,
+                },
+            )
             return
         if self.mode in ("expired", "disabled"):
             self._send(h, 401, invalid)
             return
         if path == "/zones":
             if self.mode == "forbidden":
-                self._send(h, 403, {"success": False, "errors": [
-                    {"code": 9109, "message": "Unauthorized to access requested resource"}], "messages": [], "result": None})
+                self._send(
+                    h,
+                    403,
+                    {
+                        "success": False,
+                        "errors": [{"code": 9109, "message": "Unauthorized to access requested resource"}],
+                        "messages": [],
+                        "result": None,
+                    },
+                )
                 return
             zones = self._zone_dicts()
             if "name" in q:
                 zones = [z for z in zones if z["name"] == q["name"][0]]
             per_page = int(q.get("per_page", ["20"])[0])
             page = [self._cloudflare_zone(z) for z in zones[:per_page]]
-            self._send(h, 200, {"success": True, "errors": [], "messages": [], "result": page, "result_info": {
-                "page": 1, "per_page": per_page, "count": len(page), "total_count": len(zones),
-                "total_pages": max(1, -(-len(zones) // per_page))}})
+            self._send(
+                h,
+                200,
+                {
+                    "success": True,
+                    "errors": [],
+                    "messages": [],
+                    "result": page,
+                    "result_info": {
+                        "page": 1,
+                        "per_page": per_page,
+                        "count": len(page),
+                        "total_count": len(zones),
+                        "total_pages": max(1, -(-len(zones) // per_page)),
+                    },
+                },
+            )
             return
-        self._send(h, 404, {"success": False, "errors": [{"code": 7003, "message": "Could not route to " + path}],
-                            "messages": [], "result": None})
+        self._send(
+            h,
+            404,
+            {
+                "success": False,
+                "errors": [{"code": 7003, "message": "Could not route to " + path}],
+                "messages": [],
+                "result": None,
+            },
+        )
 
 
 class FakeDNSServer:
@@ -326,7 +415,9 @@ class FakeDNSServer:
             if name in self.ns:
                 if qtype == dns.rdatatype.NS:
                     targets = [t if t.endswith(".") else t + "." for t in self.ns[name]]
-                    resp.answer.append(dns.rrset.from_text_list(qname, 300, dns.rdataclass.IN, dns.rdatatype.NS, targets))
+                    resp.answer.append(
+                        dns.rrset.from_text_list(qname, 300, dns.rdataclass.IN, dns.rdatatype.NS, targets)
+                    )
             elif name in self.nodata:
                 pass
             else:
@@ -336,7 +427,7 @@ class FakeDNSServer:
             except OSError:
                 pass
 
-    def start(self) -> "FakeDNSServer":
+    def start(self) -> FakeDNSServer:
         self._thread.start()
         return self
 
@@ -345,7 +436,7 @@ class FakeDNSServer:
         self._thread.join(timeout=2)
         self.sock.close()
 
-    def __enter__(self) -> "FakeDNSServer":
+    def __enter__(self) -> FakeDNSServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

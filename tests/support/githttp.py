@@ -37,15 +37,13 @@ _STRIP_ENV = (
 
 
 def _git_http_backend() -> str:
-    exec_path = subprocess.run(
-        ["git", "--exec-path"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    exec_path = subprocess.run(["git", "--exec-path"], check=True, capture_output=True, text=True).stdout.strip()
     return os.path.join(exec_path, "git-http-backend")
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
     # -- plumbing -------------------------------------------------------------------------
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
@@ -98,9 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             return False
         user, _, password = decoded.partition(":")
-        return hmac.compare_digest(user, owner.username) and hmac.compare_digest(
-            password, owner.password or ""
-        )
+        return hmac.compare_digest(user, owner.username) and hmac.compare_digest(password, owner.password or "")
 
     # -- request handling -----------------------------------------------------------------
     def _handle(self) -> None:
@@ -167,9 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
         if encoding:
             env["HTTP_CONTENT_ENCODING"] = encoding
 
-        proc = subprocess.run(
-            [owner.backend], input=body, env=env, capture_output=True, check=False
-        )
+        proc = subprocess.run([owner.backend], input=body, env=env, capture_output=True, check=False)
         if proc.stderr:
             owner.log.append(proc.stderr.decode("utf-8", "replace"))
 
@@ -206,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    owner: "GitHTTPServer"
+    owner: GitHTTPServer
 
 
 class GitHTTPServer:
@@ -227,7 +221,7 @@ class GitHTTPServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
-    def start(self) -> "GitHTTPServer":
+    def start(self) -> GitHTTPServer:
         if self._httpd is not None:
             return self
         httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -247,7 +241,7 @@ class GitHTTPServer:
         self._httpd = None
         self._thread = None
 
-    def __enter__(self) -> "GitHTTPServer":
+    def __enter__(self) -> GitHTTPServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

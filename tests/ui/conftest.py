@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from support.fakedns import FakeProviderAPI
 from support.repos import ANSWERS, git, make_guide_repo
 
@@ -50,8 +49,20 @@ def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UiEnv:
     api = FakeProviderAPI(tokens=(TOKEN,), zones=({"name": "example.com", "nameservers": []},)).start()
     monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", api.url)
     monkeypatch.setenv("EDGE_WIZARD_CLOUDFLARE_API", api.url)
-    env = {k: os.environ[k] for k in ("HOME", "PATH", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL",
-                                      "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                                      "GIT_COMMITTER_EMAIL", "EDGE_WIZARD_HETZNER_API") if k in os.environ}
+    env = {
+        k: os.environ[k]
+        for k in (
+            "HOME",
+            "PATH",
+            "GIT_CONFIG_NOSYSTEM",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+            "EDGE_WIZARD_HETZNER_API",
+        )
+        if k in os.environ
+    }
     yield UiEnv(repo=repo, remote=remote, answers=answers, api=api, env=env)
     api.stop()

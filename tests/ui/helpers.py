@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -16,9 +17,17 @@ T0 = 1_800_000_000.0
 
 
 def build_app(env: Any, *, reconcile_source: Any = None, debug: bool = False) -> WizardApp:
-    return make_app(Engine, repo=str(env.repo), answers_file=str(env.answers), debug=debug,
-                    reconcile_source=reconcile_source, clock=lambda: FIXED_NOW, blink=False,
-                    theme="edge-dark", repo_name="cluster")
+    return make_app(
+        Engine,
+        repo=str(env.repo),
+        answers_file=str(env.answers),
+        debug=debug,
+        reconcile_source=reconcile_source,
+        clock=lambda: FIXED_NOW,
+        blink=False,
+        theme="edge-dark",
+        repo_name="cluster",
+    )
 
 
 async def wait_for(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
@@ -29,12 +38,15 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 
             await pilot.pause()
             return got
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or predicate} (screen {type(pilot.app.screen).__name__},"
-                         f" errors {getattr(pilot.app, 'errors', [])})")
+    raise AssertionError(
+        f"timed out waiting for {what or predicate} (screen {type(pilot.app.screen).__name__},"
+        f" errors {getattr(pilot.app, 'errors', [])})"
+    )
 
 
 async def on_screen(pilot: Pilot, name: str, ready: str | None = None, timeout: float = 30.0) -> Any:
     """Wait until the active screen is ``name`` and, if given, the selector ``ready`` matches."""
+
     def check() -> Any:
         screen = pilot.app.screen
         if type(screen).__name__ != name:
@@ -42,6 +54,7 @@ async def on_screen(pilot: Pilot, name: str, ready: str | None = None, timeout: 
         if ready is not None and not screen.query(ready):
             return None
         return screen
+
     return await wait_for(pilot, check, timeout, what=f"{name} {ready or ''}")
 
 
@@ -59,5 +72,7 @@ async def scripted_events(_session: Any) -> AsyncIterator[Event]:
         yield ObjectState(kind, ns, name, "progressing", "reconciliation in progress", since=T0 + 10 * i)
         yield ObjectState(kind, ns, name, "ready", msg, since=T0 + 10 * i)
     yield Info("podinfo answers over HTTPS")
-    yield Done(message="The edge is up: podinfo answers over HTTPS with a Let's Encrypt certificate.",
-               url="https://podinfo.apps.k8s.example.com")
+    yield Done(
+        message="The edge is up: podinfo answers over HTTPS with a Let's Encrypt certificate.",
+        url="https://podinfo.apps.k8s.example.com",
+    )

@@ -1,6 +1,6 @@
 """`edge-wizard demo`: the sandbox, the replayed reconcile, `--script` in a pty, the plain fallback.
 
-    EDGE_WIZARD_UPDATE_SCREENSHOTS=1 ... pytest tests/ui/test_demo.py   # rewrites docs/screenshots/demo-done.svg
+EDGE_WIZARD_UPDATE_SCREENSHOTS=1 ... pytest tests/ui/test_demo.py   # rewrites docs/screenshots/demo-done.svg
 """
 
 from __future__ import annotations
@@ -31,13 +31,15 @@ def cast_text(cast: Path) -> str:
 
 
 def remote_files(remote: Path) -> list[str]:
-    return subprocess.run(["git", "-C", str(remote), "ls-tree", "-r", "--name-only", "main"], capture_output=True,
-                          text=True, check=True).stdout.split()
+    return subprocess.run(
+        ["git", "-C", str(remote), "ls-tree", "-r", "--name-only", "main"], capture_output=True, text=True, check=True
+    ).stdout.split()
 
 
 def remote_log(remote: Path) -> list[str]:
-    return subprocess.run(["git", "-C", str(remote), "log", "--format=%s", "main"], capture_output=True, text=True,
-                          check=True).stdout.splitlines()
+    return subprocess.run(
+        ["git", "-C", str(remote), "log", "--format=%s", "main"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
 
 
 def no_sops_env(tmp_path: Path) -> dict[str, str]:
@@ -59,8 +61,15 @@ def test_timeline_is_ordered_and_covers_the_chain() -> None:
     times = [float(e["at"]) for e in tl.events]
     assert times == sorted(times)
     kinds = {e["kind"] for e in tl.events}
-    assert {"GitRepository", "Kustomization", "HelmRelease", "DaemonSet", "Deployment", "ClusterIssuer",
-            "Certificate"} <= kinds
+    assert {
+        "GitRepository",
+        "Kustomization",
+        "HelmRelease",
+        "DaemonSet",
+        "Deployment",
+        "ClusterIssuer",
+        "Certificate",
+    } <= kinds
     # every object that ends ready went through a transient "progressing" first
     seen: dict[tuple, list[str]] = {}
     for e in tl.events:
@@ -88,7 +97,11 @@ def test_replay_plan_keeps_the_steps_that_ran_and_fills_in_the_push() -> None:
 
 
 def test_replay_waits_real_time_scaled_by_pace() -> None:
-    plan = [(0.0, ev.Info("a")), (2.0, ev.ObjectState("Kustomization", "flux-system", "x", "ready")), (3.0, ev.Done("d"))]
+    plan = [
+        (0.0, ev.Info("a")),
+        (2.0, ev.ObjectState("Kustomization", "flux-system", "x", "ready")),
+        (3.0, ev.Done("d")),
+    ]
     slept: list[float] = []
     out = list(demo.replay(plan, 0.5, clock=lambda: 42.0, sleep=slept.append))
     assert slept == [1.0, 0.5]
@@ -139,10 +152,17 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
             async for event in replayed(session):
                 yield event
 
-        app = make_app(box.engine_factory(), repo=str(box.repo), answers_file=str(box.answers),
-                       reconcile_source=source,
-                       reconcile_label=demo.REPLAY_LABEL, clock=lambda: FIXED_NOW, blink=False, theme="edge-dark",
-                       repo_name="demo cluster")
+        app = make_app(
+            box.engine_factory(),
+            repo=str(box.repo),
+            answers_file=str(box.answers),
+            reconcile_source=source,
+            reconcile_label=demo.REPLAY_LABEL,
+            clock=lambda: FIXED_NOW,
+            blink=False,
+            theme="edge-dark",
+            repo_name="demo cluster",
+        )
         async with app.run_test(size=(100, 30)) as pilot:
             await on_screen(pilot, "PreflightScreen", "CheckRow")
             await wait_for(pilot, lambda: not pilot.app.screen.query_one("#continue").disabled)
@@ -189,8 +209,15 @@ def test_readme_demo_screenshot_is_an_svg_of_the_done_screen() -> None:
 def _run_script(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
     cast = tmp_path / "demo.cast"
     env = {**env, "TMPDIR": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
     return res, cast
 
 
@@ -209,8 +236,9 @@ def test_demo_script_pushes_an_encrypted_secret_and_reaches_done(tmp_path: Path)
     box = _sandbox_of(res.stdout)
     assert len(remote_log(box / "remote.git")) == 2  # initial + the wizard's one commit
     assert SECRET in remote_files(box / "remote.git")
-    secret = subprocess.run(["git", "-C", str(box / "remote.git"), "show", f"main:{SECRET}"], capture_output=True,
-                            text=True, check=True).stdout
+    secret = subprocess.run(
+        ["git", "-C", str(box / "remote.git"), "show", f"main:{SECRET}"], capture_output=True, text=True, check=True
+    ).stdout
     assert "ENC[AES256_GCM," in secret and "sops:" in secret and demo.DEMO_TOKEN not in secret
 
 
@@ -228,8 +256,15 @@ def test_demo_script_without_sops_says_so_and_skips_external_dns(tmp_path: Path)
 
 def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "wizard", "demo"], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=120, stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [sys.executable, "-m", "wizard", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
     assert "no terminal" in out and "replay: a recorded event timeline" in out
@@ -245,7 +280,13 @@ def test_record_script_feeder_drives_the_demo_child_directly(tmp_path: Path) -> 
     box = demo.make_sandbox(tmp_path)
     cast = tmp_path / "child.cast"
     env = {**os.environ, **box.env()}
-    code = record([sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", "0"], cast,
-                  size=(100, 30), env=env, feeder=demo.script_feeder(0), passthrough=False)
+    code = record(
+        [sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", "0"],
+        cast,
+        size=(100, 30),
+        env=env,
+        feeder=demo.script_feeder(0),
+        passthrough=False,
+    )
     assert code == 0
     assert len(remote_log(box.remote)) == 2

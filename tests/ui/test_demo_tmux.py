@@ -22,8 +22,10 @@ ROOT = Path(__file__).parents[2]
 
 
 def _demo_command() -> str:
-    make_ok = shutil.which("make") and subprocess.run(
-        ["make", "-q", ".venv/.installed"], cwd=ROOT, capture_output=True).returncode == 0
+    make_ok = (
+        shutil.which("make")
+        and subprocess.run(["make", "-q", ".venv/.installed"], cwd=ROOT, capture_output=True).returncode == 0
+    )
     if make_ok and Path(sys.executable).parent == ROOT / ".venv" / "bin":
         return "make demo"
     exe = Path(sys.executable).parent / "edge-wizard"
@@ -32,12 +34,23 @@ def _demo_command() -> str:
 
 def test_person_runs_make_demo_to_the_done_screen(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
     rc = tmp_path / "exit-code"
-    env = {k: os.environ[k] for k in ("HOME", "PATH", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL",
-                                      "EDGE_WIZARD_TOOLS_BIN", "EDGE_WIZARD_TOOLS_CACHE") if k in os.environ}
-    env.update(TERM="xterm-256color", COLORTERM="truecolor", TMPDIR=str(tmp_path),
-               EDGE_WIZARD_DEMO_PACE="0.2")  # the replayed reconcile at 5x speed
+    env = {
+        k: os.environ[k]
+        for k in (
+            "HOME",
+            "PATH",
+            "GIT_CONFIG_NOSYSTEM",
+            "GIT_CONFIG_GLOBAL",
+            "EDGE_WIZARD_TOOLS_BIN",
+            "EDGE_WIZARD_TOOLS_CACHE",
+        )
+        if k in os.environ
+    }
+    env.update(
+        TERM="xterm-256color", COLORTERM="truecolor", TMPDIR=str(tmp_path), EDGE_WIZARD_DEMO_PACE="0.2"
+    )  # the replayed reconcile at 5x speed
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    shell = (f"cd {shlex.quote(str(ROOT))} && env {exports} {_demo_command()}; echo $? > {rc}; sleep 60")
+    shell = f"cd {shlex.quote(str(ROOT))} && env {exports} {_demo_command()}; echo $? > {rc}; sleep 60"
     tmux.run("new-session", "-d", "-s", tmux.name, "-x", "100", "-y", "30", "bash", "-c", shell)
 
     tmux.wait_for("demo sandbox", "Press Enter to start", timeout=120)
@@ -68,6 +81,10 @@ def test_person_runs_make_demo_to_the_done_screen(tmux: Tmux, tmp_path: Path) ->
         time.sleep(0.2)
     assert rc.read_text().strip() == "0"
     screen = tmux.wait_for("✔ demo done")
-    log = subprocess.run(["git", "-C", str(sandbox / "remote.git"), "log", "--format=%s", "main"],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    log = subprocess.run(
+        ["git", "-C", str(sandbox / "remote.git"), "log", "--format=%s", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     assert len(log) == 2 and log[0].startswith("edge-wizard:")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
+from support.repos import git, snapshot
 from textual.widgets import DataTable, Input
 
-from support.repos import git, snapshot
+from ui.conftest import TOKEN
+from ui.helpers import T0, build_app, on_screen, scripted_events, wait_for
 from wizard.errors import StepFailed
 from wizard.events import ObjectState
 from wizard.steps import NAMES
-from ui.conftest import TOKEN
-from ui.helpers import T0, build_app, on_screen, scripted_events, wait_for
 
 
 async def _to_steps(pilot, token: str | None = TOKEN):
@@ -47,8 +46,9 @@ async def test_run_all_writes_commits_pushes_and_reaches_done(ui_env) -> None:
     assert app.return_code == 0
     repo = ui_env.repo
     assert (repo / "manifests/infrastructure/ingress-nginx/ingress-nginx.yaml").is_file()
-    secret = next((repo / "manifests/infrastructure/external-dns").glob("*secret*.yaml"), None) \
-        or next(p for p in (repo / "manifests/infrastructure/external-dns").iterdir() if "ENC[" in p.read_text())
+    secret = next((repo / "manifests/infrastructure/external-dns").glob("*secret*.yaml"), None) or next(
+        p for p in (repo / "manifests/infrastructure/external-dns").iterdir() if "ENC[" in p.read_text()
+    )
     assert "ENC[" in secret.read_text() and TOKEN not in secret.read_text()
     assert git(repo, "status", "--porcelain") == ""
     assert git(ui_env.remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
@@ -206,10 +206,13 @@ async def test_external_dns_without_token_says_to_go_back(ui_env) -> None:
 async def test_reconcile_failure_lands_in_the_error_dialog_and_exits_1(ui_env) -> None:
     async def failing(_session):
         yield ObjectState("GitRepository", "flux-system", "flux-system", "ready", "stored", since=T0)
-        yield ObjectState("HelmRelease", "ingress-nginx", "ingress-nginx", "failed", "install retries exhausted",
-                          since=T0)
-        raise StepFailed("HelmRelease ingress-nginx/ingress-nginx failed: install retries exhausted. "
-                         "Run flux logs --kind=HelmRelease --name=ingress-nginx to see why.")
+        yield ObjectState(
+            "HelmRelease", "ingress-nginx", "ingress-nginx", "failed", "install retries exhausted", since=T0
+        )
+        raise StepFailed(
+            "HelmRelease ingress-nginx/ingress-nginx failed: install retries exhausted. "
+            "Run flux logs --kind=HelmRelease --name=ingress-nginx to see why."
+        )
 
     app = build_app(ui_env, reconcile_source=failing)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -66,8 +66,9 @@ async def halfway(_session):
         if isinstance(event, ObjectState) and event.kind == "ClusterIssuer":
             break
         yield event
-    yield ObjectState("ClusterIssuer", "", "letsencrypt-production", "progressing",
-                      "Waiting for cert-manager webhook", since=T0 + 40)
+    yield ObjectState(
+        "ClusterIssuer", "", "letsencrypt-production", "progressing", "Waiting for cert-manager webhook", since=T0 + 40
+    )
     yield Info("Requested a reconcile of Kustomization flux-system/ingress-nginx")
     await asyncio.Event().wait()
 
@@ -75,6 +76,7 @@ async def halfway(_session):
 def test_preflight(ui_env, snap_compare) -> None:
     async def run_before(pilot):
         await on_screen(pilot, "PreflightScreen", "#continue:enabled")
+
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
@@ -82,6 +84,7 @@ def test_preflight(ui_env, snap_compare) -> None:
 def test_answers_with_token_typed(ui_env, snap_compare, size) -> None:
     async def run_before(pilot):
         await to_answers(pilot)
+
     assert snap_compare(build_app(ui_env), terminal_size=size, run_before=run_before)
 
 
@@ -90,6 +93,7 @@ def test_answers_inline_error(ui_env, snap_compare) -> None:
         screen = await to_answers(pilot, token=None)
         screen.query_one("#input-email", Input).value = "ops@"
         screen.query_one("#input-email", Input).focus()
+
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
@@ -97,6 +101,7 @@ def test_steps(ui_env, snap_compare) -> None:
     async def run_before(pilot):
         steps = await to_steps(pilot)
         steps.query_one(DataTable).move_cursor(row=list(NAMES).index("firewall"))
+
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
@@ -104,12 +109,14 @@ def test_steps(ui_env, snap_compare) -> None:
 def test_review(ui_env, snap_compare, size) -> None:
     async def run_before(pilot):
         await to_review(pilot)
+
     assert snap_compare(build_app(ui_env), terminal_size=size, run_before=run_before)
 
 
 def test_commit(ui_env, snap_compare) -> None:
     async def run_before(pilot):
         await to_commit(pilot)
+
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
@@ -121,6 +128,7 @@ def test_reconcile_live_tree(ui_env, snap_compare, size) -> None:
         screen = await on_screen(pilot, "ReconcileScreen", "#tree")
         tree = screen.query_one("#tree")
         await wait_for(pilot, lambda: tree.phase("ClusterIssuer", "", "letsencrypt-production"), what="tree")
+
     assert snap_compare(build_app(ui_env, reconcile_source=halfway), terminal_size=size, run_before=run_before)
 
 
@@ -129,6 +137,7 @@ def test_reconcile_unavailable(ui_env, snap_compare) -> None:
         await to_commit(pilot)
         await pilot.press("enter")
         await on_screen(pilot, "ReconcileScreen", "#unavailable")
+
     assert snap_compare(build_app(ui_env, reconcile_source=None), terminal_size=BIG, run_before=run_before)
 
 
@@ -137,17 +146,21 @@ def test_done(ui_env, snap_compare) -> None:
         await to_commit(pilot)
         await pilot.press("enter")
         await on_screen(pilot, "DoneScreen")
-    assert snap_compare(build_app(ui_env, reconcile_source=scripted_events), terminal_size=BIG,
-                        run_before=run_before)
+
+    assert snap_compare(build_app(ui_env, reconcile_source=scripted_events), terminal_size=BIG, run_before=run_before)
 
 
 def test_error_dialog(ui_env, snap_compare) -> None:
     async def run_before(pilot):
         await on_screen(pilot, "PreflightScreen", "#continue:enabled")
-        pilot.app.show_error(UserError(
-            "The DNS provider refused the token (HTTP 401): it is wrong, expired or revoked.",
-            hint="Create a new API token in the Hetzner Console and type it again."))
+        pilot.app.show_error(
+            UserError(
+                "The DNS provider refused the token (HTTP 401): it is wrong, expired or revoked.",
+                hint="Create a new API token in the Hetzner Console and type it again.",
+            )
+        )
         await on_screen(pilot, "ErrorDialog")
+
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
@@ -156,4 +169,5 @@ def test_quit_dialog(ui_env, snap_compare) -> None:
         await on_screen(pilot, "PreflightScreen", "#continue:enabled")
         await pilot.press("ctrl+c")
         await on_screen(pilot, "ConfirmQuit")
+
     assert snap_compare(build_app(ui_env), terminal_size=SMALL, run_before=run_before)

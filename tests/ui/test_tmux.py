@@ -17,8 +17,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from support.repos import snapshot
+
 from ui.conftest import TOKEN
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.repos import git
 from textual.widgets import Input, RichLog
 
-from support.repos import git
 from ui.conftest import TOKEN
 from ui.helpers import build_app, on_screen, scripted_events, wait_for
 

@@ -5,23 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support.repos import snapshot
+
 from wizard import answers
 from wizard.cli import main
 from wizard.errors import UserError
 
 
-@pytest.mark.parametrize("domain, fragment", [
-    ("Example.com", "lower case: example.com"),
-    ("example.com.", "without the trailing dot"),
-    ("localhost", "single label"),
-    ("https://example.com", "looks like a URL"),
-    ("-bad.example.com", "'-bad'"),
-    ("a_b.example.com", "'a_b'"),
-    ("10.0.0.1", "IP address"),
-    ("x" * 64 + ".com", "1 to 63"),
-])
+@pytest.mark.parametrize(
+    "domain, fragment",
+    [
+        ("Example.com", "lower case: example.com"),
+        ("example.com.", "without the trailing dot"),
+        ("localhost", "single label"),
+        ("https://example.com", "looks like a URL"),
+        ("-bad.example.com", "'-bad'"),
+        ("a_b.example.com", "'a_b'"),
+        ("10.0.0.1", "IP address"),
+        ("x" * 64 + ".com", "1 to 63"),
+    ],
+)
 def test_bad_domain_names_the_key_and_the_fix(domain: str, fragment: str) -> None:
     with pytest.raises(UserError) as exc:
         answers.build({"domain": domain})
@@ -83,32 +86,51 @@ def test_invalid_yaml_is_a_clear_error(tmp_path: Path) -> None:
         answers.read_file(f)
 
 
-def test_missing_required_answer_names_the_key(guide_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_required_answer_names_the_key(
+    guide_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "a.yaml"
     f.write_text("domain: k8s.example.com\n")
     before = snapshot(guide_repo)
-    rc = main(["run", "cluster-issuers", "--repo", str(guide_repo), "--answers", str(f), "--yes",
-               "--no-commit", "--no-push", "--no-watch"])
+    rc = main(
+        [
+            "run",
+            "cluster-issuers",
+            "--repo",
+            str(guide_repo),
+            "--answers",
+            str(f),
+            "--yes",
+            "--no-commit",
+            "--no-push",
+            "--no-watch",
+        ]
+    )
     assert rc == 2
     assert "email is missing" in capsys.readouterr().err
     assert snapshot(guide_repo) == before
 
 
-@pytest.mark.parametrize("content", [
-    "domain: Example.COM\nemail: ops@example.com\n",
-    "domain: example.com\nemail: not-an-email\n",
-    "domain: example.com\ndns_provider: godaddy\n",
-    "- just\n- a list\n",
-    "domain: example.com\nfirewall: {webhook_rule: maybe}\n",
-    "steps: [ingress, nginx]\n",
-])
-def test_bad_answers_exit_2_and_write_nothing(guide_repo: Path, tmp_path: Path, content: str,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [
+        "domain: Example.COM\nemail: ops@example.com\n",
+        "domain: example.com\nemail: not-an-email\n",
+        "domain: example.com\ndns_provider: godaddy\n",
+        "- just\n- a list\n",
+        "domain: example.com\nfirewall: {webhook_rule: maybe}\n",
+        "steps: [ingress, nginx]\n",
+    ],
+)
+def test_bad_answers_exit_2_and_write_nothing(
+    guide_repo: Path, tmp_path: Path, content: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "a.yaml"
     f.write_text(content)
     before = snapshot(guide_repo)
-    rc = main(["run", "--repo", str(guide_repo), "--answers", str(f), "--yes", "--no-commit",
-               "--no-push", "--no-watch"])
+    rc = main(
+        ["run", "--repo", str(guide_repo), "--answers", str(f), "--yes", "--no-commit", "--no-push", "--no-watch"]
+    )
     err = capsys.readouterr().err
     assert rc == 2, err
     assert err.strip() and "Traceback" not in err

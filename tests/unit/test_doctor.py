@@ -15,10 +15,10 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
 from support.agekeys import make_age_key
 from support.repos import ANSWERS, make_guide_repo
+
 from wizard import doctor, repo
 from wizard.doctor import Finding
 
@@ -68,8 +68,22 @@ def _stage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         mp.delenv("SOPS_AGE_KEY_FILE", raising=False)
         out = io.StringIO()
         with redirect_stdout(out):
-            rc = main(["run", "--repo", str(root), "--answers", str(answers), "--no-commit", "--no-push",
-                       "--no-watch", "--yes", "--token-env", "EDGE_TEST_TOKEN", "--skip-token-check"])
+            rc = main(
+                [
+                    "run",
+                    "--repo",
+                    str(root),
+                    "--answers",
+                    str(answers),
+                    "--no-commit",
+                    "--no-push",
+                    "--no-watch",
+                    "--yes",
+                    "--token-env",
+                    "EDGE_TEST_TOKEN",
+                    "--skip-token-check",
+                ]
+            )
     assert rc == 0, out.getvalue()
     assert (root / f"{INFRA}/external-dns/hetzner-token.yaml").is_file()
     return root
@@ -109,8 +123,9 @@ def test_sops_glob_rule_with_a_later_catch_all_is_a_warning(stage: Path) -> None
     edit(stage, ".sops.yaml", r"path_regex: manifests/.*\.yaml", "path_regex: manifests/*.yaml")
     text = (stage / ".sops.yaml").read_text(encoding="utf-8")
     rule = text.split("creation_rules:\n", 1)[1]
-    (stage / ".sops.yaml").write_text(text + rule.replace("path_regex: manifests/*.yaml", r"path_regex: .*\.yaml"),
-                                      encoding="utf-8")
+    (stage / ".sops.yaml").write_text(
+        text + rule.replace("path_regex: manifests/*.yaml", r"path_regex: .*\.yaml"), encoding="utf-8"
+    )
     f = only(problems(stage), "sops-glob-regex")
     assert f.severity == "warning" and "creation rule #2" in f.why
 
@@ -134,19 +149,41 @@ def test_decryption_block_missing(stage: Path) -> None:
 
 def test_encrypted_file_in_the_root_kustomization(stage: Path) -> None:
     shutil.copy(stage / f"{INFRA}/external-dns/hetzner-token.yaml", stage / f"{FLUX}/token.yaml")
-    edit(stage, f"{FLUX}/kustomization.yaml", "gotk-sync.yaml\n", "gotk-sync.yaml\n- token.yaml\n"
-         if "\n- gotk-sync" in (stage / f"{FLUX}/kustomization.yaml").read_text() else "gotk-sync.yaml\n  - token.yaml\n")
+    edit(
+        stage,
+        f"{FLUX}/kustomization.yaml",
+        "gotk-sync.yaml\n",
+        "gotk-sync.yaml\n- token.yaml\n"
+        if "\n- gotk-sync" in (stage / f"{FLUX}/kustomization.yaml").read_text()
+        else "gotk-sync.yaml\n  - token.yaml\n",
+    )
     f = only(problems(stage), "decryption-missing")
     assert "'flux-system'" in f.seen and "root Kustomization" in f.fix and f.step is None
 
 
 def test_sops_file_with_encrypted_metadata(stage: Path) -> None:
     key = make_age_key(stage.parent / "k2")
-    plain = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: other\n  namespace: external-dns\n"
-             "stringData:\n  token: abc\n")
-    enc = subprocess.run([require_tool("sops"), "encrypt", "--age", key.recipient, "--input-type", "yaml",
-                          "--output-type", "yaml", "--filename-override", "x.yaml"],
-                         input=plain, capture_output=True, text=True, cwd=stage.parent)
+    plain = (
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: other\n  namespace: external-dns\nstringData:\n  token: abc\n"
+    )
+    enc = subprocess.run(
+        [
+            require_tool("sops"),
+            "encrypt",
+            "--age",
+            key.recipient,
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "--filename-override",
+            "x.yaml",
+        ],
+        input=plain,
+        capture_output=True,
+        text=True,
+        cwd=stage.parent,
+    )
     assert enc.returncode == 0, enc.stderr
     assert "kind: ENC[" in enc.stdout
     (stage / f"{INFRA}/external-dns/other.yaml").write_text(enc.stdout, encoding="utf-8")
@@ -202,8 +239,9 @@ def test_helm_source_in_another_namespace(stage: Path) -> None:
 def test_flux_file_not_listed(stage: Path) -> None:
     k = f"{FLUX}/kustomization.yaml"
     text = (stage / k).read_text(encoding="utf-8")
-    (stage / k).write_text("\n".join(ln for ln in text.splitlines() if "external-dns.yaml" not in ln) + "\n",
-                           encoding="utf-8")
+    (stage / k).write_text(
+        "\n".join(ln for ln in text.splitlines() if "external-dns.yaml" not in ln) + "\n", encoding="utf-8"
+    )
     f = only(problems(stage), "component-not-listed")
     assert f.path == f"{FLUX}/external-dns.yaml" and f.step == "external-dns"
     assert "- external-dns.yaml" in f.fix
@@ -247,14 +285,44 @@ def test_no_http_rule_while_ingress_uses_host_ports(guide_repo: Path, answers_fi
     from wizard.cli import main
 
     with redirect_stdout(io.StringIO()):
-        assert main(["run", "ingress", "--repo", str(guide_repo), "--answers", str(answers_file), "--no-commit",
-                     "--no-push", "--no-watch", "--yes"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "ingress",
+                    "--repo",
+                    str(guide_repo),
+                    "--answers",
+                    str(answers_file),
+                    "--no-commit",
+                    "--no-push",
+                    "--no-watch",
+                    "--yes",
+                ]
+            )
+            == 0
+        )
     f = only(problems(guide_repo), "firewall-no-http-rule")
     assert f.path == f"{INFRA}/cluster-policies/host-fw-control-plane.yaml"
     assert f.step == "firewall" and "80/443" in f.seen and f.severity == "error"
     with redirect_stdout(io.StringIO()):
-        assert main(["run", "firewall", "--repo", str(guide_repo), "--answers", str(answers_file), "--no-commit",
-                     "--no-push", "--no-watch", "--yes"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    "firewall",
+                    "--repo",
+                    str(guide_repo),
+                    "--answers",
+                    str(answers_file),
+                    "--no-commit",
+                    "--no-push",
+                    "--no-watch",
+                    "--yes",
+                ]
+            )
+            == 0
+        )
     assert problems(guide_repo) == []
 
 
@@ -332,12 +400,21 @@ def test_unreachable_api_server_skips_cluster_checks(guide_repo: Path, tmp_path:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     kc = tmp_path / "kubeconfig"
-    kc.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "x",
-        "clusters": [{"name": "x", "cluster": {"server": f"https://127.0.0.1:{port}",
-                                               "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "x", "user": {"token": "t"}}],
-        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}]}), encoding="utf-8")
+    kc.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "x",
+                "clusters": [
+                    {"name": "x", "cluster": {"server": f"https://127.0.0.1:{port}", "insecure-skip-tls-verify": True}}
+                ],
+                "users": [{"name": "x", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+            }
+        ),
+        encoding="utf-8",
+    )
     fs = doctor.diagnose(repo.discover(guide_repo), kubeconfig=str(kc), timeout=3)
     f = only(fs, "cluster-skipped")
     assert f"127.0.0.1:{port}" in f.seen and "did not answer" in f.seen
@@ -348,9 +425,18 @@ def test_unreachable_api_server_skips_cluster_checks(guide_repo: Path, tmp_path:
 def test_every_finding_names_its_fix_and_registry_ids_are_unique() -> None:
     ids = [c.id for c in doctor.checks()]
     assert len(ids) == len(set(ids))
-    assert {"sops-glob-regex", "decryption-missing", "sops-encrypted-metadata", "flux-api-version",
-            "helm-source-mismatch", "component-not-listed", "external-dns-hetzner-in-tree",
-            "cert-manager-installcrds", "firewall-no-http-rule", "firewall-second-policy",
-            "ingress-nginx-retired"} == {c.id for c in doctor.checks("repo")}
+    assert {
+        "sops-glob-regex",
+        "decryption-missing",
+        "sops-encrypted-metadata",
+        "flux-api-version",
+        "helm-source-mismatch",
+        "component-not-listed",
+        "external-dns-hetzner-in-tree",
+        "cert-manager-installcrds",
+        "firewall-no-http-rule",
+        "firewall-second-policy",
+        "ingress-nginx-retired",
+    } == {c.id for c in doctor.checks("repo")}
     with pytest.raises(ValueError):
         Finding("x", "fatal", "seen", "why", "fix")

@@ -16,10 +16,15 @@ OLD = "0123456789abcdef0123456789abcdef01234567"
 
 
 def obj(gen=1, observed=1, conds=(), **status):
-    return {"metadata": {"name": "x", "namespace": "flux-system", "generation": gen},
-            "spec": {}, "status": {"observedGeneration": observed,
-                                   "conditions": [dict(type=t, status=s, reason=r, message=m)
-                                                  for t, s, r, m in conds], **status}}
+    return {
+        "metadata": {"name": "x", "namespace": "flux-system", "generation": gen},
+        "spec": {},
+        "status": {
+            "observedGeneration": observed,
+            "conditions": [dict(type=t, status=s, reason=r, message=m) for t, s, r, m in conds],
+            **status,
+        },
+    }
 
 
 READY = ("Ready", "True", "ReconciliationSucceeded", "Applied revision: main@sha1:" + SHA)
@@ -56,30 +61,45 @@ def test_gitrepository_waits_for_the_pushed_sha():
 
 
 def test_stalled_is_a_failure_with_the_controllers_message():
-    o = obj(conds=[("Ready", "False", "RetriesExceeded", "install retries exhausted"),
-                   ("Stalled", "True", "RetriesExceeded", "Failed to install after 3 attempts: timed out")])
+    o = obj(
+        conds=[
+            ("Ready", "False", "RetriesExceeded", "install retries exhausted"),
+            ("Stalled", "True", "RetriesExceeded", "Failed to install after 3 attempts: timed out"),
+        ]
+    )
     v = st.flux_verdict("HelmRelease", o)
     assert v == st.Verdict("failed", "Failed to install after 3 attempts: timed out")
 
 
 def test_terminal_ready_false_fails_but_retried_reasons_are_progress():
-    build = obj(conds=[("Ready", "False", "BuildFailed", "kustomize build failed: missing file x.yaml")],
-                lastAttemptedRevision=f"main@sha1:{SHA}", lastAppliedRevision=f"main@sha1:{OLD}")
+    build = obj(
+        conds=[("Ready", "False", "BuildFailed", "kustomize build failed: missing file x.yaml")],
+        lastAttemptedRevision=f"main@sha1:{SHA}",
+        lastAppliedRevision=f"main@sha1:{OLD}",
+    )
     v = st.flux_verdict("Kustomization", build, sha=SHA)
     assert v.phase == "failed" and "missing file" in v.message
     # the same failure from an older revision is history: ours was not tried yet
     build["status"]["lastAttemptedRevision"] = f"main@sha1:{OLD}"
     assert st.flux_verdict("Kustomization", build, sha=SHA).phase == "progressing"
-    retry = obj(conds=[("Ready", "False", "ReconciliationFailed", "no matches for kind ClusterIssuer")],
-                lastAttemptedRevision=f"main@sha1:{SHA}")
+    retry = obj(
+        conds=[("Ready", "False", "ReconciliationFailed", "no matches for kind ClusterIssuer")],
+        lastAttemptedRevision=f"main@sha1:{SHA}",
+    )
     v = st.flux_verdict("Kustomization", retry, sha=SHA)
     assert v.phase == "progressing" and "no matches for kind ClusterIssuer" in v.message
 
 
 def test_reconciling_message_streams_through():
-    o = obj(conds=[("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
-                   ("Reconciling", "True", "Progressing", "Running 'install' action with timeout of 5m0s")])
-    assert st.flux_verdict("HelmRelease", o) == st.Verdict("progressing", "Running 'install' action with timeout of 5m0s")
+    o = obj(
+        conds=[
+            ("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
+            ("Reconciling", "True", "Progressing", "Running 'install' action with timeout of 5m0s"),
+        ]
+    )
+    assert st.flux_verdict("HelmRelease", o) == st.Verdict(
+        "progressing", "Running 'install' action with timeout of 5m0s"
+    )
 
 
 def test_helmrelease_released_false_is_not_ready_and_suspend_fails():
@@ -94,17 +114,33 @@ def test_missing_object_is_waiting():
     assert st.flux_verdict("HelmRelease", None) == st.Verdict("waiting", "not created yet")
 
 
-@pytest.mark.parametrize("rev,ok", [(f"main@sha1:{SHA}", True), (f"main/{SHA}", True), (f"main@sha1:{OLD}", False),
-                                    (None, False), (f"refs/heads/main@sha1:{SHA}", True)])
+@pytest.mark.parametrize(
+    "rev,ok",
+    [
+        (f"main@sha1:{SHA}", True),
+        (f"main/{SHA}", True),
+        (f"main@sha1:{OLD}", False),
+        (None, False),
+        (f"refs/heads/main@sha1:{SHA}", True),
+    ],
+)
 def test_revision_matches(rev, ok):
     assert st.revision_matches(rev, SHA) is ok
 
 
 # -- workloads and events ---------------------------------------------------------------------------
 def test_daemonset_desired_vs_ready():
-    ds = {"metadata": {"generation": 2}, "spec": {},
-          "status": {"observedGeneration": 2, "desiredNumberScheduled": 1, "numberReady": 0,
-                     "updatedNumberScheduled": 0, "numberAvailable": 0}}
+    ds = {
+        "metadata": {"generation": 2},
+        "spec": {},
+        "status": {
+            "observedGeneration": 2,
+            "desiredNumberScheduled": 1,
+            "numberReady": 0,
+            "updatedNumberScheduled": 0,
+            "numberAvailable": 0,
+        },
+    }
     assert st.workload_verdict("DaemonSet", ds) == st.Verdict("progressing", "0/1 ready")
     ds["status"].update(numberReady=1, updatedNumberScheduled=1, numberAvailable=1)
     assert st.workload_verdict("DaemonSet", ds).phase == "ready"
@@ -113,22 +149,33 @@ def test_daemonset_desired_vs_ready():
 
 
 def test_deployment_counts_replicas():
-    dep = {"metadata": {"generation": 1}, "spec": {"replicas": 2},
-           "status": {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 2, "availableReplicas": 1}}
+    dep = {
+        "metadata": {"generation": 1},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 1, "readyReplicas": 1, "updatedReplicas": 2, "availableReplicas": 1},
+    }
     assert st.workload_verdict("Deployment", dep) == st.Verdict("progressing", "1/2 ready")
 
 
-PSA_MSG = ('Error creating: pods "ingress-nginx-controller-abcde" is forbidden: violates PodSecurity '
-           '"baseline:latest": host namespaces (hostNetwork=true), hostPort (container "controller" uses '
-           'hostPorts 443, 80, 8443)')
+PSA_MSG = (
+    'Error creating: pods "ingress-nginx-controller-abcde" is forbidden: violates PodSecurity '
+    '"baseline:latest": host namespaces (hostNetwork=true), hostPort (container "controller" uses '
+    "hostPorts 443, 80, 8443)"
+)
 
 
-def event(reason, message, *, kind="DaemonSet", name="ingress-nginx-controller", ns="ingress-nginx",
-          ago=0.0, etype="Warning"):
+def event(
+    reason, message, *, kind="DaemonSet", name="ingress-nginx-controller", ns="ingress-nginx", ago=0.0, etype="Warning"
+):
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - ago))
-    return {"metadata": {"namespace": ns, "name": f"{name}.1"}, "type": etype, "reason": reason,
-            "message": message, "lastTimestamp": stamp,
-            "involvedObject": {"kind": kind, "namespace": ns, "name": name}}
+    return {
+        "metadata": {"namespace": ns, "name": f"{name}.1"},
+        "type": etype,
+        "reason": reason,
+        "message": message,
+        "lastTimestamp": stamp,
+        "involvedObject": {"kind": kind, "namespace": ns, "name": name},
+    }
 
 
 def test_podsecurity_failedcreate_is_a_failure_with_the_event_text():
@@ -156,26 +203,42 @@ def test_event_matching_follows_replicasets_of_a_deployment():
 def test_event_time_reads_rfc3339_with_fraction_and_offset():
     assert st._ts("2026-01-01T00:00:00Z") == 1767225600.0
     assert st._ts("2026-01-01T01:00:00.5+01:00") == 1767225600.5
-    assert st.event_time({"eventTime": "2026-01-01T00:00:00.000000Z",
-                          "series": {"lastObservedTime": "2026-01-01T00:05:00.000000Z"}}) == 1767225900.0
+    assert (
+        st.event_time(
+            {"eventTime": "2026-01-01T00:00:00.000000Z", "series": {"lastObservedTime": "2026-01-01T00:05:00.000000Z"}}
+        )
+        == 1767225900.0
+    )
 
 
 # -- cert-manager --------------------------------------------------------------------------------------
 def test_certificate_reports_order_and_challenge_state():
-    cert = obj(conds=[("Ready", "False", "DoesNotExist", "Issuing certificate as Secret does not exist"),
-                      ("Issuing", "True", "DoesNotExist", "Issuing certificate as Secret does not exist")])
+    cert = obj(
+        conds=[
+            ("Ready", "False", "DoesNotExist", "Issuing certificate as Secret does not exist"),
+            ("Issuing", "True", "DoesNotExist", "Issuing certificate as Secret does not exist"),
+        ]
+    )
     order = {"metadata": {"name": "podinfo-tls-1-123"}, "status": {"state": "pending"}}
-    ch = {"metadata": {"name": "podinfo-tls-1-123-456"}, "spec": {"type": "HTTP-01", "dnsName": "podinfo.example.com"},
-          "status": {"state": "pending", "reason": "Waiting for HTTP-01 challenge propagation: wrong status code '404'"}}
+    ch = {
+        "metadata": {"name": "podinfo-tls-1-123-456"},
+        "spec": {"type": "HTTP-01", "dnsName": "podinfo.example.com"},
+        "status": {"state": "pending", "reason": "Waiting for HTTP-01 challenge propagation: wrong status code '404'"},
+    }
     v = st.cert_manager_verdict("Certificate", cert, order, [ch])
     assert v.phase == "progressing"
-    assert "order pending" in v.message and "challenge HTTP-01 podinfo.example.com pending: Waiting for HTTP-01" in v.message
+    assert (
+        "order pending" in v.message
+        and "challenge HTTP-01 podinfo.example.com pending: Waiting for HTTP-01" in v.message
+    )
     order["status"] = {"state": "invalid", "reason": "urn:ietf:params:acme:error:unauthorized"}
     assert st.cert_manager_verdict("Certificate", cert, order, [ch]).phase == "failed"
     ready = obj(conds=[("Ready", "True", "Ready", "Certificate is up to date and has not expired")])
     assert st.cert_manager_verdict("Certificate", ready).phase == "ready"
     issuer = obj(conds=[("Ready", "False", "ErrRegisterACMEAccount", "Failed to register ACME account")])
-    assert st.cert_manager_verdict("ClusterIssuer", issuer) == st.Verdict("progressing", "Failed to register ACME account")
+    assert st.cert_manager_verdict("ClusterIssuer", issuer) == st.Verdict(
+        "progressing", "Failed to register ACME account"
+    )
 
 
 # -- targets ------------------------------------------------------------------------------------------
@@ -189,27 +252,45 @@ def _run_plan(repo: Path, answers: Path, steps: list[str]):
 
 
 def test_objects_for_a_run_follow_the_chain(guide_repo: Path, answers_file: Path):
-    engine, plan = _run_plan(guide_repo, answers_file, ["ingress", "firewall", "cert-manager",
-                                                        "cluster-issuers", "smoke-test"])
+    engine, plan = _run_plan(
+        guide_repo, answers_file, ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+    )
     targets = objects_for(engine.layout, plan)
     labels = [t.label() for t in targets]
     assert labels[:2] == ["GitRepository flux-system/flux-system", "Kustomization flux-system/flux-system"]
-    for expected in ("Kustomization flux-system/ingress-nginx", "Kustomization flux-system/cert-manager",
-                     "Kustomization flux-system/cluster-issuers", "Kustomization flux-system/smoke-test",
-                     # the firewall step has no Kustomization of its own: the one applying the policy
-                     "Kustomization flux-system/cluster-policies",
-                     "HelmRepository ingress-nginx/ingress-nginx", "HelmRelease ingress-nginx/ingress-nginx",
-                     "HelmRepository cert-manager/jetstack", "HelmRelease cert-manager/cert-manager",
-                     "ClusterIssuer letsencrypt-staging", "ClusterIssuer letsencrypt-production",
-                     "HelmRelease podinfo/podinfo", "Certificate podinfo/podinfo-tls"):
+    for expected in (
+        "Kustomization flux-system/ingress-nginx",
+        "Kustomization flux-system/cert-manager",
+        "Kustomization flux-system/cluster-issuers",
+        "Kustomization flux-system/smoke-test",
+        # the firewall step has no Kustomization of its own: the one applying the policy
+        "Kustomization flux-system/cluster-policies",
+        "HelmRepository ingress-nginx/ingress-nginx",
+        "HelmRelease ingress-nginx/ingress-nginx",
+        "HelmRepository cert-manager/jetstack",
+        "HelmRelease cert-manager/cert-manager",
+        "ClusterIssuer letsencrypt-staging",
+        "ClusterIssuer letsencrypt-production",
+        "HelmRelease podinfo/podinfo",
+        "Certificate podinfo/podinfo-tls",
+    ):
         assert expected in labels
     assert "Kustomization flux-system/cilium" not in labels  # not touched by the run
     by = {t.key: t for t in targets}
     wl = by[(WORKLOADS, "ingress-nginx", "ingress-nginx")]
     assert wl.release == "ingress-nginx" and wl.after == (("HelmRelease", "ingress-nginx", "ingress-nginx"),)
-    assert by[("HelmRelease", "cert-manager", "cert-manager")].after == (("Kustomization", "flux-system", "cert-manager"),)
-    assert [t.name for t in targets if t.reconcile] == ["flux-system", "flux-system", "ingress-nginx", "cert-manager",
-                                                        "cluster-issuers", "smoke-test", "cluster-policies"]
+    assert by[("HelmRelease", "cert-manager", "cert-manager")].after == (
+        ("Kustomization", "flux-system", "cert-manager"),
+    )
+    assert [t.name for t in targets if t.reconcile] == [
+        "flux-system",
+        "flux-system",
+        "ingress-nginx",
+        "cert-manager",
+        "cluster-issuers",
+        "smoke-test",
+        "cluster-policies",
+    ]
     assert smoke_url(engine.layout, plan) == "https://podinfo.apps.k8s.example.com/"
 
 
@@ -247,23 +328,39 @@ def test_importing_wizard_flux_does_not_import_lightkube():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", "import sys, wizard.flux; "
-                          "print(any(m.startswith('lightkube') for m in sys.modules))"],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, wizard.flux; print(any(m.startswith('lightkube') for m in sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert out == "False"
 
 
 def _discovery(**groups):
-    return {"kind": "APIGroupList", "groups": [
-        {"name": g.replace("_", "."), "versions": [{"groupVersion": f"{g.replace('_', '.')}/{v}", "version": v}
-                                                   for v in vs]} for g, vs in groups.items()]}
+    return {
+        "kind": "APIGroupList",
+        "groups": [
+            {
+                "name": g.replace("_", "."),
+                "versions": [{"groupVersion": f"{g.replace('_', '.')}/{v}", "version": v} for v in vs],
+            }
+            for g, vs in groups.items()
+        ],
+    }
 
 
 def test_preflight_accepts_the_flux_ga_apis():
     from wizard.flux.kube import check_served
 
-    check_served(_discovery(source_toolkit_fluxcd_io=["v1", "v1beta2"], kustomize_toolkit_fluxcd_io=["v1"],
-                            helm_toolkit_fluxcd_io=["v2"], apps=["v1"]))
+    check_served(
+        _discovery(
+            source_toolkit_fluxcd_io=["v1", "v1beta2"],
+            kustomize_toolkit_fluxcd_io=["v1"],
+            helm_toolkit_fluxcd_io=["v2"],
+            apps=["v1"],
+        )
+    )
 
 
 def test_preflight_names_what_an_old_flux_serves_and_how_to_upgrade():
@@ -271,8 +368,14 @@ def test_preflight_names_what_an_old_flux_serves_and_how_to_upgrade():
     from wizard.flux.kube import check_served
 
     with pytest.raises(UserError) as info:
-        check_served(_discovery(source_toolkit_fluxcd_io=["v1beta2"], kustomize_toolkit_fluxcd_io=["v1"],
-                                helm_toolkit_fluxcd_io=["v2beta1"]), "https://10.0.0.1:6443")
+        check_served(
+            _discovery(
+                source_toolkit_fluxcd_io=["v1beta2"],
+                kustomize_toolkit_fluxcd_io=["v1"],
+                helm_toolkit_fluxcd_io=["v2beta1"],
+            ),
+            "https://10.0.0.1:6443",
+        )
     msg = str(info.value)
     assert info.value.exit_code == 2
     assert "helm.toolkit.fluxcd.io serves v2beta1" in msg and "source.toolkit.fluxcd.io serves v1beta2" in msg
@@ -285,11 +388,18 @@ def _kubeconfig(tmp_path: Path, server: str) -> Path:
     import json as _json
 
     p = tmp_path / "kubeconfig"
-    p.write_text(_json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+    p.write_text(
+        _json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "k", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+            }
+        )
+    )
     return p
 
 

@@ -174,12 +174,14 @@ def test_server_basic_auth(auth_server, tmp_path):
     auth_server.create_bare("r")
     bad = subprocess.run(
         ["git", "ls-remote", auth_server.repo_url("r", username="fluxbot", password="nope")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert bad.returncode != 0 and "Authentication failed" in bad.stderr
     good = subprocess.run(
         ["git", "ls-remote", auth_server.repo_url("r", username="fluxbot", password="s3cret-pass")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert good.returncode == 0, good.stderr
 
@@ -424,8 +426,7 @@ def test_leak_guard_refuses_base64_token_even_inside_larger_blob(env: Env):
 def test_leak_guard_refuses_secret_without_sops_metadata(env: Env):
     ops = env.ops()
     plain = (
-        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare-api-token\n"
-        "stringData:\n  token: something-else\n"
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cloudflare-api-token\nstringData:\n  token: something-else\n"
     )
     paths = env.write({**MANAGED, "infrastructure/external-dns/secret.yaml": plain})
     err = _assert_refused(env, ops, paths, "infrastructure/external-dns/secret.yaml", secret_values=[TOKEN])
@@ -545,6 +546,9 @@ def test_url_helpers():
     assert len({normalize_url(u) for u in same}) == 1
     assert normalize_url("git@github.com:example/other") != normalize_url(same[0])
     assert normalize_url("/srv/git/fleet.git") == normalize_url("file:///srv/git/fleet")
-    assert redact_url("fatal: unable to access 'https://me:pw@host/x'") == "fatal: unable to access 'https://me:***@host/x'"
+    assert (
+        redact_url("fatal: unable to access 'https://me:pw@host/x'")
+        == "fatal: unable to access 'https://me:***@host/x'"
+    )
     assert redact_url("https://ghp_abc@github.com/x") == "https://***@github.com/x"
     assert redact_url("ssh://git@host/x") == "ssh://git@host/x"

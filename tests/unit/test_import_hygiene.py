@@ -12,15 +12,20 @@ import pytest
 CORE = sorted(
     "wizard." + p.relative_to(Path(__file__).parents[2] / "wizard").with_suffix("").as_posix().replace("/", ".")
     for p in (Path(__file__).parents[2] / "wizard").rglob("*.py")
-    if p.parts[-2] not in ("ui",) and p.stem not in ("__main__", "plain", "cli", "app")
+    if p.parts[-2] not in ("ui",)
+    and p.stem not in ("__main__", "plain", "cli", "app")
     and "ui" not in p.relative_to(Path(__file__).parents[2] / "wizard").parts
 )
 UI_LIBS = ("textual", "questionary", "prompt_toolkit")
 
 
 def _loaded_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return set(json.loads(out.splitlines()[-1]))
 
 
@@ -32,7 +37,9 @@ def test_core_module_imports_no_ui(module: str) -> None:
 
 
 def test_help_imports_neither_textual_nor_lightkube() -> None:
-    loaded = _loaded_after("import sys\nfrom wizard import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass")
+    loaded = _loaded_after(
+        "import sys\nfrom wizard import cli\ntry:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass"
+    )
     heavy = sorted(m for m in loaded if m.split(".")[0] in UI_LIBS + ("lightkube", "git", "httpx"))
     assert not heavy, heavy
 

@@ -13,34 +13,61 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support.repos import make_guide_repo, snapshot
 from test_plain import Lines, Script  # the scripted questionary prompts (FakePrompt)
+
 from wizard.cli import main
 from wizard.plain import run_plain
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 NO_DNS_ANSWERS = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\n"
-TYPED = {"Domain": "k8s.example.com", "DNS zone": "example.com", "ACME e-mail": "ops@example.com",
-         "Smoke-test host": "podinfo.apps.k8s.example.com"}
+TYPED = {
+    "Domain": "k8s.example.com",
+    "DNS zone": "example.com",
+    "ACME e-mail": "ops@example.com",
+    "Smoke-test host": "podinfo.apps.k8s.example.com",
+}
 ALL_STEPS = ["ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test"]
 FLUX_URL = "ssh://git@github.com/example/cluster"  # make_guide_repo's default
-TYPED_KEYS = {"domain": "k8s.example.com", "zone": "example.com", "email": "ops@example.com",
-              "smoke_test_host": "podinfo.apps.k8s.example.com"}
+TYPED_KEYS = {
+    "domain": "k8s.example.com",
+    "zone": "example.com",
+    "email": "ops@example.com",
+    "smoke_test_host": "podinfo.apps.k8s.example.com",
+}
 TOKEN = "hcloud-Zm9vYmFyYmF6cXV4cXV1eA-parity"
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 
 
 def noninteractive(repo: Path, answers: Path, steps: list[str], *extra: str) -> int:
-    return main(["run", *steps, "--repo", str(repo), "--answers", str(answers), "--yes", "--no-commit",
-                 "--no-push", "--no-watch", *extra])
+    return main(
+        [
+            "run",
+            *steps,
+            "--repo",
+            str(repo),
+            "--answers",
+            str(answers),
+            "--yes",
+            "--no-commit",
+            "--no-push",
+            "--no-watch",
+            *extra,
+        ]
+    )
 
 
-def plain(repo: Path, steps: list[str], monkeypatch: pytest.MonkeyPatch, answers: dict | None = None,
-          answers_file: Path | None = None) -> int:
-    script = Script(answers={"Steps to run": steps, **(answers or {}), "Write these changes": True,
-                             "Commit and push": False}).install(monkeypatch)
+def plain(
+    repo: Path,
+    steps: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answers: dict | None = None,
+    answers_file: Path | None = None,
+) -> int:
+    script = Script(
+        answers={"Steps to run": steps, **(answers or {}), "Write these changes": True, "Commit and push": False}
+    ).install(monkeypatch)
     out = Lines()
     rc = run_plain(repo=str(repo), answers_file=str(answers_file) if answers_file else None, out=out)
     assert rc == 0, out.text
@@ -63,8 +90,15 @@ async def tui(repo: Path, answers: Path, token: str) -> list[str]:
     from tests.ui.helpers import on_screen, wait_for
     from wizard.engine import Engine
 
-    app = make_app(Engine, repo=str(repo), answers_file=str(answers), reconcile_source=None, blink=False,
-                   theme="edge-dark", repo_name="cluster")
+    app = make_app(
+        Engine,
+        repo=str(repo),
+        answers_file=str(answers),
+        reconcile_source=None,
+        blink=False,
+        theme="edge-dark",
+        repo_name="cluster",
+    )
     async with app.run_test(size=(100, 30)) as pilot:
         await on_screen(pilot, "PreflightScreen", "#continue:enabled")
         await pilot.press("enter")
@@ -120,8 +154,10 @@ def assert_same(diff: str) -> None:
 
 
 def two_repos(tmp_path: Path, style: str, **kw) -> tuple[Path, Path]:
-    return (make_guide_repo(tmp_path / "cli" / "repo", style=style, **kw),
-            make_guide_repo(tmp_path / "plain" / "repo", style=style, **kw))
+    return (
+        make_guide_repo(tmp_path / "cli" / "repo", style=style, **kw),
+        make_guide_repo(tmp_path / "plain" / "repo", style=style, **kw),
+    )
 
 
 @pytest.fixture
@@ -132,8 +168,9 @@ def no_dns_answers(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("style", ["2023", "2024"])
-def test_cli_and_plain_write_identical_bytes(tmp_path: Path, style: str, no_dns_answers: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_and_plain_write_identical_bytes(
+    tmp_path: Path, style: str, no_dns_answers: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli_repo, plain_repo = two_repos(tmp_path, style)
     before = snapshot(cli_repo)
     assert noninteractive(cli_repo, no_dns_answers, STEPS) == 0
@@ -157,8 +194,9 @@ def test_parity_for_step_subsets(tmp_path: Path, subset: list[str], monkeypatch:
     assert_same(differing(snapshot(cli_repo), snapshot(plain_repo)))
 
 
-def test_plain_with_the_answers_file_and_defaults_matches_the_cli(tmp_path: Path, answers_file: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_with_the_answers_file_and_defaults_matches_the_cli(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli_repo, plain_repo = two_repos(tmp_path, "2023")
     assert noninteractive(cli_repo, answers_file, STEPS) == 0
     plain(plain_repo, STEPS, monkeypatch, answers_file=answers_file)  # every prompt takes its default
@@ -188,13 +226,20 @@ def dns_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def decrypt(repo: Path) -> str:
     from conftest import require_tool
 
-    return subprocess.run([require_tool("sops"), "decrypt", SECRET], cwd=repo, capture_output=True, text=True,
-                          env=os.environ.copy(), check=True).stdout
+    return subprocess.run(
+        [require_tool("sops"), "decrypt", SECRET],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=True,
+    ).stdout
 
 
 @pytest.mark.parametrize("style", ["2023", "2024"])
-def test_parity_with_external_dns(tmp_path: Path, style: str, dns_env, answers_file: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parity_with_external_dns(
+    tmp_path: Path, style: str, dns_env, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     steps = ALL_STEPS
     cli_repo, plain_repo = two_repos(tmp_path, style, age_recipient=dns_env.recipient)
     assert noninteractive(cli_repo, answers_file, steps, "--token-env", "T") == 0
@@ -207,9 +252,10 @@ def test_parity_with_external_dns(tmp_path: Path, style: str, dns_env, answers_f
     assert TOKEN in decrypt(plain_repo)
 
 
-async def test_tui_writes_the_same_files_as_cli_and_plain(tmp_path: Path, dns_env, answers_file: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """"Run all" in the TUI, then the same steps, answers file and token through the CLI and plain mode."""
+async def test_tui_writes_the_same_files_as_cli_and_plain(
+    tmp_path: Path, dns_env, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Run all" in the TUI, then the same steps, answers file and token through the CLI and plain mode."""
     cli_repo = make_guide_repo(tmp_path / "cli" / "repo", style="2024", age_recipient=dns_env.recipient)
     plain_repo = make_guide_repo(tmp_path / "plain" / "repo", style="2024", age_recipient=dns_env.recipient)
     tui_repo = pushable_repo(tmp_path / "tui", style="2024", age_recipient=dns_env.recipient)
@@ -231,8 +277,9 @@ def run_silent_stdin(*args: str) -> subprocess.CompletedProcess[str]:
     import tempfile
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "wizard", *args], cwd=ROOT, stdin=subprocess.PIPE,
-                                stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wizard", *args], cwd=ROOT, stdin=subprocess.PIPE, stdout=out, stderr=err, text=True
+        )
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -251,12 +298,17 @@ def run_silent_stdin(*args: str) -> subprocess.CompletedProcess[str]:
 def test_missing_answer_names_the_key_and_exits_2(tmp_path: Path, missing: str) -> None:
     repo = make_guide_repo(tmp_path / "repo")
     answers = tmp_path / "a.yaml"
-    answers.write_text("".join(line + "\n" for line in NO_DNS_ANSWERS.splitlines()
-                               if not line.startswith(f"{missing}:") and not (missing == "domain"
-                                                                              and line.startswith("zone:"))))
+    answers.write_text(
+        "".join(
+            line + "\n"
+            for line in NO_DNS_ANSWERS.splitlines()
+            if not line.startswith(f"{missing}:") and not (missing == "domain" and line.startswith("zone:"))
+        )
+    )
     before = snapshot(repo)
-    r = run_silent_stdin("run", "--repo", str(repo), "--answers", str(answers), "--yes", *STEPS,
-                         "--no-commit", "--no-push", "--no-watch")
+    r = run_silent_stdin(
+        "run", "--repo", str(repo), "--answers", str(answers), "--yes", *STEPS, "--no-commit", "--no-push", "--no-watch"
+    )
     assert r.returncode == 2, r.stderr
     assert f"`{missing}:`" in r.stderr
     assert r.stdout == "" or "wrote" not in r.stdout
@@ -264,11 +316,20 @@ def test_missing_answer_names_the_key_and_exits_2(tmp_path: Path, missing: str) 
 
 
 def test_missing_token_is_an_error_not_a_prompt(tmp_path: Path, answers_file: Path) -> None:
-    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=None,
-                           sops_rule=r"manifests/.*\.yaml")
+    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=None, sops_rule=r"manifests/.*\.yaml")
     before = snapshot(repo)
-    r = run_silent_stdin("run", "external-dns", "--repo", str(repo), "--answers", str(answers_file), "--yes",
-                         "--no-commit", "--no-push", "--no-watch")
+    r = run_silent_stdin(
+        "run",
+        "external-dns",
+        "--repo",
+        str(repo),
+        "--answers",
+        str(answers_file),
+        "--yes",
+        "--no-commit",
+        "--no-push",
+        "--no-watch",
+    )
     assert r.returncode == 2, r.stderr
     assert "--token-env" in r.stderr and "DNS provider token" in r.stderr
     assert snapshot(repo) == before
@@ -276,8 +337,19 @@ def test_missing_token_is_an_error_not_a_prompt(tmp_path: Path, answers_file: Pa
 
 def test_token_env_and_yes_ask_nothing(tmp_path: Path, answers_file: Path, dns_env) -> None:
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=dns_env.recipient)
-    r = run_silent_stdin("run", "--repo", str(repo), "--answers", str(answers_file), "--yes", "--token-env", "T",
-                         "--no-commit", "--no-push", "--no-watch")
+    r = run_silent_stdin(
+        "run",
+        "--repo",
+        str(repo),
+        "--answers",
+        str(answers_file),
+        "--yes",
+        "--token-env",
+        "T",
+        "--no-commit",
+        "--no-push",
+        "--no-watch",
+    )
     assert r.returncode == 0, r.stderr
     assert f"✔ {SECRET} encrypted with sops" in r.stdout
     assert TOKEN not in r.stdout + r.stderr

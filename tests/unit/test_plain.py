@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 import questionary
-
 from support.repos import git, make_guide_repo, snapshot
+
 from wizard import plain
 from wizard.plain import run_plain
 
@@ -25,6 +25,8 @@ CTRL_C = object()  # script value: the user presses Ctrl-C at this prompt
 
 class Seq(list):
     """Script value for a prompt asked more than once: one answer per time, in order."""
+
+
 STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 ANSWERS = {
     "Steps to run": STEPS,
@@ -47,7 +49,7 @@ class Script:
     answers: dict[str, Any] = field(default_factory=dict)
     asked: list[Asked] = field(default_factory=list)
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> "Script":
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> Script:
         for kind in ("text", "select", "password", "confirm", "checkbox"):
             monkeypatch.setattr(questionary, kind, self._factory(kind))
         return self
@@ -57,6 +59,7 @@ class Script:
             if args:
                 kwargs["choices" if kind in ("select", "checkbox") else "default"] = args[0]
             return FakePrompt(self, Asked(kind, message, kwargs))
+
         return make
 
     def messages(self) -> list[str]:
@@ -165,8 +168,9 @@ def test_full_flow_writes_commits_and_pushes(tmp_path: Path, script: Script, sty
     assert "domain: k8s.example.com" in state and "email: ops@example.com" in state
 
 
-def test_second_run_prefills_answers_and_has_nothing_to_do(tmp_path: Path, script: Script,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_run_prefills_answers_and_has_nothing_to_do(
+    tmp_path: Path, script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
     repo, _ = remote_repo(tmp_path)
     script.answers.update({"Write these changes": True, "Commit and push": True})
     assert run_plain(repo=str(repo), out=Lines()) == 0
@@ -205,8 +209,10 @@ def test_validators_are_the_declared_ones(guide_repo: Path, script: Script) -> N
 
 
 # -- Ctrl-C -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("prompt", ["Steps to run", "Domain", "DNS zone", "ACME e-mail", "Smoke-test host",
-                                    "Write these changes", "Commit and push"])
+@pytest.mark.parametrize(
+    "prompt",
+    ["Steps to run", "Domain", "DNS zone", "ACME e-mail", "Smoke-test host", "Write these changes", "Commit and push"],
+)
 def test_ctrl_c_at_each_prompt_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prompt: str) -> None:
     repo, bare = remote_repo(tmp_path)
     script = Script(answers={**ANSWERS, "Write these changes": True, prompt: CTRL_C}).install(monkeypatch)
@@ -232,7 +238,7 @@ def test_ctrl_c_while_writing_lists_the_written_files_and_a_rerun_finishes(tmp_p
     assert run_plain(repo=str(repo), out=interrupt_after_two_writes) == 130
     written = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
     assert len(written) == 2
-    tail = out[out.index("These files were already written (not committed):"):]
+    tail = out[out.index("These files were already written (not committed):") :]
     assert tail[1:3] == [f"  {p}" for p in written]
     assert tail[-1] == "Re-running edge-wizard is safe: it continues from what is on disk."
     assert "No changes were made." not in out
@@ -304,14 +310,26 @@ def decrypt(repo: Path) -> str:
 
     from conftest import require_tool
 
-    return subprocess.run([require_tool("sops"), "decrypt", SECRET], cwd=repo, capture_output=True, text=True,
-                          env=os.environ.copy(), check=True).stdout
+    return subprocess.run(
+        [require_tool("sops"), "decrypt", SECRET],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        check=True,
+    ).stdout
 
 
 def test_token_is_masked_checked_reasked_and_encrypted(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = Script(answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com",
-                             "DNS provider token": Seq(["wrong-token-value-1", TOKEN]),
-                             "Write these changes": True, "Commit and push": False}).install(monkeypatch)
+    script = Script(
+        answers={
+            "Steps to run": ["external-dns"],
+            "Domain": "k8s.example.com",
+            "DNS provider token": Seq(["wrong-token-value-1", TOKEN]),
+            "Write these changes": True,
+            "Commit and push": False,
+        }
+    ).install(monkeypatch)
     out = Lines()
     assert run_plain(repo=str(dns_repo), out=out) == 0, out.text
     assert [a.kind for a in script.asked if a.message == "DNS provider token"] == ["password", "password"]
@@ -334,8 +352,13 @@ def test_token_is_masked_checked_reasked_and_encrypted(dns_repo: Path, monkeypat
 
 
 def test_three_rejected_tokens_exit_2_and_write_nothing(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = Script(answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com",
-                             "DNS provider token": "wrong-token-value-1"}).install(monkeypatch)
+    script = Script(
+        answers={
+            "Steps to run": ["external-dns"],
+            "Domain": "k8s.example.com",
+            "DNS provider token": "wrong-token-value-1",
+        }
+    ).install(monkeypatch)
     before = snapshot(dns_repo)
     out = Lines()
     assert run_plain(repo=str(dns_repo), out=out) == 2
@@ -345,8 +368,9 @@ def test_three_rejected_tokens_exit_2_and_write_nothing(dns_repo: Path, monkeypa
 
 
 def test_ctrl_c_at_the_token_prompt(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    Script(answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com",
-                    "DNS provider token": CTRL_C}).install(monkeypatch)
+    Script(
+        answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com", "DNS provider token": CTRL_C}
+    ).install(monkeypatch)
     before = snapshot(dns_repo)
     out = Lines()
     assert run_plain(repo=str(dns_repo), out=out) == 130

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from support.repos import git, make_guide_repo, snapshot
+
 from wizard import steps as steps_mod
 from wizard.engine import Engine
 from wizard.plain import _Flow
@@ -28,13 +28,14 @@ DOWN, SPACE, ENTER, CTRL_C = "\x1b[B", " ", "\r", "\x03"
 SCRIPT = "import sys; from wizard.plain import run_plain; sys.exit(run_plain(repo=sys.argv[1]))"
 
 
-def spawn(repo: Path, *, piped_stdout: bool) -> "pexpect.spawn":
+def spawn(repo: Path, *, piped_stdout: bool) -> pexpect.spawn:
     cmd = f"exec {sys.executable} -c '{SCRIPT}' '{repo}'"
     if piped_stdout:
         cmd = f"{sys.executable} -c '{SCRIPT}' '{repo}' | cat; exit ${{PIPESTATUS[0]}}"
     env = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1", "PYTHONPATH": str(ROOT)}
-    child = pexpect.spawn("bash", ["-c", cmd], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30,
-                          dimensions=(50, 160))
+    child = pexpect.spawn(
+        "bash", ["-c", cmd], cwd=str(ROOT), env=env, encoding="utf-8", timeout=30, dimensions=(50, 160)
+    )
     return child
 
 
@@ -42,7 +43,7 @@ def checkbox_keys(repo: Path) -> str:
     """Keys that leave exactly WANTED checked, from the preselection plain mode makes."""
     engine = Engine(repo)
     keys = ""
-    for i, step in enumerate(steps_mod.select(None)):
+    for step in steps_mod.select(None):
         checked = _Flow.step_state(engine, step.name) != "up to date"
         if checked != (step.name in WANTED):
             keys += SPACE

@@ -14,18 +14,25 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
 from support.agekeys import make_age_key
 from support.repos import git, make_guide_repo
+
 from wizard import agekey, sops, yamlio
 from wizard.engine import Engine, RunOptions
 from wizard.errors import StepFailed, UserError
 from wizard.events import Hint, Info, Warning
 from wizard.plan import Plan
 from wizard.steps import NAMES
-from wizard.steps.prerequisites import (PENDING_RECIPIENT, CreateAgeKey, CreateClusterSecret, ensure_no_pending,
-                                        kubectl_command, plan_sops_config, prerequisite_actions)
+from wizard.steps.prerequisites import (
+    PENDING_RECIPIENT,
+    CreateAgeKey,
+    CreateClusterSecret,
+    ensure_no_pending,
+    kubectl_command,
+    plan_sops_config,
+    prerequisite_actions,
+)
 
 PROBE = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 REGEX = r"^manifests/.*\.ya?ml$"
@@ -80,8 +87,9 @@ def test_no_key_plan_announces_it_and_prepare_creates_it_0600(tmp_path: Path, an
     plan, events = apply_prepare(e, ["prerequisites"])
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
-    recipient = subprocess.run([require_tool("age-keygen"), "-y", str(key_file)], capture_output=True, text=True,
-                               check=True).stdout.strip()
+    recipient = subprocess.run(
+        [require_tool("age-keygen"), "-y", str(key_file)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     text = sops_yaml(plan)
     assert text is not None and f"age: {recipient}\n" in text
     assert any(isinstance(ev, Info) and str(key_file) in ev.message for ev in events)
@@ -103,8 +111,7 @@ def test_existing_key_is_reused_and_not_touched(tmp_path: Path, answers_file: Pa
     assert (key.path.read_bytes(), key.path.stat().st_mtime_ns) == before
 
 
-def test_sops_age_key_file_is_the_key_used(tmp_path: Path, answers_file: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sops_age_key_file_is_the_key_used(tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_age_key(default_key_path().parent, "keys.txt")  # present, but SOPS_AGE_KEY_FILE wins
     mine = make_age_key(tmp_path / "elsewhere", "flux.agekey")
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(mine.path))
@@ -113,8 +120,9 @@ def test_sops_age_key_file_is_the_key_used(tmp_path: Path, answers_file: Path,
     assert f"age: {mine.recipient}\n" in (sops_yaml(plan) or "")
 
 
-def test_missing_sops_age_key_file_is_created_where_it_points(tmp_path: Path, answers_file: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_sops_age_key_file_is_created_where_it_points(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "keys" / "deep" / "flux.agekey"
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(target))
     repo = make_guide_repo(tmp_path / "repo", style="2024")
@@ -125,8 +133,9 @@ def test_missing_sops_age_key_file_is_created_where_it_points(tmp_path: Path, an
 
 
 @pytest.mark.parametrize("inside", ["keys.txt", "sub/keys.txt", "link/keys.txt"])
-def test_a_key_file_inside_the_repo_is_refused(tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch,
-                                               inside: str) -> None:
+def test_a_key_file_inside_the_repo_is_refused(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
     repo = make_guide_repo(tmp_path / "repo", style="2024")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -154,10 +163,12 @@ def test_create_key_never_overwrites(tmp_path: Path) -> None:
 def test_default_location_follows_sops(tmp_path: Path) -> None:
     assert agekey.default_keys_file({"HOME": "/h"}, "linux") == Path("/h/.config/sops/age/keys.txt")
     assert agekey.default_keys_file({"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "linux") == Path("/x/sops/age/keys.txt")
-    assert agekey.default_keys_file({"HOME": "/h", "XDG_CONFIG_HOME": "rel"}, "linux") == \
-        Path("/h/.config/sops/age/keys.txt")  # Go ignores a relative XDG_CONFIG_HOME
-    assert agekey.default_keys_file({"HOME": "/h"}, "darwin") == \
-        Path("/h/Library/Application Support/sops/age/keys.txt")
+    assert agekey.default_keys_file({"HOME": "/h", "XDG_CONFIG_HOME": "rel"}, "linux") == Path(
+        "/h/.config/sops/age/keys.txt"
+    )  # Go ignores a relative XDG_CONFIG_HOME
+    assert agekey.default_keys_file({"HOME": "/h"}, "darwin") == Path(
+        "/h/Library/Application Support/sops/age/keys.txt"
+    )
     assert agekey.default_keys_file({"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "darwin") == Path("/x/sops/age/keys.txt")
 
 
@@ -174,18 +185,18 @@ def test_identity_for_picks_only_the_matching_key(tmp_path: Path) -> None:
 
 
 # -- 2. .sops.yaml ---------------------------------------------------------------------------------
-GUIDE_2023 = """\
+GUIDE_2023 = f"""\
 creation_rules:
   # everything flux applies
   - path_regex: manifests/*.yaml           # blog version
     encrypted_regex: ^(data|stringData)$
     age: >-
-      {r1},
-      {r2}
+      {R1},
+      {R2}
   - path_regex: talosconfig   # talos client config
     encrypted_regex: ^key$
-    age: {r2}
-""".format(r1=R1, r2=R2)
+    age: {R2}
+"""
 
 
 def test_missing_sops_yaml_is_created_with_a_regex_that_matches_nested_paths(tmp_path: Path) -> None:
@@ -305,20 +316,22 @@ def test_no_cluster_prints_the_kubectl_command_reading_the_key_by_path(tmp_path:
     hints = [ev for ev in events if isinstance(ev, Hint)]
     assert len(hints) == 1
     assert hints[0].message.endswith(
-        f"kubectl --context prod -n flux-system create secret generic sops-age "
-        f"--from-file=age.agekey={key.path}")
+        f"kubectl --context prod -n flux-system create secret generic sops-age --from-file=age.agekey={key.path}"
+    )
     assert key.identity not in repr(events)
 
 
-def test_unreachable_cluster_falls_back_to_the_command(tmp_path: Path, answers_file: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_cluster_falls_back_to_the_command(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = make_age_key(default_key_path().parent, "keys.txt")
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=key.recipient)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: dead\n"
         "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9', insecure-skip-tls-verify: true}}]\n"
-        "users: [{name: u, user: {token: x}}]\ncontexts: [{name: dead, context: {cluster: c, user: u}}]\n")
+        "users: [{name: u, user: {token: x}}]\ncontexts: [{name: dead, context: {cluster: c, user: u}}]\n"
+    )
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     action = CreateClusterSecret("sops-age", repo, PROBE, timeout=3)
     assert "https://127.0.0.1:9 (context dead" in action.describe()  # names the target before writing
@@ -332,12 +345,14 @@ def test_kubectl_command_for_the_env_key_pipes_it() -> None:
     key = agekey.AgeKey(path=None, origin="SOPS_AGE_KEY", exists=True, recipients=(R1,))
     assert kubectl_command("sops-gpg", key, None) == (
         "printenv SOPS_AGE_KEY | kubectl -n flux-system create secret generic sops-gpg "
-        "--from-file=age.agekey=/dev/stdin")
+        "--from-file=age.agekey=/dev/stdin"
+    )
 
 
 # -- the whole flow: nothing private in the repository or its history ------------------------------
-def test_first_time_flow_commits_no_private_key(tmp_path: Path, answers_file: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_first_time_flow_commits_no_private_key(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     require_tool("sops")
     if "cluster" not in RunOptions.__dataclass_fields__:
         pytest.skip("needs the engine patch from the prerequisites report (sops must see the new .sops.yaml)")
@@ -346,8 +361,12 @@ def test_first_time_flow_commits_no_private_key(tmp_path: Path, answers_file: Pa
     steps = ["prerequisites", "external-dns"]
     plan, _ = apply_prepare(e, steps)
     monkeypatch.setenv("T", "tok3n-prereq-0123456789")
-    events = list(e.run(plan, RunOptions(commit=True, push=False, watch=False, token="tok3n-prereq-0123456789",
-                                         skip_token_check=True)))
+    events = list(
+        e.run(
+            plan,
+            RunOptions(commit=True, push=False, watch=False, token="tok3n-prereq-0123456789", skip_token_check=True),
+        )
+    )
     assert any(type(ev).__name__ == "Committed" for ev in events)
     assert git(repo, "status", "--porcelain") == ""
     assert ".sops.yaml" in git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()
@@ -367,8 +386,14 @@ def test_first_time_flow_commits_no_private_key(tmp_path: Path, answers_file: Pa
             assert "AGE-SECRET-KEY" not in git(repo, "cat-file", "-p", sha)
     assert "AGE-SECRET-KEY" not in git(repo, "log", "-p", "--all")
     # and the Secret really decrypts with the created key
-    out = subprocess.run([require_tool("sops"), "decrypt", PROBE], cwd=repo, capture_output=True, text=True,
-                         env={**os.environ, "SOPS_AGE_KEY_FILE": str(key_file)}, check=True).stdout
+    out = subprocess.run(
+        [require_tool("sops"), "decrypt", PROBE],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOPS_AGE_KEY_FILE": str(key_file)},
+        check=True,
+    ).stdout
     assert yamlio.load_plain(out)[0]["stringData"] == {"HETZNER_API_KEY": "tok3n-prereq-0123456789"}
 
 
@@ -388,7 +413,8 @@ def test_no_key_is_created_when_sops_yaml_already_works(tmp_path: Path, answers_
 
 
 def test_cli_run_yes_no_cluster_creates_key_and_config_and_prints_the_command(
-        tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     require_tool("sops")
     if "cluster" not in RunOptions.__dataclass_fields__:
         pytest.skip("needs the engine/cli patch from the prerequisites report (--no-cluster)")
@@ -396,14 +422,31 @@ def test_cli_run_yes_no_cluster_creates_key_and_config_and_prints_the_command(
 
     repo = make_guide_repo(tmp_path / "repo", style="2024")
     monkeypatch.setenv("T", "tok3n-prereq-cli-0123456789")
-    rc = main(["run", "prerequisites", "external-dns", "--repo", str(repo), "--answers", str(answers_file), "--yes",
-               "--no-commit", "--no-watch", "--no-cluster", "--token-env", "T", "--skip-token-check"])
+    rc = main(
+        [
+            "run",
+            "prerequisites",
+            "external-dns",
+            "--repo",
+            str(repo),
+            "--answers",
+            str(answers_file),
+            "--yes",
+            "--no-commit",
+            "--no-watch",
+            "--no-cluster",
+            "--token-env",
+            "T",
+            "--skip-token-check",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0, out.err
     key_file = default_key_path()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     recipient = agekey.recipients_of(key_file)[0]
     assert f"age: {recipient}\n" in (repo / ".sops.yaml").read_text()
-    assert (f"kubectl -n flux-system create secret generic sops-age --from-file=age.agekey={key_file}"
-            in out.out + out.err)
+    assert (
+        f"kubectl -n flux-system create secret generic sops-age --from-file=age.agekey={key_file}" in out.out + out.err
+    )
     assert "AGE-SECRET-KEY" not in out.out + out.err

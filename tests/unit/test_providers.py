@@ -86,7 +86,9 @@ def test_longest_provider_zone_wins(api, provider):
     api.zones = ("example.com", "k8s.example.com")
     res = check_token(provider, "apps.k8s.example.com", TOKEN)
     assert res.ok and res.zone == "k8s.example.com"
-    assert "Records for apps.k8s.example.com go into zone k8s.example.com (domainFilters: k8s.example.com)" in res.message
+    assert (
+        "Records for apps.k8s.example.com go into zone k8s.example.com (domainFilters: k8s.example.com)" in res.message
+    )
     looked = [r.query["name"][0] for r in api.requests if "name" in r.query]
     assert looked == ["apps.k8s.example.com", "k8s.example.com"]  # longest first, stops at first hit
 
@@ -339,6 +341,7 @@ def test_unknown_provider():
 
 
 # ----------------------------------------------------------------------------- nameserver check (dnspython)
+
 
 @pytest.fixture
 def dnsserver():

@@ -68,12 +68,15 @@ def test_password_prompt_session_records_output_but_never_the_typed_token(tmp_pa
     """A real interactive program in the pty: a hidden prompt, a typed token, then output. What the
     program prints is recorded; what was typed is not (it is never echoed)."""
     prog = tmp_path / "prompt.py"
-    prog.write_text(textwrap.dedent("""
+    prog.write_text(
+        textwrap.dedent("""
         import getpass, os
         print(f"size {os.get_terminal_size().columns}x{os.get_terminal_size().lines}", flush=True)
         token = getpass.getpass("DNS provider token (input hidden): ")
         print(f"got a token of {len(token)} characters", flush=True)
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     cast = tmp_path / "s.cast"
 
     def feeder(term) -> None:
@@ -96,8 +99,12 @@ def test_a_feeder_that_waits_in_vain_stops_the_program(tmp_path: Path, capfd) ->
     def feeder(term) -> None:
         term.wait_for("a text that never comes", timeout=0.5)
 
-    code = record([sys.executable, "-c", "import time; print('hello', flush=True); time.sleep(30)"], cast,
-                  feeder=feeder, passthrough=False)
+    code = record(
+        [sys.executable, "-c", "import time; print('hello', flush=True); time.sleep(30)"],
+        cast,
+        feeder=feeder,
+        passthrough=False,
+    )
     assert code != 0
     assert "a text that never comes" in capfd.readouterr().err
     assert "hello" in assert_valid_cast(cast, (100, 30))
@@ -110,9 +117,15 @@ def test_demo_script_recording_of_the_tui_never_contains_the_typed_token(tmp_pat
 
     cast = tmp_path / "demo.cast"
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    res = subprocess.run([sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast),
-                          "--size", "100x30"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
-                         stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast), "--size", "100x30"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        stdin=subprocess.DEVNULL,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     text = strip_ansi(assert_valid_cast(cast, (100, 30)))
     assert "Done" in text and "replay" in text
@@ -129,11 +142,16 @@ def test_demo_script_recording_of_the_tui_never_contains_the_typed_token(tmp_pat
         return
     remote = box / "remote.git"
     rel = "manifests/infrastructure/external-dns/hetzner-token.yaml"
-    secret = subprocess.run(["git", "-C", str(remote), "show", f"main:{rel}"], capture_output=True, text=True,
-                            check=True).stdout
+    secret = subprocess.run(
+        ["git", "-C", str(remote), "show", f"main:{rel}"], capture_output=True, text=True, check=True
+    ).stdout
     assert "ENC[" in secret and DEMO_TOKEN not in secret
-    dec = subprocess.run([sops, "--decrypt", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"],
-                         input=secret, capture_output=True, text=True,
-                         env={**os.environ, "SOPS_AGE_KEY_FILE": str(box / "age" / "keys.txt")})
+    dec = subprocess.run(
+        [sops, "--decrypt", "--input-type", "yaml", "--output-type", "yaml", "/dev/stdin"],
+        input=secret,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOPS_AGE_KEY_FILE": str(box / "age" / "keys.txt")},
+    )
     assert dec.returncode == 0, dec.stderr
     assert DEMO_TOKEN in dec.stdout

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from support.repos import make_guide_repo
+
 from wizard import repo
 from wizard.errors import UserError
 
@@ -68,7 +68,8 @@ def test_clusters_layout_without_gotk_sync(tmp_path: Path) -> None:
 def test_missing_firewall_policy_is_reported_lazily(tmp_path: Path) -> None:
     r = make_guide_repo(tmp_path / "r")
     (r / "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+    )
     layout = repo.discover(r)
     assert layout.firewall_policy is None
     with pytest.raises(UserError, match="never creates a second policy.*paths.firewall_policy"):
@@ -78,8 +79,13 @@ def test_missing_firewall_policy_is_reported_lazily(tmp_path: Path) -> None:
 def test_two_decryption_secrets_are_ambiguous(tmp_path: Path) -> None:
     r = make_guide_repo(tmp_path / "r", style="2024")
     f = r / "manifests/cluster/flux-system/cilium.yaml"
-    f.write_text(f.read_text().replace("  prune: true\n", "  prune: true\n  decryption:\n    provider: sops\n"
-                                       "    secretRef:\n      name: sops-gpg\n", 1))
+    f.write_text(
+        f.read_text().replace(
+            "  prune: true\n",
+            "  prune: true\n  decryption:\n    provider: sops\n    secretRef:\n      name: sops-gpg\n",
+            1,
+        )
+    )
     layout = repo.discover(r)
     with pytest.raises(UserError, match="sops-age, sops-gpg.*sops_secret"):
         layout.require_sops_secret()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support.githttp import GitHTTPServer
 from support.repos import git, make_guide_repo
+
 from wizard.cli import main
 
 STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
@@ -43,7 +43,7 @@ def test_run_pushes_one_commit_with_only_the_wizard_files(clone, answers_file: P
 
 
 def test_rerun_makes_no_commit(clone, answers_file: Path) -> None:
-    repo, url, _ = clone
+    repo, _url, _ = clone
     args = ["run", *STEPS, "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
     assert main(args) == 0
     head = git(repo, "rev-parse", "HEAD")
@@ -61,8 +61,9 @@ def test_no_commit_then_commit_commits_the_files_left_on_disk(clone, answers_fil
     assert git(repo, "ls-remote", url, "refs/heads/main").split()[0] == git(repo, "rev-parse", "HEAD")
 
 
-def test_failed_push_keeps_commit_and_rerun_pushes(clone, answers_file: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_push_keeps_commit_and_rerun_pushes(
+    clone, answers_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo, url, srv = clone
     args = ["run", "ingress", "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
     srv.fail_next_push(403)
@@ -75,9 +76,10 @@ def test_failed_push_keeps_commit_and_rerun_pushes(clone, answers_file: Path,
     assert git(repo, "ls-remote", url, "refs/heads/main").split()[0] == local
 
 
-def test_dirty_managed_file_is_refused_before_writing(clone, answers_file: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    repo, url, _ = clone
+def test_dirty_managed_file_is_refused_before_writing(
+    clone, answers_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, _url, _ = clone
     k = repo / "manifests/cluster/flux-system/kustomization.yaml"
     k.write_text(k.read_text() + "- extra.yaml\n")
     args = ["run", "ingress", "--repo", str(repo), "--answers", str(answers_file), "--yes", "--no-watch"]
@@ -87,8 +89,9 @@ def test_dirty_managed_file_is_refused_before_writing(clone, answers_file: Path,
     assert "extra.yaml" in k.read_text()
 
 
-def test_full_run_with_token_pushes_no_plaintext(clone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_run_with_token_pushes_no_plaintext(
+    clone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 'git' done-when: all steps, token from env, one commit of only our files, no plaintext."""
     from conftest import require_tool
     from support.agekeys import make_age_key
@@ -96,8 +99,10 @@ def test_full_run_with_token_pushes_no_plaintext(clone, tmp_path: Path, monkeypa
     require_tool("sops")
     repo, url, _ = clone
     key = make_age_key(tmp_path / "keys")
-    (repo / ".sops.yaml").write_text("creation_rules:\n  - path_regex: manifests/.*\\.yaml$\n"
-                                     f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n")
+    (repo / ".sops.yaml").write_text(
+        "creation_rules:\n  - path_regex: manifests/.*\\.yaml$\n"
+        f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n"
+    )
     git(repo, "add", ".sops.yaml")
     git(repo, "commit", "-qm", "sops rules")
     git(repo, "push", "-q", "origin", "main")
@@ -106,8 +111,20 @@ def test_full_run_with_token_pushes_no_plaintext(clone, tmp_path: Path, monkeypa
     answers = tmp_path / "a.yaml"
     answers.write_text("domain: k8s.example.com\nemail: ops@example.com\ndns_provider: hetzner\n")
     before = git(repo, "rev-parse", "HEAD")
-    rc = main(["run", "--repo", str(repo), "--answers", str(answers), "--token-env", "T", "--yes",
-               "--no-watch", "--skip-token-check"])
+    rc = main(
+        [
+            "run",
+            "--repo",
+            str(repo),
+            "--answers",
+            str(answers),
+            "--token-env",
+            "T",
+            "--yes",
+            "--no-watch",
+            "--skip-token-check",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert git(repo, "rev-list", "--count", f"{before}..HEAD") == "1"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from support.fakedns import FakeProviderAPI
 from support.repos import snapshot
+
 from wizard.cli import main
 from wizard.engine import Engine
 
@@ -25,13 +25,23 @@ def fake(monkeypatch: pytest.MonkeyPatch):
         yield api
 
 
-@pytest.mark.parametrize("mode, token, fragment", [
-    ("ok", "wrong-token-value-123", "token"),
-    ("revoked", TOKEN, "token"),
-])
-def test_bad_token_exits_2_before_writing(guide_repo: Path, answers_file: Path, fake: FakeProviderAPI,
-                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-                                          mode: str, token: str, fragment: str) -> None:
+@pytest.mark.parametrize(
+    "mode, token, fragment",
+    [
+        ("ok", "wrong-token-value-123", "token"),
+        ("revoked", TOKEN, "token"),
+    ],
+)
+def test_bad_token_exits_2_before_writing(
+    guide_repo: Path,
+    answers_file: Path,
+    fake: FakeProviderAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+    token: str,
+    fragment: str,
+) -> None:
     fake.mode = mode
     monkeypatch.setenv("T", token)
     before = snapshot(guide_repo)
@@ -42,8 +52,13 @@ def test_bad_token_exits_2_before_writing(guide_repo: Path, answers_file: Path, 
     assert snapshot(guide_repo) == before
 
 
-def test_zone_not_in_project_exits_2(guide_repo: Path, tmp_path: Path, fake: FakeProviderAPI,
-                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_zone_not_in_project_exits_2(
+    guide_repo: Path,
+    tmp_path: Path,
+    fake: FakeProviderAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     f = tmp_path / "a.yaml"
     f.write_text("domain: k8s.example.net\nemail: ops@example.net\ndns_provider: hetzner\n")
     monkeypatch.setenv("T", TOKEN)

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import find_tool, require_tool
 from support.agekeys import AgeKey, make_age_key
 from support.repos import make_guide_repo, snapshot
+
 from wizard import yamlio
 from wizard.cli import main
 from wizard.engine import Engine
@@ -46,8 +46,14 @@ def run(repo: Path, answers: Path, token: str, monkeypatch: pytest.MonkeyPatch) 
 
 
 def decrypt(repo: Path, key: AgeKey, rel: str = SECRET) -> dict:
-    out = subprocess.run([require_tool("sops"), "decrypt", rel], cwd=repo, capture_output=True, text=True,
-                         env={**os.environ, "SOPS_AGE_KEY_FILE": str(key.path)}, check=True).stdout
+    out = subprocess.run(
+        [require_tool("sops"), "decrypt", rel],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOPS_AGE_KEY_FILE": str(key.path)},
+        check=True,
+    ).stdout
     return yamlio.load_plain(out)[0]
 
 
@@ -57,8 +63,9 @@ def write_sops_yaml(repo: Path, text: str, name: str = ".sops.yaml") -> None:
 
 
 # -- the done-when scenario ---------------------------------------------------------------------
-def test_secret_decrypts_to_the_token_and_keeps_metadata_readable(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_decrypts_to_the_token_and_keeps_metadata_readable(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     text = (repo / SECRET).read_text()
     doc = yamlio.load_plain(text)[0]
@@ -76,9 +83,9 @@ def test_secret_decrypts_to_the_token_and_keeps_metadata_readable(repo: Path, an
     assert plain["metadata"]["name"] == "hetzner-token"
 
 
-def test_rerun_is_byte_identical_and_a_new_token_changes_the_file(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_rerun_is_byte_identical_and_a_new_token_changes_the_file(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     first = (repo / SECRET).read_bytes()
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key.path))
@@ -90,9 +97,9 @@ def test_rerun_is_byte_identical_and_a_new_token_changes_the_file(repo: Path, an
     assert decrypt(repo, age_key)["stringData"] == {KEY: TOKEN + "-new"}
 
 
-def test_without_a_local_key_the_file_is_kept_with_a_warning(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                             monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_a_local_key_the_file_is_kept_with_a_warning(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     first = (repo / SECRET).read_bytes()
     capsys.readouterr()
@@ -107,15 +114,31 @@ def test_without_a_local_key_the_file_is_kept_with_a_warning(repo: Path, answers
     assert (repo / SECRET).read_bytes() == first
     # --replace-token writes the given token even though it cannot compare
     monkeypatch.setenv("T", TOKEN + "-other")
-    assert main(["run", "external-dns", "--repo", str(repo), "--answers", str(answers_file), *RUN,
-                 "--token-env", "T", "--replace-token"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "external-dns",
+                "--repo",
+                str(repo),
+                "--answers",
+                str(answers_file),
+                *RUN,
+                "--token-env",
+                "T",
+                "--replace-token",
+            ]
+        )
+        == 0
+    )
     assert (repo / SECRET).read_bytes() != first
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key.path))
     assert decrypt(repo, age_key)["stringData"] == {KEY: TOKEN + "-other"}
 
 
-def test_sops_age_key_also_counts_as_a_local_key(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sops_age_key_also_counts_as_a_local_key(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     first = (repo / SECRET).read_bytes()
     monkeypatch.setenv("SOPS_AGE_KEY", age_key.identity)
@@ -131,9 +154,13 @@ def test_sops_age_key_also_counts_as_a_local_key(repo: Path, answers_file: Path,
     assert (repo / SECRET).read_bytes() == first
 
 
-def test_the_token_is_nowhere_but_in_the_ciphertext(tmp_path: Path, answers_file: Path, age_key: AgeKey,
-                                                    monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_token_is_nowhere_but_in_the_ciphertext(
+    tmp_path: Path,
+    answers_file: Path,
+    age_key: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=age_key.recipient)
     children: list[tuple[list[str], dict[str, str] | None, bytes | None]] = []
     real_popen = subprocess.Popen
@@ -164,8 +191,9 @@ def test_the_token_is_nowhere_but_in_the_ciphertext(tmp_path: Path, answers_file
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
 
 
-def test_writer_records_argv_without_the_token(repo: Path, answers_file: Path, age_key: AgeKey,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writer_records_argv_without_the_token(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     writer = SopsSecretWriter()
     engine = Engine(repo=repo, answers_file=str(answers_file), secret_writer=writer)
     plan = engine.plan(["external-dns"])
@@ -176,14 +204,19 @@ def test_writer_records_argv_without_the_token(repo: Path, answers_file: Path, a
     assert any("--filename-override" in argv for argv in writer.spawned)
 
 
-def test_kustomize_builds_the_folder_with_the_encrypted_secret(repo: Path, answers_file: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kustomize_builds_the_folder_with_the_encrypted_secret(
+    repo: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     kustomize = find_tool("kustomize")
     if not kustomize:
         pytest.skip("kustomize not built")
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
-    out = subprocess.run([kustomize, "build", str(repo / "manifests/infrastructure/external-dns")],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [kustomize, "build", str(repo / "manifests/infrastructure/external-dns")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     secret = yamlio.find_doc(yamlio.load_plain(out), "Secret", "hetzner-token")
     assert secret is not None and secret["stringData"][KEY].startswith("ENC[")
     flux = yamlio.load_plain((repo / "manifests/cluster/flux-system/external-dns.yaml").read_text())
@@ -195,34 +228,58 @@ def test_kustomize_builds_the_folder_with_the_encrypted_secret(repo: Path, answe
 # -- rule checks: exit 2, nothing written --------------------------------------------------------
 RULE = "creation_rules:\n  - path_regex: {path}\n    encrypted_regex: {regex}\n    age: {age}\n"
 BAD_RULES = {
-    "glob": (RULE.format(path="manifests/*.yaml", regex="^(data|stringData)$", age="{r}"),
-             ["shell glob written as a regex", "never matches nested paths", SECRET,
-              r"path_regex: manifests/.*\.yaml$"]),
-    "no-match": (RULE.format(path=r"clusters/.*\.yaml$", regex="^(data|stringData)$", age="{r}"),
-                 ["No creation rule", "matches " + SECRET]),
-    "no-recipients": ("creation_rules:\n  - path_regex: manifests/.*\n    encrypted_regex: ^(data|stringData)$\n",
-                      ["lists no recipients"]),
-    "missing-comma": ("creation_rules:\n  - path_regex: manifests/.*\n    encrypted_regex: ^(data|stringData)$\n"
-                      "    age: >-\n      {r}\n      {r2}\n", ["without a comma", "{r},{r2}"]),
-    "regex-covers-metadata": (RULE.format(path="manifests/.*", regex="^(data|stringData|metadata)$", age="{r}"),
-                              ["also matches metadata", "^(data|stringData)$"]),
-    "regex-misses-stringData": (RULE.format(path="manifests/.*", regex="^data$", age="{r}"),
-                                ["does not cover stringData"]),
-    "no-encrypted-regex": ("creation_rules:\n  - path_regex: manifests/.*\n    age: {r}\n",
-                           ["has no encrypted_regex", "including apiVersion, kind and metadata"]),
-    "unknown-key-type": (RULE.format(path="manifests/.*", regex="^(data|stringData)$", age="AGE-SECRET-KEY-1XYZ"),
-                         ["unknown key type"]),
-    "kms-only": ("creation_rules:\n  - path_regex: manifests/.*\n    encrypted_regex: ^(data|stringData)$\n"
-                 "    kms: arn:aws:kms:eu-west-1:111:key/abc\n", ["only has kms keys"]),
+    "glob": (
+        RULE.format(path="manifests/*.yaml", regex="^(data|stringData)$", age="{r}"),
+        ["shell glob written as a regex", "never matches nested paths", SECRET, r"path_regex: manifests/.*\.yaml$"],
+    ),
+    "no-match": (
+        RULE.format(path=r"clusters/.*\.yaml$", regex="^(data|stringData)$", age="{r}"),
+        ["No creation rule", "matches " + SECRET],
+    ),
+    "no-recipients": (
+        "creation_rules:\n  - path_regex: manifests/.*\n    encrypted_regex: ^(data|stringData)$\n",
+        ["lists no recipients"],
+    ),
+    "missing-comma": (
+        "creation_rules:\n  - path_regex: manifests/.*\n    encrypted_regex: ^(data|stringData)$\n"
+        "    age: >-\n      {r}\n      {r2}\n",
+        ["without a comma", "{r},{r2}"],
+    ),
+    "regex-covers-metadata": (
+        RULE.format(path="manifests/.*", regex="^(data|stringData|metadata)$", age="{r}"),
+        ["also matches metadata", "^(data|stringData)$"],
+    ),
+    "regex-misses-stringData": (
+        RULE.format(path="manifests/.*", regex="^data$", age="{r}"),
+        ["does not cover stringData"],
+    ),
+    "no-encrypted-regex": (
+        "creation_rules:\n  - path_regex: manifests/.*\n    age: {r}\n",
+        ["has no encrypted_regex", "including apiVersion, kind and metadata"],
+    ),
+    "unknown-key-type": (
+        RULE.format(path="manifests/.*", regex="^(data|stringData)$", age="AGE-SECRET-KEY-1XYZ"),
+        ["unknown key type"],
+    ),
+    "kms-only": (
+        "creation_rules:\n  - path_regex: manifests/.*\n    encrypted_regex: ^(data|stringData)$\n"
+        "    kms: arn:aws:kms:eu-west-1:111:key/abc\n",
+        ["only has kms keys"],
+    ),
     "missing": (None, ["No .sops.yaml was found"]),
     "yml": ("yml", ["ignores .sops.yml", "rename it"]),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_RULES))
-def test_bad_rules_exit_2_and_write_nothing(case: str, tmp_path: Path, answers_file: Path, age_key: AgeKey,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_rules_exit_2_and_write_nothing(
+    case: str,
+    tmp_path: Path,
+    answers_file: Path,
+    age_key: AgeKey,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     other = make_age_key(tmp_path / "keys2")
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=age_key.recipient)
     text, expected = BAD_RULES[case]
@@ -242,8 +299,9 @@ def test_bad_rules_exit_2_and_write_nothing(case: str, tmp_path: Path, answers_f
     assert snapshot(repo) == before
 
 
-def test_missing_sops_binary(repo: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_sops_binary(
+    repo: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = snapshot(repo)
     monkeypatch.setenv("SOPS", str(repo / "no-such-sops"))
     assert run(repo, answers_file, TOKEN, monkeypatch) == 2
@@ -261,8 +319,9 @@ def test_missing_sops_binary(repo: Path, answers_file: Path, monkeypatch: pytest
     assert snapshot(repo) == before
 
 
-def test_sops_env_var_selects_the_binary(repo: Path, answers_file: Path, age_key: AgeKey, sops_bin: str,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sops_env_var_selects_the_binary(
+    repo: Path, answers_file: Path, age_key: AgeKey, sops_bin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bare = repo.parent / "bare-bin"
     bare.mkdir()
     (bare / "git").symlink_to(shutil.which("git") or "git")
@@ -274,8 +333,9 @@ def test_sops_env_var_selects_the_binary(repo: Path, answers_file: Path, age_key
 
 
 # -- details ---------------------------------------------------------------------------------------
-def test_legacy_sops_path_passes_the_rule_explicitly(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_legacy_sops_path_passes_the_rule_explicitly(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """sops < 3.10: --encrypt /dev/stdin with --age/--encrypted-regex (the real 3.13 still accepts it)."""
     writer = SopsSecretWriter()
     monkeypatch.setattr(writer, "version", lambda secrets=(): (3, 9, 4))
@@ -289,26 +349,34 @@ def test_legacy_sops_path_passes_the_rule_explicitly(repo: Path, answers_file: P
     assert decrypt(repo, age_key)["stringData"] == {KEY: TOKEN}
 
 
-def test_existing_plaintext_secret_gets_encrypted(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_existing_plaintext_secret_gets_encrypted(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     p = repo / SECRET
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: hetzner-token\n  namespace: external-dns\n"
-                 f"stringData:\n  {KEY}: {TOKEN}\n")
+    p.write_text(
+        f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: hetzner-token\n  namespace: external-dns\n"
+        f"stringData:\n  {KEY}: {TOKEN}\n"
+    )
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key.path))
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     assert TOKEN not in p.read_text()
     assert decrypt(repo, age_key)["stringData"] == {KEY: TOKEN}
 
 
-def test_new_recipient_in_the_rule_reencrypts_the_same_token(repo: Path, answers_file: Path, age_key: AgeKey,
-                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_new_recipient_in_the_rule_reencrypts_the_same_token(
+    repo: Path, answers_file: Path, age_key: AgeKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(age_key.path))
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     first = (repo / SECRET).read_bytes()
     other = make_age_key(tmp_path / "keys2")
-    write_sops_yaml(repo, RULE.format(path=r"manifests/.*\.yaml$", regex="^(data|stringData)$",
-                                      age=f"{age_key.recipient},{other.recipient}"))
+    write_sops_yaml(
+        repo,
+        RULE.format(
+            path=r"manifests/.*\.yaml$", regex="^(data|stringData)$", age=f"{age_key.recipient},{other.recipient}"
+        ),
+    )
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     assert (repo / SECRET).read_bytes() != first
     doc = yamlio.load_plain((repo / SECRET).read_text())[0]
@@ -316,16 +384,18 @@ def test_new_recipient_in_the_rule_reencrypts_the_same_token(repo: Path, answers
     assert decrypt(repo, other)["stringData"] == {KEY: TOKEN}
 
 
-def test_number_like_token_stays_a_string(repo: Path, answers_file: Path, age_key: AgeKey,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_number_like_token_stays_a_string(
+    repo: Path, answers_file: Path, age_key: AgeKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(repo, answers_file, "0123456789", monkeypatch) == 0
     doc = yamlio.load_plain((repo / SECRET).read_text())[0]
     assert "type:str]" in doc["stringData"][KEY]
     assert decrypt(repo, age_key)["stringData"] == {KEY: "0123456789"}
 
 
-def test_can_cluster_key_decrypt(repo: Path, answers_file: Path, age_key: AgeKey, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_can_cluster_key_decrypt(
+    repo: Path, answers_file: Path, age_key: AgeKey, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(repo, answers_file, TOKEN, monkeypatch) == 0
     other = make_age_key(tmp_path / "keys2")
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other.path))  # a local key must not help
@@ -338,12 +408,15 @@ def test_can_cluster_key_decrypt(repo: Path, answers_file: Path, age_key: AgeKey
 
 def test_rule_matching_first_match_wins_relative_to_the_config(tmp_path: Path, age_key: AgeKey) -> None:
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=age_key.recipient, commit=False)
-    write_sops_yaml(repo, "creation_rules:\n"
-                          "  - path_regex: ^manifests/infrastructure/external-dns/\n"
-                          "    encrypted_regex: ^(data|stringData)$\n"
-                          f"    age: {age_key.recipient}\n"
-                          "  - encrypted_regex: ^data$\n"
-                          f"    age: {age_key.recipient}\n")
+    write_sops_yaml(
+        repo,
+        "creation_rules:\n"
+        "  - path_regex: ^manifests/infrastructure/external-dns/\n"
+        "    encrypted_regex: ^(data|stringData)$\n"
+        f"    age: {age_key.recipient}\n"
+        "  - encrypted_regex: ^data$\n"
+        f"    age: {age_key.recipient}\n",
+    )
     assert resolve(repo, SECRET).rule.index == 1
     assert resolve(repo, SECRET).rel == SECRET
     with pytest.raises(UserError, match="does not cover stringData"):

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import require_tool
 from support.repos import git, make_guide_repo, snapshot
+
 from wizard import yamlio
 from wizard.cli import main
 from wizard.engine import Engine, RunOptions
@@ -35,12 +35,18 @@ def test_done_when_scenario(guide_repo: Path, answers_file: Path) -> None:
     assert run_cli(guide_repo, answers_file, *NO_SECRET_STEPS) == 0
     assert main(["plan", "--repo", str(guide_repo), "--exit-code"]) == 0
     files = written(guide_repo)
-    for f in ("manifests/cluster/flux-system/ingress.yaml", "manifests/cluster/flux-system/cert-manager.yaml",
-              "manifests/cluster/flux-system/cluster-issuers.yaml", "manifests/cluster/flux-system/smoke-test.yaml",
-              "manifests/infrastructure/ingress-nginx/namespace.yaml", "manifests/infrastructure/ingress-nginx/ingress-nginx.yaml",
-              "manifests/infrastructure/cert-manager/cert-manager.yaml",
-              "manifests/infrastructure/cluster-issuers/cluster-issuers.yaml",
-              "manifests/infrastructure/smoke-test/podinfo.yaml", ".edge-wizard.yaml"):
+    for f in (
+        "manifests/cluster/flux-system/ingress.yaml",
+        "manifests/cluster/flux-system/cert-manager.yaml",
+        "manifests/cluster/flux-system/cluster-issuers.yaml",
+        "manifests/cluster/flux-system/smoke-test.yaml",
+        "manifests/infrastructure/ingress-nginx/namespace.yaml",
+        "manifests/infrastructure/ingress-nginx/ingress-nginx.yaml",
+        "manifests/infrastructure/cert-manager/cert-manager.yaml",
+        "manifests/infrastructure/cluster-issuers/cluster-issuers.yaml",
+        "manifests/infrastructure/smoke-test/podinfo.yaml",
+        ".edge-wizard.yaml",
+    ):
         assert files.get(f) == "??", f
     assert files[FW] == "M"
     # the firewall file differs from the original only by appended lines
@@ -65,8 +71,10 @@ def test_written_yaml_parses_and_kustomize_builds(guide_repo: Path, answers_file
     for rel in written(guide_repo):
         if rel.endswith(".yaml"):
             assert yamlio.load_plain((guide_repo / rel).read_text()), rel
-    folders = ["manifests/cluster/flux-system"] + [f"manifests/infrastructure/{c}" for c in
-               ("ingress-nginx", "cert-manager", "cluster-issuers", "smoke-test", "cluster-policies")]
+    folders = ["manifests/cluster/flux-system"] + [
+        f"manifests/infrastructure/{c}"
+        for c in ("ingress-nginx", "cert-manager", "cluster-issuers", "smoke-test", "cluster-policies")
+    ]
     for folder in folders:
         res = subprocess.run([kustomize, "build", folder], cwd=guide_repo, capture_output=True, text=True)
         assert res.returncode == 0, f"{folder}: {res.stderr}"
@@ -80,21 +88,29 @@ def _docs(repo: Path, rel: str) -> list:
 def test_ingress_manifests(guide_repo: Path, answers_file: Path) -> None:
     assert run_cli(guide_repo, answers_file, "ingress") == 0
     ns = _docs(guide_repo, "manifests/infrastructure/ingress-nginx/namespace.yaml")[0]
-    assert ns["metadata"]["labels"] == {"pod-security.kubernetes.io/enforce": "privileged",
-                                        "pod-security.kubernetes.io/enforce-version": "latest"}
+    assert ns["metadata"]["labels"] == {
+        "pod-security.kubernetes.io/enforce": "privileged",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+    }
     repo_doc, rel = _docs(guide_repo, "manifests/infrastructure/ingress-nginx/ingress-nginx.yaml")
     assert repo_doc["apiVersion"] == "source.toolkit.fluxcd.io/v1"
     assert rel["apiVersion"] == "helm.toolkit.fluxcd.io/v2"
     assert rel["spec"]["chart"]["spec"]["version"] == ">=4.15.0 <4.16.0"
     c = rel["spec"]["values"]["controller"]
-    assert (c["kind"], c["hostNetwork"], c["hostPort"]["enabled"], c["service"]["enabled"]) == ("DaemonSet", True, True, False)
+    assert (c["kind"], c["hostNetwork"], c["hostPort"]["enabled"], c["service"]["enabled"]) == (
+        "DaemonSet",
+        True,
+        True,
+        False,
+    )
     assert c["ingressClassResource"]["name"] == "nginx"
     k = _docs(guide_repo, "manifests/cluster/flux-system/kustomization.yaml")[0]
     assert k["resources"][-1] == "ingress.yaml"
 
 
-def test_ingress_plan_warns_that_ingress_nginx_is_retired(guide_repo: Path, answers_file: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_ingress_plan_warns_that_ingress_nginx_is_retired(
+    guide_repo: Path, answers_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["plan", "ingress", "--repo", str(guide_repo), "--answers", str(answers_file)]) == 0
     assert "retired upstream" in capsys.readouterr().err
 
@@ -126,8 +142,10 @@ def test_smoke_test_host_and_annotations(guide_repo: Path, answers_file: Path) -
     rel = _docs(guide_repo, "manifests/infrastructure/smoke-test/podinfo.yaml")[1]
     ing = rel["spec"]["values"]["ingress"]
     assert ing["className"] == "nginx"
-    assert ing["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-production",
-                                  "external-dns.alpha.kubernetes.io/hostname": "podinfo.apps.k8s.example.com"}
+    assert ing["annotations"] == {
+        "cert-manager.io/cluster-issuer": "letsencrypt-production",
+        "external-dns.alpha.kubernetes.io/hostname": "podinfo.apps.k8s.example.com",
+    }
     assert ing["hosts"][0]["host"] == "podinfo.apps.k8s.example.com"
     assert ing["tls"] == [{"secretName": "podinfo-tls", "hosts": ["podinfo.apps.k8s.example.com"]}]
 
@@ -148,8 +166,10 @@ def test_firewall_rule_is_appended_with_quoted_ports(guide_repo: Path, answers_f
     assert '"80"' in text and '"443"' in text and '"8443"' in text
     assert "# Allow HTTP and HTTPS access from anywhere" in text
     rules = _docs(guide_repo, FW)[0]["spec"]["ingress"]
-    assert {"fromEntities": ["world", "cluster"], "toPorts": [{"ports": [
-        {"port": "80", "protocol": "TCP"}, {"port": "443", "protocol": "TCP"}]}]} in rules
+    assert {
+        "fromEntities": ["world", "cluster"],
+        "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}, {"port": "443", "protocol": "TCP"}]}],
+    } in rules
     assert rules[-1] == {"fromEntities": ["cluster"], "toPorts": [{"ports": [{"port": "8443", "protocol": "TCP"}]}]}
     if "2024" in guide_repo.name:
         assert "    # - fromEntities:\n    #     - all" in text  # the commented-out rule survives
@@ -176,12 +196,14 @@ def test_firewall_rule_already_present_is_no_change(guide_repo: Path, answers_fi
     assert snapshot(guide_repo) == layout_before
 
 
-def test_firewall_never_creates_a_second_policy(tmp_path: Path, answers_file: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_firewall_never_creates_a_second_policy(
+    tmp_path: Path, answers_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     r = make_guide_repo(tmp_path / "r")
     (r / FW).unlink()
     (r / "manifests/infrastructure/cluster-policies/kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n")
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n"
+    )
     before = snapshot(r)
     assert run_cli(r, answers_file, "firewall") == 2
     err = capsys.readouterr().err
@@ -189,12 +211,15 @@ def test_firewall_never_creates_a_second_policy(tmp_path: Path, answers_file: Pa
     assert snapshot(r) == before
 
 
-def test_duplicate_kustomization_is_refused(tmp_path: Path, answers_file: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_duplicate_kustomization_is_refused(
+    tmp_path: Path, answers_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     r = make_guide_repo(tmp_path / "r")
     f = r / "manifests/cluster/flux-system/cilium.yaml"
-    f.write_text(f.read_text() + "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
-                 "metadata:\n  name: cert-manager\n  namespace: flux-system\nspec:\n  path: ./x\n")
+    f.write_text(
+        f.read_text() + "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata:\n  name: cert-manager\n  namespace: flux-system\nspec:\n  path: ./x\n"
+    )
     before = snapshot(r)
     assert run_cli(r, answers_file, *NO_SECRET_STEPS) == 2
     assert "already declared in manifests/cluster/flux-system/cilium.yaml" in capsys.readouterr().err
@@ -204,8 +229,9 @@ def test_duplicate_kustomization_is_refused(tmp_path: Path, answers_file: Path,
 def test_external_dns_refuses_plaintext_without_a_secret_writer(guide_repo: Path, answers_file: Path) -> None:
     from wizard.secrets import RefusingSecretWriter
 
-    engine = Engine(repo=guide_repo, answers_file=str(answers_file),
-                    secret_writer=RefusingSecretWriter("no sops here."))
+    engine = Engine(
+        repo=guide_repo, answers_file=str(answers_file), secret_writer=RefusingSecretWriter("no sops here.")
+    )
     plan = engine.plan(["external-dns"])
     before = snapshot(guide_repo)
     with pytest.raises(UserError, match="never writes a plaintext Secret"):
@@ -231,8 +257,23 @@ def test_plan_exit_code_reports_changes(guide_repo: Path, answers_file: Path) ->
 
 def test_run_without_yes_and_without_tty_refuses(guide_repo: Path, answers_file: Path) -> None:
     before = snapshot(guide_repo)
-    res = subprocess.run([sys.executable, "-m", "wizard", "run", "ingress", "--repo", str(guide_repo), "--answers",
-                          str(answers_file), "--no-commit"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wizard",
+            "run",
+            "ingress",
+            "--repo",
+            str(guide_repo),
+            "--answers",
+            str(answers_file),
+            "--no-commit",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert res.returncode == 2
     assert "needs --yes" in res.stderr
     assert snapshot(guide_repo) == before

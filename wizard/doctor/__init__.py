@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -59,8 +60,9 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 
 
-def check(check_id: str, *, scope: str) -> Callable[[Callable[[Any], Iterable[Finding]]],
-                                                     Callable[[Any], Iterable[Finding]]]:
+def check(
+    check_id: str, *, scope: str
+) -> Callable[[Callable[[Any], Iterable[Finding]]], Callable[[Any], Iterable[Finding]]]:
     """Register ``func(ctx) -> Iterable[Finding]`` as the check ``check_id`` (scope repo|cluster)."""
     if scope not in ("repo", "cluster"):
         raise ValueError(f"scope must be repo or cluster, not {scope!r}")
@@ -89,12 +91,16 @@ def _run(scope: str, ctx: Any) -> list[Finding]:
     for c in checks(scope):
         try:
             found = list(c.func(ctx))
-        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
-            found = [Finding(
-                id="doctor-check-crashed", severity="warning",
-                seen=f"The check {c.id} stopped with {type(exc).__name__}: {exc}",
-                why="Its pitfall was not checked, so doctor may miss a problem.",
-                fix="Report this as an edge-wizard bug (run with --debug for the traceback).")]
+        except Exception as exc:
+            found = [
+                Finding(
+                    id="doctor-check-crashed",
+                    severity="warning",
+                    seen=f"The check {c.id} stopped with {type(exc).__name__}: {exc}",
+                    why="Its pitfall was not checked, so doctor may miss a problem.",
+                    fix="Report this as an edge-wizard bug (run with --debug for the traceback).",
+                )
+            ]
         for f in found:
             key = (f.id, f.path, f.object, f.seen)
             if key not in seen:
@@ -115,8 +121,9 @@ def run_repo_checks(layout: Any) -> list[Finding]:
     return _run("repo", RepoContext.build(layout))
 
 
-async def run_cluster_checks(kubeconfig: str | None = None, context: str | None = None, *,
-                             layout: Any = None, timeout: float = 10.0) -> list[Finding]:
+async def run_cluster_checks(
+    kubeconfig: str | None = None, context: str | None = None, *, layout: Any = None, timeout: float = 10.0
+) -> list[Finding]:
     """All cluster checks. Raises :class:`ClusterUnreachable` when no API server answers."""
     from wizard.doctor.cluster_checks import take_snapshot
 
@@ -139,7 +146,7 @@ def _run_coro(coro: Any) -> Any:
     def worker() -> None:
         try:
             box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as exc:
             box["error"] = exc
 
     t = threading.Thread(target=worker, name="edge-wizard-doctor")
@@ -152,16 +159,24 @@ def _run_coro(coro: Any) -> Any:
 
 def skipped_finding(reason: str) -> Finding:
     return Finding(
-        id="cluster-skipped", severity="info",
+        id="cluster-skipped",
+        severity="info",
         seen=f"Cluster checks were skipped: {reason}",
         why="Only the repository was checked; problems that show up only in the cluster (PodSecurity "
-            "rejections, failed Flux reconciliations, certificates) were not looked for.",
+        "rejections, failed Flux reconciliations, certificates) were not looked for.",
         fix="Run edge-wizard doctor where kubectl works against the cluster, or pass --context NAME "
-            "(and KUBECONFIG) to pick it.")
+        "(and KUBECONFIG) to pick it.",
+    )
 
 
-async def diagnose_async(layout: Any, *, kubeconfig: str | None = None, context: str | None = None,
-                         cluster: bool = True, timeout: float = 10.0) -> list[Finding]:
+async def diagnose_async(
+    layout: Any,
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    cluster: bool = True,
+    timeout: float = 10.0,
+) -> list[Finding]:
     findings = run_repo_checks(layout) if layout is not None else []
     if cluster:
         try:
@@ -171,11 +186,16 @@ async def diagnose_async(layout: Any, *, kubeconfig: str | None = None, context:
     return sort_findings(findings)
 
 
-def diagnose(layout: Any, *, kubeconfig: str | None = None, context: str | None = None,
-             cluster: bool = True, timeout: float = 10.0) -> list[Finding]:
+def diagnose(
+    layout: Any,
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    cluster: bool = True,
+    timeout: float = 10.0,
+) -> list[Finding]:
     """Repository checks, then cluster checks when a cluster answers (else one info finding)."""
-    return _run_coro(diagnose_async(layout, kubeconfig=kubeconfig, context=context, cluster=cluster,
-                                    timeout=timeout))
+    return _run_coro(diagnose_async(layout, kubeconfig=kubeconfig, context=context, cluster=cluster, timeout=timeout))
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -221,9 +241,12 @@ def cmd_doctor(args: Any, out: Any) -> int:
     except UserError:
         state = {}
     layout = repo_mod.discover(root, state.get("paths") or None, state.get("sops_secret"))
-    findings = diagnose(layout, kubeconfig=getattr(args, "kubeconfig", None),
-                        context=getattr(args, "context", None),
-                        cluster=not getattr(args, "offline", False))
+    findings = diagnose(
+        layout,
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        cluster=not getattr(args, "offline", False),
+    )
     if out.json:
         for f in findings:
             out.obj(f.to_json())
@@ -234,6 +257,21 @@ def cmd_doctor(args: Any, out: Any) -> int:
     return exit_code(findings)
 
 
-__all__ = ["Check", "ClusterUnreachable", "Finding", "REGISTRY", "as_events", "check", "checks", "cmd_doctor",
-           "diagnose", "diagnose_async", "exit_code", "render_text", "run_cluster_checks",
-           "run_repo_checks", "skipped_finding", "summary"]
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "ClusterUnreachable",
+    "Finding",
+    "as_events",
+    "check",
+    "checks",
+    "cmd_doctor",
+    "diagnose",
+    "diagnose_async",
+    "exit_code",
+    "render_text",
+    "run_cluster_checks",
+    "run_repo_checks",
+    "skipped_finding",
+    "summary",
+]

@@ -8,19 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from wizard.doctor import ClusterUnreachable, Finding, check
 from wizard.flux.kube import KINDS
 
-FLUX_CONTROLLERS = ("source-controller", "kustomize-controller", "helm-controller", "notification-controller",
-                    "image-reflector-controller", "image-automation-controller")
+FLUX_CONTROLLERS = (
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+)
 BAD_ACME_STATES = ("invalid", "errored", "expired")
 # the custom kinds read, by plural: (group, kind, plural, namespaced), from the one kind table that
 # wizard.flux follows too; the version read is whichever the cluster serves (storage first)
-CUSTOM = {KINDS[k][2]: (KINDS[k][0], k, KINDS[k][2], KINDS[k][3]) for k in (
-    "Kustomization", "HelmRelease", "ClusterIssuer", "Certificate", "CertificateRequest", "Order", "Challenge")}
+CUSTOM = {
+    KINDS[k][2]: (KINDS[k][0], k, KINDS[k][2], KINDS[k][3])
+    for k in (
+        "Kustomization",
+        "HelmRelease",
+        "ClusterIssuer",
+        "Certificate",
+        "CertificateRequest",
+        "Order",
+        "Challenge",
+    )
+}
 
 
 @dataclass
@@ -36,8 +53,9 @@ class Snapshot:
 
     def workload(self, kind: str, ns: str, name: str) -> dict[str, Any] | None:
         key = {"DaemonSet": "daemonsets", "ReplicaSet": "replicasets", "Deployment": "deployments"}.get(kind)
-        return next((o for o in self.items(key or "") if _meta(o).get("namespace") == ns
-                     and _meta(o).get("name") == name), None)
+        return next(
+            (o for o in self.items(key or "") if _meta(o).get("namespace") == ns and _meta(o).get("name") == name), None
+        )
 
 
 def _meta(o: dict[str, Any]) -> dict[str, Any]:
@@ -59,15 +77,16 @@ def _false(o: dict[str, Any], type_: str = "Ready") -> dict[str, Any] | None:
 
 
 # -- reading the cluster ----------------------------------------------------------------------
-async def take_snapshot(kubeconfig: str | None, context: str | None, *, layout: Any = None,
-                        timeout: float = 10.0) -> Snapshot:
+async def take_snapshot(
+    kubeconfig: str | None, context: str | None, *, layout: Any = None, timeout: float = 10.0
+) -> Snapshot:
     import httpx2
     from lightkube import ApiError, AsyncClient, KubeConfig
 
     try:
         cfg = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
         single = cfg.get(context_name=context)
-    except Exception as exc:  # noqa: BLE001 - missing file, unknown context, bad YAML
+    except Exception as exc:
         raise ClusterUnreachable(f"no usable kubeconfig ({exc})") from None
     if single is None:
         raise ClusterUnreachable("the kubeconfig has no current context")
@@ -82,21 +101,23 @@ async def take_snapshot(kubeconfig: str | None, context: str | None, *, layout: 
                 if exc.status.code in (403, 404):
                     return []
                 if exc.status.code == 401:
-                    raise ClusterUnreachable(f"the API server {single.cluster.server} rejected the credentials "
-                                             f"({exc.status.message})") from None
+                    raise ClusterUnreachable(
+                        f"the API server {single.cluster.server} rejected the credentials ({exc.status.message})"
+                    ) from None
                 if exc.status.code not in (429, 500, 503) or attempt == 5:
                     raise
             except httpx2.HTTPStatusError as exc:
                 if exc.response.status_code != 429 or attempt == 5:
                     raise
-            await asyncio.sleep(0.2 * 2 ** attempt)
+            await asyncio.sleep(0.2 * 2**attempt)
         return []
 
     try:
         return await _read(client, listing, layout)
     except (httpx2.TransportError, OSError) as exc:
-        raise ClusterUnreachable(f"the API server {single.cluster.server} did not answer "
-                                 f"({type(exc).__name__}: {exc})") from None
+        raise ClusterUnreachable(
+            f"the API server {single.cluster.server} did not answer ({type(exc).__name__}: {exc})"
+        ) from None
     finally:
         await client.close()
 
@@ -112,8 +133,7 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
     served: dict[tuple[str, str], list[str]] = {}
     for crd in crds:
         spec = crd.get("spec") or {}
-        vers = sorted((v for v in spec.get("versions") or [] if v.get("served")),
-                      key=lambda v: not v.get("storage"))
+        vers = sorted((v for v in spec.get("versions") or [] if v.get("served")), key=lambda v: not v.get("storage"))
         served[(spec.get("group", ""), (spec.get("names") or {}).get("kind", ""))] = [v["name"] for v in vers]
 
     async def custom(key: str) -> list[dict[str, Any]]:
@@ -129,8 +149,11 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
     results = await asyncio.gather(
         *(custom(k) for k in keys),
         listing(Event, namespace=ALL_NS, fields={"reason": "FailedCreate"}),
-        listing(Deployment, namespace=ALL_NS), listing(DaemonSet, namespace=ALL_NS),
-        listing(ReplicaSet, namespace=ALL_NS), listing(Namespace))
+        listing(Deployment, namespace=ALL_NS),
+        listing(DaemonSet, namespace=ALL_NS),
+        listing(ReplicaSet, namespace=ALL_NS),
+        listing(Namespace),
+    )
     objects = dict(zip(keys + ["events", "deployments", "daemonsets", "replicasets"], results[:-1]))
     namespaces = {_meta(n).get("name", ""): n for n in results[-1]}
     snap = Snapshot(served=served, objects=objects, namespaces=namespaces, layout=layout)
@@ -149,8 +172,9 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
 def _ready_workload(kind: str, o: dict[str, Any]) -> bool:
     st, spec = o.get("status") or {}, o.get("spec") or {}
     if kind == "DaemonSet":
-        return (st.get("desiredNumberScheduled") or 0) > 0 and \
-            (st.get("numberReady") or 0) >= (st.get("desiredNumberScheduled") or 0)
+        return (st.get("desiredNumberScheduled") or 0) > 0 and (st.get("numberReady") or 0) >= (
+            st.get("desiredNumberScheduled") or 0
+        )
     want = spec.get("replicas", 1)
     return (st.get("readyReplicas") or 0) >= want
 
@@ -175,18 +199,24 @@ def pod_security_rejected(snap: Snapshot) -> Iterable[Finding]:
         done.add(ref)
         labels = _meta(snap.namespaces.get(ns, {})).get("labels") or {}
         level = labels.get("pod-security.kubernetes.io/enforce")
-        where = (f"Namespace {ns} enforces PodSecurity level {level}" if level else
-                 f"Namespace {ns} has no pod-security.kubernetes.io/enforce label, so the cluster's default level "
-                 "applies (Talos: baseline); it")
+        where = (
+            f"Namespace {ns} enforces PodSecurity level {level}"
+            if level
+            else f"Namespace {ns} has no pod-security.kubernetes.io/enforce label, so the cluster's default level "
+            "applies (Talos: baseline); it"
+        )
         yield Finding(
-            "pod-security-rejected", "error", object=ref,
+            "pod-security-rejected",
+            "error",
+            object=ref,
             seen=f"{ref} has no pods: FailedCreate {msg}",
             why=f"{where}, which forbids hostNetwork and hostPorts; the "
-                "controller keeps retrying and the workload never starts (Talos enforces baseline by default).",
+            "controller keeps retrying and the workload never starts (Talos enforces baseline by default).",
             fix=f"Label only this namespace privileged: set `pod-security.kubernetes.io/enforce: privileged` and "
-                f"`pod-security.kubernetes.io/enforce-version: latest` in its Namespace manifest (kubectl label "
-                f"namespace {ns} pod-security.kubernetes.io/enforce=privileged to test), not cluster-wide.",
-            step="ingress" if ns == "ingress-nginx" else None)
+            f"`pod-security.kubernetes.io/enforce-version: latest` in its Namespace manifest (kubectl label "
+            f"namespace {ns} pod-security.kubernetes.io/enforce=privileged to test), not cluster-wide.",
+            step="ingress" if ns == "ingress-nginx" else None,
+        )
 
 
 # -- Flux -------------------------------------------------------------------------------------------
@@ -214,36 +244,52 @@ def kustomization_failed(snap: Snapshot) -> Iterable[Finding]:
         m = NO_MATCH.search(msg)
         if "illegal base64 data" in msg or re.search(r"is SOPS encrypt\w*, configuring decryption", msg):
             yield Finding(
-                "kustomization-decryption-missing", "error", object=ref, seen=seen,
+                "kustomization-decryption-missing",
+                "error",
+                object=ref,
+                seen=seen,
                 why="The Kustomization applies a sops-encrypted Secret but has no spec.decryption, so Flux would "
-                    "apply the ENC[...] text itself; it refuses, and nothing in this Kustomization is applied.",
+                "apply the ENC[...] text itself; it refuses, and nothing in this Kustomization is applied.",
                 fix=f"Add `decryption: {{provider: sops, secretRef: {{name: {secret}}}}}` to Kustomization {name!r} "
-                    f"in the repository, and make sure Secret flux-system/{secret} holds the age key (key name "
-                    "ending in .agekey).",
-                step=steps.get(name))
+                f"in the repository, and make sure Secret flux-system/{secret} holds the age key (key name "
+                "ending in .agekey).",
+                step=steps.get(name),
+            )
         elif m:
             kind = m.group("kind")
             yield Finding(
-                "kustomization-crd-missing", "error", object=ref, seen=seen,
+                "kustomization-crd-missing",
+                "error",
+                object=ref,
+                seen=seen,
                 why=f"The cluster has no CRD for {kind} yet: the Kustomization was applied before the chart that "
-                    "installs it was Ready (CRD ordering). Flux health checks run after the apply, so a health "
-                    "check alone does not order it.",
+                "installs it was Ready (CRD ordering). Flux health checks run after the apply, so a health "
+                "check alone does not order it.",
                 fix=f"Put `dependsOn: [{{name: <the Kustomization installing {kind}'s CRDs>}}]` into Kustomization "
-                    f"{name!r} and give that Kustomization a healthCheck (or wait: true) on its HelmRelease, e.g. "
-                    "cert-manager for ClusterIssuer.",
-                step="cluster-issuers" if kind in ("ClusterIssuer", "Issuer") else steps.get(name))
+                f"{name!r} and give that Kustomization a healthCheck (or wait: true) on its HelmRelease, e.g. "
+                "cert-manager for ClusterIssuer.",
+                step="cluster-issuers" if kind in ("ClusterIssuer", "Issuer") else steps.get(name),
+            )
         elif re.search(r"decryption.*not found|secrets? \"?[\w-]+\"? not found", msg) and "sops" in msg.lower():
             yield Finding(
-                "sops-key-missing", "error", object=ref, seen=seen,
+                "sops-key-missing",
+                "error",
+                object=ref,
+                seen=seen,
                 why="Flux cannot decrypt the Kustomization's secrets without the sops key Secret.",
                 fix=f"Create it: `kubectl -n flux-system create secret generic {secret} "
-                    "--from-file=age.agekey=<your age key file>`.")
+                "--from-file=age.agekey=<your age key file>`.",
+            )
         else:
             yield Finding(
-                "kustomization-not-ready", "warning", object=ref, seen=seen,
+                "kustomization-not-ready",
+                "warning",
+                object=ref,
+                seen=seen,
                 why="Flux stops applying this Kustomization (and those that depend on it) until the error is fixed.",
                 fix=f"Fix what the message names in the repository, then `flux reconcile kustomization {name} "
-                    "--with-source`.")
+                "--with-source`.",
+            )
 
 
 def _retries(spec: dict[str, Any], phase: str) -> int:
@@ -261,11 +307,19 @@ def helmrelease_stalled(snap: Snapshot) -> Iterable[Finding]:
         name, ns, ref = _meta(hr).get("name"), _meta(hr).get("namespace"), _ref("HelmRelease", hr)
         inst, upg = st.get("installFailures") or 0, st.get("upgradeFailures") or 0
         exhausted = []
-        if inst and _retries(spec, "install") >= 0 and inst > _retries(spec, "install") and \
-                ((spec.get("install") or {}).get("strategy") or {}).get("name") != "RetryOnFailure":
+        if (
+            inst
+            and _retries(spec, "install") >= 0
+            and inst > _retries(spec, "install")
+            and ((spec.get("install") or {}).get("strategy") or {}).get("name") != "RetryOnFailure"
+        ):
             exhausted.append(f"installFailures {inst} > install.remediation.retries {_retries(spec, 'install')}")
-        if upg and _retries(spec, "upgrade") >= 0 and upg > _retries(spec, "upgrade") and \
-                ((spec.get("upgrade") or {}).get("strategy") or {}).get("name") != "RetryOnFailure":
+        if (
+            upg
+            and _retries(spec, "upgrade") >= 0
+            and upg > _retries(spec, "upgrade")
+            and ((spec.get("upgrade") or {}).get("strategy") or {}).get("name") != "RetryOnFailure"
+        ):
             exhausted.append(f"upgradeFailures {upg} > upgrade.remediation.retries {_retries(spec, 'upgrade')}")
         is_stalled = stalled and stalled.get("status") == "True"
         if is_stalled or (ready and exhausted):
@@ -273,20 +327,26 @@ def helmrelease_stalled(snap: Snapshot) -> Iterable[Finding]:
             detail = f" ({'; '.join(exhausted)})" if exhausted else ""
             msg = (ready or {}).get("message") or c.get("message")
             yield Finding(
-                "helmrelease-stalled", "error", object=ref,
+                "helmrelease-stalled",
+                "error",
+                object=ref,
                 seen=f"{ref} is stalled ({c.get('reason')}){detail}: {msg}",
                 why="helm-controller has used up its remediation retries and stops trying until the HelmRelease "
-                    "changes or its failure counters are reset, even after the cause is fixed.",
+                "changes or its failure counters are reset, even after the cause is fixed.",
                 fix=f"Fix the cause the message names (values, chart version, a missing CRD or Secret), then reset "
-                    f"the counters: T=$(date +%s); kubectl -n {ns} annotate helmrelease/{name} --overwrite "
-                    "reconcile.fluxcd.io/requestedAt=$T reconcile.fluxcd.io/resetAt=$T")
+                f"the counters: T=$(date +%s); kubectl -n {ns} annotate helmrelease/{name} --overwrite "
+                "reconcile.fluxcd.io/requestedAt=$T reconcile.fluxcd.io/resetAt=$T",
+            )
         elif ready:
             yield Finding(
-                "helmrelease-not-ready", "warning", object=ref,
+                "helmrelease-not-ready",
+                "warning",
+                object=ref,
                 seen=f"{ref} is not Ready ({ready.get('reason')}): {ready.get('message')}",
                 why="The chart is not (fully) installed; helm-controller retries on its interval.",
                 fix=f"Fix what the message names; `flux reconcile helmrelease {name} -n {ns} --with-source` retries "
-                    "at once.")
+                "at once.",
+            )
 
 
 @check("flux-not-ready", scope="cluster")
@@ -294,11 +354,14 @@ def flux_not_ready(snap: Snapshot) -> Iterable[Finding]:
     """Flux missing (no CRDs) or a Flux controller Deployment that exists and is not available."""
     if not snap.served.get(("kustomize.toolkit.fluxcd.io", "Kustomization")):
         yield Finding(
-            "flux-not-installed", "error", object="CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io",
+            "flux-not-installed",
+            "error",
+            object="CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io",
             seen="The cluster serves no kustomize.toolkit.fluxcd.io Kustomization API: Flux is not installed.",
             why="Nothing in the repository reaches the cluster without Flux.",
             fix="Bootstrap Flux (flux bootstrap git ... --path=<the Flux folder's parent>), as in the guide's "
-                "Part III.")
+            "Part III.",
+        )
         return
     for d in snap.items("deployments"):
         m = _meta(d)
@@ -308,13 +371,16 @@ def flux_not_ready(snap: Snapshot) -> Iterable[Finding]:
         want = (d.get("spec") or {}).get("replicas", 1)
         if want and ((d.get("status") or {}).get("availableReplicas") or 0) < want:
             yield Finding(
-                "flux-not-ready", "error", object=_ref("Deployment", d),
+                "flux-not-ready",
+                "error",
+                object=_ref("Deployment", d),
                 seen=f"{_ref('Deployment', d)} has {(d.get('status') or {}).get('availableReplicas') or 0}/{want} "
-                     f"available replicas{': ' + avail.get('message', '') if avail else ''}.",
+                f"available replicas{': ' + avail.get('message', '') if avail else ''}.",
                 why="While a Flux controller is down, its kinds are not reconciled: commits are not applied and "
-                    "statuses go stale.",
+                "statuses go stale.",
                 fix=f"kubectl -n flux-system describe deployment {m.get('name')} and its pods; `flux check` lists "
-                    "what is wrong.")
+                "what is wrong.",
+            )
 
 
 @check("flux-api-not-served", scope="cluster")
@@ -332,14 +398,21 @@ def flux_api_not_served(snap: Snapshot) -> Iterable[Finding]:
             continue
         newer = ver in ("v1", "v2") or ver > served[0]
         yield Finding(
-            "flux-api-not-served", "error", path=d.path, object=f"CustomResourceDefinition/{kind}.{group}",
+            "flux-api-not-served",
+            "error",
+            path=d.path,
+            object=f"CustomResourceDefinition/{kind}.{group}",
             seen=f"{where} in {d.path} uses {api}, but the cluster's Flux serves {group} "
-                 f"{', '.join(served)} for {kind}.",
-            why="Flux cannot apply the object: the dry-run fails with \"no matches for kind\" and the Kustomization "
-                "holding it stalls.",
-            fix=(f"Upgrade Flux in the cluster (it serves {served[0]}; {api} needs a newer Flux), or use "
-                 f"{group}/{served[0]}." if newer else
-                 f"Change apiVersion to {group}/{CURRENT.get(group, served[0])} (served: {served[0]})."))
+            f"{', '.join(served)} for {kind}.",
+            why='Flux cannot apply the object: the dry-run fails with "no matches for kind" and the Kustomization '
+            "holding it stalls.",
+            fix=(
+                f"Upgrade Flux in the cluster (it serves {served[0]}; {api} needs a newer Flux), or use "
+                f"{group}/{served[0]}."
+                if newer
+                else f"Change apiVersion to {group}/{CURRENT.get(group, served[0])} (served: {served[0]})."
+            ),
+        )
 
 
 # -- cert-manager -----------------------------------------------------------------------------------
@@ -354,15 +427,18 @@ def clusterissuer_not_ready(snap: Snapshot) -> Iterable[Finding]:
         if not c:
             continue
         ref = _ref("ClusterIssuer", ci)
-        acme = ((ci.get("spec") or {}).get("acme") or {})
+        acme = (ci.get("spec") or {}).get("acme") or {}
         yield Finding(
-            "clusterissuer-not-ready", "error", object=ref,
+            "clusterissuer-not-ready",
+            "error",
+            object=ref,
             seen=f"{ref} is not Ready ({c.get('reason')}): {c.get('message')}",
             why="No Certificate that uses this issuer can be issued until it has an ACME account "
-                f"(server {acme.get('server', '?')}, email {acme.get('email', '?')}).",
+            f"(server {acme.get('server', '?')}, email {acme.get('email', '?')}).",
             fix="Check the ACME server URL and the email address (Let's Encrypt rejects example.com and invalid "
-                "addresses) and that the cluster can reach the server; cert-manager retries on its own once fixed.",
-            step="cluster-issuers" if _meta(ci).get("name") in ours else None)
+            "addresses) and that the cluster can reach the server; cert-manager retries on its own once fixed.",
+            step="cluster-issuers" if _meta(ci).get("name") in ours else None,
+        )
 
 
 def _owned_by(o: dict[str, Any], owner: dict[str, Any]) -> bool:
@@ -388,22 +464,26 @@ def certificate_not_ready(snap: Snapshot) -> Iterable[Finding]:
                 st = o.get("status") or {}
                 state = st.get("state") or "pending"
                 bad = bad or state in BAD_ACME_STATES
-                parts.append(f"{kind} {_meta(o).get('name')} is {state}"
-                             + (f": {st['reason']}" if st.get("reason") else ""))
+                parts.append(
+                    f"{kind} {_meta(o).get('name')} is {state}" + (f": {st['reason']}" if st.get("reason") else "")
+                )
         issuing = cond(cert, "Issuing")
         bad = bad or bool(issuing and issuing.get("status") == "False" and issuing.get("reason") == "Failed")
         issuer = ((cert.get("spec") or {}).get("issuerRef") or {}).get("name", "?")
         detail = "; ".join(parts) or "no ACME Order yet"
         yield Finding(
-            "certificate-not-ready", "error" if bad else "warning", object=ref,
+            "certificate-not-ready",
+            "error" if bad else "warning",
+            object=ref,
             seen=f"{ref} is not Ready ({c.get('reason')}): {c.get('message')}. {detail}.",
             why=f"The TLS Secret {(cert.get('spec') or {}).get('secretName', '?')} is not issued, so HTTPS serves no "
-                f"valid certificate. HTTP-01 needs http://<host>/.well-known/acme-challenge/ reachable from the "
-                f"internet: DNS pointing at the node, port 80 open in the host firewall, the ingress controller "
-                f"running, and ClusterIssuer {issuer} Ready.",
+            f"valid certificate. HTTP-01 needs http://<host>/.well-known/acme-challenge/ reachable from the "
+            f"internet: DNS pointing at the node, port 80 open in the host firewall, the ingress controller "
+            f"running, and ClusterIssuer {issuer} Ready.",
             fix=f"Follow the reason above: kubectl -n {ns} describe challenges shows the last check; fix DNS (external-"
-                "dns), the firewall rule or the issuer, then cert-manager retries (delete the failed Order to retry "
-                "at once).")
+            "dns), the firewall rule or the issuer, then cert-manager retries (delete the failed Order to retry "
+            "at once).",
+        )
 
 
 # -- external-dns -----------------------------------------------------------------------------------
@@ -455,22 +535,31 @@ def external_dns(snap: Snapshot) -> Iterable[Finding]:
             keys = snap.secrets.get((ns, name), set())
             if keys is None or (key and key not in keys):
                 missing = True
-                what = (f"Secret {ns}/{name} does not exist" if keys is None
-                        else f"Secret {ns}/{name} has no key {key!r} (keys: {', '.join(sorted(keys)) or 'none'})")
+                what = (
+                    f"Secret {ns}/{name} does not exist"
+                    if keys is None
+                    else f"Secret {ns}/{name} has no key {key!r} (keys: {', '.join(sorted(keys)) or 'none'})"
+                )
                 yield Finding(
-                    "external-dns-secret-missing", "error", object=ref,
+                    "external-dns-secret-missing",
+                    "error",
+                    object=ref,
                     seen=f"{ref} reads the DNS token from {ns}/{name}{f' key {key}' if key else ''}, but {what} "
-                         f"({state}).",
+                    f"({state}).",
                     why="The pod cannot start (CreateContainerConfigError) or runs without a token, so no DNS records "
-                        "are written and certificates for those hosts cannot be validated.",
+                    "are written and certificates for those hosts cannot be validated.",
                     fix=f"Let Flux apply the sops-encrypted Secret {name}: it must be listed in the component's "
-                        "kustomization.yaml and its Flux Kustomization needs the decryption block; `edge-wizard run "
-                        "external-dns` writes both (with the token).",
-                    step="external-dns")
+                    "kustomization.yaml and its Flux Kustomization needs the decryption block; `edge-wizard run "
+                    "external-dns` writes both (with the token).",
+                    step="external-dns",
+                )
         if not missing and want and avail < want:
             yield Finding(
-                "external-dns-not-running", "error", object=ref,
+                "external-dns-not-running",
+                "error",
+                object=ref,
                 seen=f"{ref} is not running: {state}.",
                 why="DNS records for the Ingress hosts are not created or updated.",
                 fix=f"kubectl -n {_meta(d).get('namespace')} logs deploy/{_meta(d).get('name')} --all-containers "
-                    "shows why (a rejected token prints 401/403; a wrong zone prints no matching zones).")
+                "shows why (a rejected token prints 401/403; a wrong zone prints no matching zones).",
+            )

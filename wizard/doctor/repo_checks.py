@@ -4,28 +4,38 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from wizard import yamlio
 from wizard.doctor import Finding, check
 from wizard.repo import CONTROL_PLANE_LABEL, SKIP_DIRS, Layout, norm
 
-FLUX_GROUPS = ("source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io", "helm.toolkit.fluxcd.io",
-               "notification.toolkit.fluxcd.io", "image.toolkit.fluxcd.io")
+FLUX_GROUPS = (
+    "source.toolkit.fluxcd.io",
+    "kustomize.toolkit.fluxcd.io",
+    "helm.toolkit.fluxcd.io",
+    "notification.toolkit.fluxcd.io",
+    "image.toolkit.fluxcd.io",
+)
 SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository", "Bucket", "HelmChart", "ExternalArtifact")
 KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 # Flux release (major, minor) that removed an API version (versions.md: 2.7 removed */v1beta1 and
 # helm v2beta1; 2.8 source/kustomize v1beta2 and helm v2beta2; 2.9 image/notification v1beta2).
 REMOVED_IN: dict[str, tuple[int, int]] = {
-    "source.toolkit.fluxcd.io/v1beta1": (2, 7), "kustomize.toolkit.fluxcd.io/v1beta1": (2, 7),
-    "helm.toolkit.fluxcd.io/v2beta1": (2, 7), "notification.toolkit.fluxcd.io/v1beta1": (2, 7),
+    "source.toolkit.fluxcd.io/v1beta1": (2, 7),
+    "kustomize.toolkit.fluxcd.io/v1beta1": (2, 7),
+    "helm.toolkit.fluxcd.io/v2beta1": (2, 7),
+    "notification.toolkit.fluxcd.io/v1beta1": (2, 7),
     "image.toolkit.fluxcd.io/v1beta1": (2, 7),
-    "source.toolkit.fluxcd.io/v1beta2": (2, 8), "kustomize.toolkit.fluxcd.io/v1beta2": (2, 8),
+    "source.toolkit.fluxcd.io/v1beta2": (2, 8),
+    "kustomize.toolkit.fluxcd.io/v1beta2": (2, 8),
     "helm.toolkit.fluxcd.io/v2beta2": (2, 8),
-    "notification.toolkit.fluxcd.io/v1beta2": (2, 9), "image.toolkit.fluxcd.io/v1beta2": (2, 9),
+    "notification.toolkit.fluxcd.io/v1beta2": (2, 9),
+    "image.toolkit.fluxcd.io/v1beta2": (2, 9),
 }
 # (apiVersion, kind) -> the Flux release that first served it.
 ADDED_IN: dict[tuple[str, str], tuple[int, int]] = {
@@ -38,14 +48,20 @@ ADDED_IN: dict[tuple[str, str], tuple[int, int]] = {
     ("helm.toolkit.fluxcd.io/v2beta2", "HelmRelease"): (2, 2),
     ("source.toolkit.fluxcd.io/v1", "OCIRepository"): (2, 6),
 }
-CURRENT = {"source.toolkit.fluxcd.io": "v1", "kustomize.toolkit.fluxcd.io": "v1", "helm.toolkit.fluxcd.io": "v2",
-           "notification.toolkit.fluxcd.io": "v1 (or v1beta3 for Alert/Provider)",
-           "image.toolkit.fluxcd.io": "v1"}
+CURRENT = {
+    "source.toolkit.fluxcd.io": "v1",
+    "kustomize.toolkit.fluxcd.io": "v1",
+    "helm.toolkit.fluxcd.io": "v2",
+    "notification.toolkit.fluxcd.io": "v1 (or v1beta3 for Alert/Provider)",
+    "image.toolkit.fluxcd.io": "v1",
+}
 
-MIGRATION_HINT = ("ingress-nginx is retired upstream (final release: chart 4.15.1 / controller 1.15.1, March "
-                  "2026): no more releases or security fixes. It keeps working for now; plan a move to a Gateway "
-                  "API implementation (kubernetes-sigs/ingress2gateway converts Ingress objects to Gateway API) "
-                  "or to another maintained Ingress controller from the Kubernetes documentation's list.")
+MIGRATION_HINT = (
+    "ingress-nginx is retired upstream (final release: chart 4.15.1 / controller 1.15.1, March "
+    "2026): no more releases or security fixes. It keeps working for now; plan a move to a Gateway "
+    "API implementation (kubernetes-sigs/ingress2gateway converts Ingress objects to Gateway API) "
+    "or to another maintained Ingress controller from the Kubernetes documentation's list."
+)
 
 
 def _step_of_kustomization() -> dict[str, str]:
@@ -79,8 +95,11 @@ class Doc:
 
     @property
     def name(self) -> str:
-        return str((self.data.get("metadata") or {}).get("name", "")) if isinstance(self.data.get("metadata"),
-                                                                                       dict) else ""
+        return (
+            str((self.data.get("metadata") or {}).get("name", ""))
+            if isinstance(self.data.get("metadata"), dict)
+            else ""
+        )
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -111,7 +130,7 @@ class RepoContext:
         return self.layout.root
 
     @classmethod
-    def build(cls, layout: Layout) -> "RepoContext":
+    def build(cls, layout: Layout) -> RepoContext:
         root = layout.root
         docs: list[Doc] = []
         unreadable: list[str] = []
@@ -119,14 +138,17 @@ class RepoContext:
             rel = p.relative_to(root).as_posix()
             try:
                 loaded = yamlio.load_plain(p.read_text(encoding="utf-8"))
-            except Exception:  # noqa: BLE001 - reported by kustomize; not this tool's pitfall
+            except Exception:
                 unreadable.append(rel)
                 continue
             docs += [Doc(rel, i, d) for i, d in enumerate(loaded) if isinstance(d, dict)]
         flux_ks = []
         for d in docs:
-            if (d.kind == "Kustomization" and d.api.startswith("kustomize.toolkit.fluxcd.io/")
-                    and PurePosixPath(d.path).parent.as_posix() == layout.flux_dir):
+            if (
+                d.kind == "Kustomization"
+                and d.api.startswith("kustomize.toolkit.fluxcd.io/")
+                and PurePosixPath(d.path).parent.as_posix() == layout.flux_dir
+            ):
                 path = norm(str(d.spec.get("path", "")))
                 fk = FluxK(d, path, d.spec.get("targetNamespace"), bool(d.spec.get("decryption")))
                 fk.files = applied_files(root, path)
@@ -162,8 +184,9 @@ def _kustomize_file(folder: Path) -> Path | None:
     return next((folder / n for n in KUSTOMIZE_FILES if (folder / n).is_file()), None)
 
 
-def applied_files(root: Path, path: str, namespace: str | None = None,
-                  seen: set[str] | None = None) -> dict[str, str | None]:
+def applied_files(
+    root: Path, path: str, namespace: str | None = None, seen: set[str] | None = None
+) -> dict[str, str | None]:
     """Files a Flux Kustomization with ``spec.path: path`` applies (repo-relative -> kustomize
     namespace). With a kustomization.yaml: what it lists (recursively); without one: every YAML
     file below, like kustomize-controller's generated kustomization."""
@@ -180,7 +203,7 @@ def applied_files(root: Path, path: str, namespace: str | None = None,
         return out
     try:
         k = (yamlio.load_plain(kfile.read_text(encoding="utf-8")) or [{}])[0] or {}
-    except Exception:  # noqa: BLE001
+    except Exception:
         return out
     ns = namespace or k.get("namespace")
     for entry in [*(k.get("resources") or []), *(k.get("bases") or []), *(k.get("components") or [])]:
@@ -226,8 +249,12 @@ def _helm_chart(d: Doc) -> str:
 
 
 def _releases(ctx: RepoContext, chart: str) -> list[Doc]:
-    return [d for d in ctx.of_kind("HelmRelease") if d.api.startswith("helm.toolkit.fluxcd.io/")
-            and (_helm_chart(d) == chart or _helm_chart(d).endswith(f"/{chart}"))]
+    return [
+        d
+        for d in ctx.of_kind("HelmRelease")
+        if d.api.startswith("helm.toolkit.fluxcd.io/")
+        and (_helm_chart(d) == chart or _helm_chart(d).endswith(f"/{chart}"))
+    ]
 
 
 def _values(d: Doc) -> dict[str, Any]:
@@ -272,29 +299,40 @@ def sops_glob_regex(ctx: RepoContext) -> Iterable[Finding]:
             rx = re.compile(pr)
         except re.error as exc:
             yield Finding(
-                "sops-glob-regex", "error", path=config_rel,
+                "sops-glob-regex",
+                "error",
+                path=config_rel,
                 seen=f"{rule.describe()} is a shell glob written as a regex and is not even a valid regular "
-                     f"expression ({exc}).",
+                f"expression ({exc}).",
                 why="sops reads path_regex as a regular expression and fails on it for every file, so no secret "
-                    "can be encrypted with this config.",
-                fix=f"Write it as a regex: `path_regex: {fixed}` (e.g. `manifests/.*\\.yaml$`).")
+                "can be encrypted with this config.",
+                fix=f"Write it as a regex: `path_regex: {fixed}` (e.g. `manifests/.*\\.yaml$`).",
+            )
             continue
         missed = [t for t in targets if sops.glob_matches(pr, t) and not rx.search(t)]
         if not missed:
             continue
-        catcher = next((r for r in rules if r.index > rule.index
-                        and (r.path_regex is None or _search(r.path_regex, missed[0]))), None)
-        later = (f" A later rule ({catcher.describe()}) catches those files instead, so they are encrypted for "
-                 "its recipients, not this rule's." if catcher else
-                 " No other rule matches them, so sops stops with \"no matching creation rules found\".")
+        catcher = next(
+            (r for r in rules if r.index > rule.index and (r.path_regex is None or _search(r.path_regex, missed[0]))),
+            None,
+        )
+        later = (
+            f" A later rule ({catcher.describe()}) catches those files instead, so they are encrypted for "
+            "its recipients, not this rule's."
+            if catcher
+            else ' No other rule matches them, so sops stops with "no matching creation rules found".'
+        )
         yield Finding(
-            "sops-glob-regex", "warning" if catcher else "error", path=config_rel,
+            "sops-glob-regex",
+            "warning" if catcher else "error",
+            path=config_rel,
             seen=f"{rule.describe()}: '{pr}' is a shell glob written as a regex; as a regex it means "
-                 f"{sops.explain_glob_regex(pr)}, so it does not match nested paths such as {missed[0]}.",
+            f"{sops.explain_glob_regex(pr)}, so it does not match nested paths such as {missed[0]}.",
             why="sops matches path_regex as a regular expression against the path relative to .sops.yaml's "
-                "folder (the guide's `manifests/*.yaml` bug, fixed as `manifests/.*.yaml`)." + later,
+            "folder (the guide's `manifests/*.yaml` bug, fixed as `manifests/.*.yaml`)." + later,
             fix=f"Change the rule to `path_regex: {fixed}`, then re-encrypt files it should have covered "
-                "(`sops updatekeys FILE`).")
+            "(`sops updatekeys FILE`).",
+        )
 
 
 def _search(regex: str, text: str) -> bool:
@@ -317,18 +355,25 @@ def decryption_missing(ctx: RepoContext) -> Iterable[Finding]:
         if not files:
             continue
         name = fk.doc.name
-        root_hint = (" This is the root Kustomization written by flux bootstrap: move the encrypted file into a "
-                     "component folder whose Kustomization has decryption." if name == "flux-system" else "")
+        root_hint = (
+            " This is the root Kustomization written by flux bootstrap: move the encrypted file into a "
+            "component folder whose Kustomization has decryption."
+            if name == "flux-system"
+            else ""
+        )
         yield Finding(
-            "decryption-missing", "error", path=fk.doc.path,
+            "decryption-missing",
+            "error",
+            path=fk.doc.path,
             seen=f"Flux Kustomization {name!r} (path ./{fk.path}) applies the sops-encrypted "
-                 f"{', '.join(files)} but has no spec.decryption.",
-            why="Flux then applies the ENC[...] values as they are: the reconcile fails with \"is SOPS encrypted, "
-                "configuring decryption is required\" (older Flux: \"illegal base64 data at input byte 3\"), "
-                "and the Secret never reaches the cluster.",
+            f"{', '.join(files)} but has no spec.decryption.",
+            why='Flux then applies the ENC[...] values as they are: the reconcile fails with "is SOPS encrypted, '
+            'configuring decryption is required" (older Flux: "illegal base64 data at input byte 3"), '
+            "and the Secret never reaches the cluster.",
             fix=f"Add `decryption: {{provider: sops, secretRef: {{name: {secret}}}}}` to the spec of Kustomization "
-                f"{name!r} in {fk.doc.path}.{root_hint}",
-            step=steps.get(name))
+            f"{name!r} in {fk.doc.path}.{root_hint}",
+            step=steps.get(name),
+        )
 
 
 @check("sops-encrypted-metadata", scope="repo")
@@ -344,12 +389,15 @@ def sops_encrypted_metadata(ctx: RepoContext) -> Iterable[Finding]:
         if not bad:
             continue
         yield Finding(
-            "sops-encrypted-metadata", "error", path=d.path,
+            "sops-encrypted-metadata",
+            "error",
+            path=d.path,
             seen=f"{d.path} is sops-encrypted with {', '.join(bad)} encrypted too (ENC[...]).",
             why="Flux and kustomize must read apiVersion, kind and metadata before decrypting; with them encrypted "
-                "the file is not a valid object and the Kustomization fails to build.",
+            "the file is not a valid object and the Kustomization fails to build.",
             fix=f"Decrypt it (`sops decrypt -i {d.path}`), add `encrypted_regex: ^(data|stringData)$` to the "
-                f".sops.yaml rule for it, then encrypt again (`sops encrypt -i {d.path}`).")
+            f".sops.yaml rule for it, then encrypt again (`sops encrypt -i {d.path}`).",
+        )
 
 
 # -- Flux API versions and sources -------------------------------------------------------------------
@@ -361,8 +409,12 @@ def _api_refs(ctx: RepoContext) -> Iterator[tuple[Doc, str, str, str]]:
         if d.kind == "Kustomization" and d.api.startswith("kustomize.toolkit.fluxcd.io/"):
             for hc in d.spec.get("healthChecks") or []:
                 if isinstance(hc, dict) and str(hc.get("apiVersion", "")).split("/")[0] in FLUX_GROUPS:
-                    yield (d, str(hc["apiVersion"]), str(hc.get("kind", "")),
-                           f"the healthCheck on {hc.get('kind')} {hc.get('name')!r} of Kustomization {d.name!r}")
+                    yield (
+                        d,
+                        str(hc["apiVersion"]),
+                        str(hc.get("kind", "")),
+                        f"the healthCheck on {hc.get('kind')} {hc.get('name')!r} of Kustomization {d.name!r}",
+                    )
 
 
 @check("flux-api-version", scope="repo")
@@ -377,37 +429,49 @@ def flux_api_version(ctx: RepoContext) -> Iterable[Finding]:
         added = ADDED_IN.get((api, kind))
         if removed and (flux is None or flux >= removed):
             yield Finding(
-                "flux-api-version", "error" if flux else "warning", path=d.path,
+                "flux-api-version",
+                "error" if flux else "warning",
+                path=d.path,
                 seen=f"{where} in {d.path} uses {api}, which Flux {_fmt(removed)} removed; the repository runs "
-                     f"{flux_txt}.",
-                why="The cluster no longer serves that API, so Flux cannot apply the object (\"no matches for kind "
-                    f"{kind} in version {api}\") and everything after it in the Kustomization stalls.",
+                f"{flux_txt}.",
+                why='The cluster no longer serves that API, so Flux cannot apply the object ("no matches for kind '
+                f'{kind} in version {api}") and everything after it in the Kustomization stalls.',
                 fix=f"Change apiVersion to {current} (check the renamed fields in the Flux changelog; `flux migrate` "
-                    "rewrites objects already stored in the cluster).")
+                "rewrites objects already stored in the cluster).",
+            )
         elif removed:
             yield Finding(
-                "flux-api-version", "warning", path=d.path,
+                "flux-api-version",
+                "warning",
+                path=d.path,
                 seen=f"{where} in {d.path} uses the deprecated {api}; {flux_txt} still serves it, Flux "
-                     f"{_fmt(removed)} removes it.",
+                f"{_fmt(removed)} removes it.",
                 why="Upgrading Flux will break this object.",
                 fix=f"Move it to {current} (HelmRelease v2 and HelmRepository v1 need Flux 2.3 or later; "
-                    "OCIRepository v1 needs 2.6).")
+                "OCIRepository v1 needs 2.6).",
+            )
         elif added and flux is not None and flux < added:
             yield Finding(
-                "flux-api-version", "error", path=d.path,
+                "flux-api-version",
+                "error",
+                path=d.path,
                 seen=f"{where} in {d.path} uses {api}, which only Flux {_fmt(added)} and later serve; the "
-                     f"repository runs {flux_txt}.",
+                f"repository runs {flux_txt}.",
                 why="The cluster's Flux CRDs do not have that version yet (the guide's \"HelmRepository v1 is not "
-                    "included in Flux CRDs yet\" rollback), so the apply fails.",
+                'included in Flux CRDs yet" rollback), so the apply fails.',
                 fix=f"Upgrade Flux to {_fmt(added)} or later (flux install / bootstrap, which rewrites "
-                    "gotk-components.yaml), or use the older apiVersion this Flux serves.")
+                "gotk-components.yaml), or use the older apiVersion this Flux serves.",
+            )
 
 
 @check("helm-source-mismatch", scope="repo")
 def helm_source_mismatch(ctx: RepoContext) -> Iterable[Finding]:
     """A HelmRelease whose sourceRef/chartRef names no source declared in the repository."""
-    sources = [(d.kind, d.name, ctx.namespace_of(d), d) for d in ctx.of_kind(*SOURCE_KINDS)
-               if d.api.startswith("source.toolkit.fluxcd.io/")]
+    sources = [
+        (d.kind, d.name, ctx.namespace_of(d), d)
+        for d in ctx.of_kind(*SOURCE_KINDS)
+        if d.api.startswith("source.toolkit.fluxcd.io/")
+    ]
     for hr in ctx.of_kind("HelmRelease"):
         if not hr.api.startswith("helm.toolkit.fluxcd.io/"):
             continue
@@ -424,23 +488,34 @@ def helm_source_mismatch(ctx: RepoContext) -> Iterable[Finding]:
         if same:
             found = ", ".join(f"{s[2]} ({s[3].path})" for s in same)
             seen_extra = f"; a {kind} {name!r} exists only in namespace {found}"
-            fix = (f"Set sourceRef.namespace: {same[0][2]} in HelmRelease {hr.name!r}, or move the {kind} into "
-                   f"namespace {ns}.")
+            fix = (
+                f"Set sourceRef.namespace: {same[0][2]} in HelmRelease {hr.name!r}, or move the {kind} into "
+                f"namespace {ns}."
+            )
         else:
             names = sorted({s[1] for s in sources if s[0] == kind})
             close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-            seen_extra = (f"; the repository declares {kind}s {', '.join(repr(n) for n in names)}"
-                          if names else f"; the repository declares no {kind} at all")
-            fix = (f"Rename the sourceRef to {close[0]!r} (or the {kind} to {name!r}) so both match." if close else
-                   f"Declare a {kind} named {name!r} in namespace {ns or hr_ns or 'of the HelmRelease'} (next to the "
-                   "HelmRelease) or fix the sourceRef name.")
+            seen_extra = (
+                f"; the repository declares {kind}s {', '.join(repr(n) for n in names)}"
+                if names
+                else f"; the repository declares no {kind} at all"
+            )
+            fix = (
+                f"Rename the sourceRef to {close[0]!r} (or the {kind} to {name!r}) so both match."
+                if close
+                else f"Declare a {kind} named {name!r} in namespace {ns or hr_ns or 'of the HelmRelease'} (next to the "
+                "HelmRelease) or fix the sourceRef name."
+            )
         yield Finding(
-            "helm-source-mismatch", "error", path=hr.path,
+            "helm-source-mismatch",
+            "error",
+            path=hr.path,
             seen=f"HelmRelease {hr.name!r} in {hr.path} refers to {kind} {name!r}"
-                 f"{f' in namespace {ns}' if ns else ''}{seen_extra}.",
-            why="helm-controller cannot find the chart source: the HelmRelease stays not Ready with \""
-                f"{kind} '{ns or hr_ns}/{name}' not found\" (the guide's jetstack / ingress-inginx mistakes).",
-            fix=fix)
+            f"{f' in namespace {ns}' if ns else ''}{seen_extra}.",
+            why='helm-controller cannot find the chart source: the HelmRelease stays not Ready with "'
+            f"{kind} '{ns or hr_ns}/{name}' not found\" (the guide's jetstack / ingress-inginx mistakes).",
+            fix=fix,
+        )
 
 
 # -- wiring of component folders ----------------------------------------------------------------------
@@ -451,17 +526,20 @@ def component_not_listed(ctx: RepoContext) -> Iterable[Finding]:
     kpath = lay.root / lay.flux_kustomization_file
     try:
         k = (yamlio.load_plain(kpath.read_text(encoding="utf-8")) or [{}])[0] or {}
-    except Exception:  # noqa: BLE001
+    except Exception:
         return
     listed = {norm(str(r)) for r in k.get("resources") or []}
     for rel in sorted(listed):
         if "://" not in rel and not (lay.root / lay.flux_dir / rel).exists():
             yield Finding(
-                "component-not-listed", "error", path=lay.flux_kustomization_file,
+                "component-not-listed",
+                "error",
+                path=lay.flux_kustomization_file,
                 seen=f"{lay.flux_kustomization_file} lists {rel}, which does not exist.",
                 why="kustomize build fails on a missing resource, so the root Kustomization (flux-system) stops "
-                    "applying everything, including Flux's own updates.",
-                fix=f"Remove {rel} from resources in {lay.flux_kustomization_file}, or restore the file.")
+                "applying everything, including Flux's own updates.",
+                fix=f"Remove {rel} from resources in {lay.flux_kustomization_file}, or restore the file.",
+            )
     by_file: dict[str, list[FluxK]] = {}
     for fk in ctx.flux_ks:
         by_file.setdefault(fk.doc.path, []).append(fk)
@@ -473,21 +551,27 @@ def component_not_listed(ctx: RepoContext) -> Iterable[Finding]:
         folders = ", ".join(f"./{fk.path}" for fk in fks)
         steps = _step_of_kustomization()
         yield Finding(
-            "component-not-listed", "error", path=path,
+            "component-not-listed",
+            "error",
+            path=path,
             seen=f"{path} declares the Flux Kustomization(s) {names} (for {folders}) but "
-                 f"{lay.flux_kustomization_file} does not list {name}.",
+            f"{lay.flux_kustomization_file} does not list {name}.",
             why="Flux only applies the files the Flux folder's kustomization.yaml lists, so these components are "
-                "never deployed and no error says so (the guide's \"Forgot to add to cluster kustomization\").",
+            'never deployed and no error says so (the guide\'s "Forgot to add to cluster kustomization").',
             fix=f"Add `- {name}` under resources in {lay.flux_kustomization_file}.",
-            step=next((steps[fk.doc.name] for fk in fks if fk.doc.name in steps), None))
+            step=next((steps[fk.doc.name] for fk in fks if fk.doc.name in steps), None),
+        )
     for fk in ctx.flux_ks:
         if fk.path and not (lay.root / fk.path).is_dir():
             yield Finding(
-                "component-not-listed", "error", path=fk.doc.path,
+                "component-not-listed",
+                "error",
+                path=fk.doc.path,
                 seen=f"Flux Kustomization {fk.doc.name!r} in {fk.doc.path} has path ./{fk.path}, which is not a "
-                     "folder in the repository.",
-                why="Flux fails it with \"kustomization path not found\" and applies nothing of it.",
-                fix="Fix spec.path (it is relative to the repository root), or create the folder.")
+                "folder in the repository.",
+                why='Flux fails it with "kustomization path not found" and applies nothing of it.',
+                fix="Fix spec.path (it is relative to the repository root), or create the folder.",
+            )
 
 
 # -- component configuration ---------------------------------------------------------------------------
@@ -502,15 +586,18 @@ def external_dns_hetzner(ctx: RepoContext) -> Iterable[Finding]:
         if name != "hetzner" and "--provider=hetzner" not in args:
             continue
         yield Finding(
-            "external-dns-hetzner-in-tree", "error", path=d.path,
-            seen=f"HelmRelease {d.name!r} in {d.path} sets the external-dns provider to \"hetzner\".",
+            "external-dns-hetzner-in-tree",
+            "error",
+            path=d.path,
+            seen=f'HelmRelease {d.name!r} in {d.path} sets the external-dns provider to "hetzner".',
             why="The in-tree Hetzner provider existed only in external-dns 0.10.x and was removed in 0.11.0; "
-                "current charts fail or run without a provider. Hetzner DNS also moved to the Hetzner Cloud API "
-                "(the old dns.hetzner.com API was shut down in May 2026).",
+            "current charts fail or run without a provider. Hetzner DNS also moved to the Hetzner Cloud API "
+            "(the old dns.hetzner.com API was shut down in May 2026).",
             fix="Use the webhook provider (provider.name: webhook with the "
-                "ghcr.io/mconfalonieri/external-dns-hetzner-webhook sidecar and a Hetzner Cloud API token); "
-                "edge-wizard writes that configuration.",
-            step="external-dns")
+            "ghcr.io/mconfalonieri/external-dns-hetzner-webhook sidecar and a Hetzner Cloud API token); "
+            "edge-wizard writes that configuration.",
+            step="external-dns",
+        )
 
 
 @check("cert-manager-installcrds", scope="repo")
@@ -524,13 +611,16 @@ def cert_manager_installcrds(ctx: RepoContext) -> Iterable[Finding]:
         if found and max(v for v in found if v) < (1, 15):
             continue
         yield Finding(
-            "cert-manager-installcrds", "warning", path=d.path,
+            "cert-manager-installcrds",
+            "warning",
+            path=d.path,
             seen=f"HelmRelease {d.name!r} in {d.path} sets installCRDs on cert-manager chart "
-                 f"{version or '(any version)'}.",
+            f"{version or '(any version)'}.",
             why="installCRDs is deprecated since cert-manager 1.15 in favour of crds.enabled / crds.keep, and the "
-                "1.21 chart validates its values strictly; the old key is on its way out.",
+            "1.21 chart validates its values strictly; the old key is on its way out.",
             fix="Replace `installCRDs: true` with `crds: {enabled: true, keep: true}` in the HelmRelease values.",
-            step="cert-manager")
+            step="cert-manager",
+        )
 
 
 # -- host firewall -------------------------------------------------------------------------------------
@@ -550,8 +640,9 @@ def _serves_host_ports(ctx: RepoContext) -> Doc | None:
         return d
     for d in ctx.of_kind("HelmRelease"):
         c = _values(d).get("controller")
-        if isinstance(c, dict) and (c.get("hostNetwork") is True
-                                    or (isinstance(c.get("hostPort"), dict) and c["hostPort"].get("enabled"))):
+        if isinstance(c, dict) and (
+            c.get("hostNetwork") is True or (isinstance(c.get("hostPort"), dict) and c["hostPort"].get("enabled"))
+        ):
             return d
     return None
 
@@ -570,14 +661,17 @@ def firewall_no_http_rule(ctx: RepoContext) -> Iterable[Finding]:
     if not missing:
         return
     yield Finding(
-        "firewall-no-http-rule", "error", path=rel,
+        "firewall-no-http-rule",
+        "error",
+        path=rel,
         seen=f"The host firewall policy {policy.name!r} in {rel} opens no rule for {'/'.join(missing)}/TCP from "
-             f"world, while HelmRelease {ingress.name!r} ({ingress.path}) listens on the node's own ports.",
+        f"world, while HelmRelease {ingress.name!r} ({ingress.path}) listens on the node's own ports.",
         why="Cilium drops the traffic: http://<node> times out (the guide's firewall timeout), and Let's "
-            "Encrypt's HTTP-01 challenges fail, so no certificate is issued.",
-        fix=f"Append a rule `fromEntities: [world, cluster]` with ports \"80\" and \"443\" (TCP) to the existing "
-            f"policy in {rel}; never a second policy.",
-        step="firewall")
+        "Encrypt's HTTP-01 challenges fail, so no certificate is issued.",
+        fix=f'Append a rule `fromEntities: [world, cluster]` with ports "80" and "443" (TCP) to the existing '
+        f"policy in {rel}; never a second policy.",
+        step="firewall",
+    )
 
 
 @check("firewall-second-policy", scope="repo")
@@ -597,15 +691,18 @@ def firewall_second_policy(ctx: RepoContext) -> Iterable[Finding]:
         cp = " (control-plane nodes)" if CONTROL_PLANE_LABEL in sel or not sel else ""
         others = ", ".join(sorted({f"{q.name!r} ({q.path})" for q in policies if q is not p}))
         yield Finding(
-            "firewall-second-policy", "error", path=p.path,
+            "firewall-second-policy",
+            "error",
+            path=p.path,
             seen=f"The host policy {p.name!r} in {p.path}{cp} opens {'/'.join(opens)} on its own, next to the "
-                 f"host policy {others}.",
+            f"host policy {others}.",
             why="Cilium locks a host down as soon as any policy selects it. If this policy is applied before (or "
-                "without) the main one, the node allows only 80/443 and the Kubernetes (6443) and Talos (50000) "
-                "APIs are cut off: a lock-out that needs console access to undo.",
+            "without) the main one, the node allows only 80/443 and the Kubernetes (6443) and Talos (50000) "
+            "APIs are cut off: a lock-out that needs console access to undo.",
             fix=f"Move its 80/443 rule into the main host policy and delete {p.path} (and its kustomization.yaml "
-                "entry) in the same commit.",
-            step="firewall")
+            "entry) in the same commit.",
+            step="firewall",
+        )
 
 
 @check("ingress-nginx-retired", scope="repo")
@@ -613,9 +710,12 @@ def ingress_nginx_retired(ctx: RepoContext) -> Iterable[Finding]:
     """ingress-nginx in use: retired upstream."""
     for d in _releases(ctx, "ingress-nginx"):
         yield Finding(
-            "ingress-nginx-retired", "warning", path=d.path,
+            "ingress-nginx-retired",
+            "warning",
+            path=d.path,
             seen=f"HelmRelease {d.name!r} in {d.path} installs ingress-nginx "
-                 f"({((d.spec.get('chart') or {}).get('spec') or {}).get('version') or 'any version'}).",
+            f"({((d.spec.get('chart') or {}).get('spec') or {}).get('version') or 'any version'}).",
             why=MIGRATION_HINT,
             fix="Nothing to do today; plan the migration: pick a Gateway API implementation, convert the Ingresses "
-                "with ingress2gateway, and move the cert-manager HTTP-01 solver to gatewayHTTPRoute.")
+            "with ingress2gateway, and move the cert-manager HTTP-01 solver to gatewayHTTPRoute.",
+        )

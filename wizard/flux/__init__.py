@@ -14,9 +14,17 @@ list+watch loop), ``watcher`` (FluxWatcher: connection, preflight, reconcile req
 Importing this package does not import lightkube.
 """
 
-from wizard.flux.targets import Target, objects_for, root_kustomization, smoke_url
 from wizard.flux.kube import parse_duration
+from wizard.flux.targets import Target, objects_for, root_kustomization, smoke_url
 from wizard.flux.watcher import FluxWatcher, follow_sync, preflight_sync
 
-__all__ = ["FluxWatcher", "Target", "follow_sync", "objects_for", "parse_duration", "preflight_sync",
-           "root_kustomization", "smoke_url"]
+__all__ = [
+    "FluxWatcher",
+    "Target",
+    "follow_sync",
+    "objects_for",
+    "parse_duration",
+    "preflight_sync",
+    "root_kustomization",
+    "smoke_url",
+]

@@ -11,8 +11,9 @@ import asyncio
 import collections
 import datetime as dt
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from wizard.errors import StepFailed, UserError, WaitTimeout
 from wizard.events import Event, Info, ObjectState, Warning
@@ -47,7 +48,7 @@ def _scope(namespaces: set[str]) -> str | None:
 
 
 def _token() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Run:
@@ -85,8 +86,9 @@ class Run:
             self.streams[kind] = _Stream(kind, ns, fields=fields)
         if by_kind.get("ClusterIssuer"):
             ts = by_kind["ClusterIssuer"]
-            self.streams["ClusterIssuer"] = _Stream("ClusterIssuer", None,
-                                                    fields={"metadata.name": ts[0].name} if len(ts) == 1 else None)
+            self.streams["ClusterIssuer"] = _Stream(
+                "ClusterIssuer", None, fields={"metadata.name": ts[0].name} if len(ts) == 1 else None
+            )
         if by_kind.get("Certificate"):
             ns = _scope({t.namespace for t in by_kind["Certificate"]})
             self.streams["Order"] = _Stream("Order", ns)
@@ -120,7 +122,7 @@ class Run:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            except Exception as exc:  # noqa: BLE001 - lightkube ApiError
+            except Exception as exc:
                 code = error_code(exc)
                 if code == 404:  # the kind is not served (yet): CRDs come with a chart
                     await self.queue.put(("unserved", s, None))
@@ -138,8 +140,9 @@ class Run:
             # 2. watch from there; resume from the last resourceVersion, re-list on 410 Gone
             while True:
                 try:
-                    async for etype, obj in client.watch(res, labels=s.labels, fields=s.fields,
-                                                         resource_version=rv, **ns_kw):
+                    async for etype, obj in client.watch(
+                        res, labels=s.labels, fields=s.fields, resource_version=rv, **ns_kw
+                    ):
                         d = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
                         rv = (d.get("metadata") or {}).get("resourceVersion") or rv
                         delay = 0.5
@@ -150,7 +153,7 @@ class Run:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
                     continue
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     code = error_code(exc)
                     if code == 410:
                         break  # too old: list again
@@ -175,7 +178,9 @@ class Run:
         out = []
         hr_key = t.after[0] if t.after else ("HelmRelease", t.namespace, t.name)
         hr = self._obj("HelmRelease", hr_key[1], hr_key[2]) or {}
-        inventory = {(e.get("id") or "") for e in ((hr.get("status") or {}).get("inventory") or {}).get("entries") or []}
+        inventory = {
+            (e.get("id") or "") for e in ((hr.get("status") or {}).get("inventory") or {}).get("entries") or []
+        }
         for kind in ("DaemonSet", "Deployment"):
             s = self.streams.get(kind)
             if not s:
@@ -214,14 +219,20 @@ class Run:
         order = None
         challenges: list[dict[str, Any]] = []
         if obj is not None and "Order" in self.streams:
-            orders = [o for (ns, n), o in self.streams["Order"].store.items()
-                      if ns == t.namespace and n.startswith(t.name + "-")]
+            orders = [
+                o
+                for (ns, n), o in self.streams["Order"].store.items()
+                if ns == t.namespace and n.startswith(t.name + "-")
+            ]
             orders.sort(key=lambda o: str((o.get("metadata") or {}).get("creationTimestamp") or ""))
             if orders:
                 order = orders[-1]
                 oname = _key(order)[1]
-                challenges = [c for (ns, n), c in self.streams.get("Challenge", _Stream("Challenge", None)).store.items()
-                              if ns == t.namespace and n.startswith(oname + "-")]
+                challenges = [
+                    c
+                    for (ns, n), c in self.streams.get("Challenge", _Stream("Challenge", None)).store.items()
+                    if ns == t.namespace and n.startswith(oname + "-")
+                ]
         return st.cert_manager_verdict("Certificate", obj, order, challenges)
 
     def _assess(self) -> dict[tuple[str, str, str], ObjectState]:
@@ -235,8 +246,11 @@ class Run:
                 token = self.token if t.key in self.requested else None
                 raw[t.key] = st.flux_verdict(t.kind, self._obj(t.kind, t.namespace, t.name), sha=self.sha, token=token)
                 if t.kind == "GitRepository" and self._obj(t.kind, t.namespace, t.name) is None:
-                    raw[t.key] = st.Verdict(st.FAILED, "not found in the cluster: is Flux bootstrapped from this "
-                                                       "repository on this cluster (and this kubeconfig context)?")
+                    raw[t.key] = st.Verdict(
+                        st.FAILED,
+                        "not found in the cluster: is Flux bootstrapped from this "
+                        "repository on this cluster (and this kubeconfig context)?",
+                    )
             elif t.kind == WORKLOADS:
                 if not (self._synced("DaemonSet") and self._synced("Deployment")):
                     continue
@@ -255,14 +269,20 @@ class Run:
                 s = self.streams.get("ClusterIssuer")
                 if not s or not s.synced:
                     continue
-                raw[t.key] = (st.cert_manager_verdict(t.kind, self._obj(t.kind, "", t.name)) if s.served
-                              else st.Verdict(st.WAITING, "cert-manager's CRDs are not installed yet"))
+                raw[t.key] = (
+                    st.cert_manager_verdict(t.kind, self._obj(t.kind, "", t.name))
+                    if s.served
+                    else st.Verdict(st.WAITING, "cert-manager's CRDs are not installed yet")
+                )
             elif t.kind == "Certificate":
                 s = self.streams.get("Certificate")
                 if not s or not s.synced:
                     continue
-                raw[t.key] = (self._certificate_verdict(t, self._obj(t.kind, t.namespace, t.name)) if s.served
-                              else st.Verdict(st.WAITING, "cert-manager's CRDs are not installed yet"))
+                raw[t.key] = (
+                    self._certificate_verdict(t, self._obj(t.kind, t.namespace, t.name))
+                    if s.served
+                    else st.Verdict(st.WAITING, "cert-manager's CRDs are not installed yet")
+                )
 
         out: dict[tuple[str, str, str], ObjectState] = {}
 
@@ -330,7 +350,8 @@ class Run:
                 # without a HelmRelease to vouch for it, wait for one to appear
                 hr = t.after[0] if t.after else None
                 if not self.workload_count.get(t.key) and not (
-                        hr in self.by_key and (s := states.get(hr)) is not None and s.phase == st.READY):
+                    hr in self.by_key and (s := states.get(hr)) is not None and s.phase == st.READY
+                ):
                     return False
                 continue
             s = states.get(t.key)
@@ -347,10 +368,17 @@ class Run:
         async def go() -> None:
             try:
                 ok = await self.w.request_reconcile(t.kind, t.namespace, t.name, self.token)
-            except Exception as exc:  # noqa: BLE001 - e.g. no patch permission: watching still works
+            except Exception as exc:
                 self.requested.discard(t.key)
-                await self.queue.put(("note", None, Warning(
-                    f"Could not request a reconcile of {t.label()} ({exc}); waiting for Flux's own interval.")))
+                await self.queue.put(
+                    (
+                        "note",
+                        None,
+                        Warning(
+                            f"Could not request a reconcile of {t.label()} ({exc}); waiting for Flux's own interval."
+                        ),
+                    )
+                )
                 return
             if not ok:
                 self.requested.discard(t.key)  # it does not exist (yet): Flux reconciles new objects anyway
@@ -365,7 +393,8 @@ class Run:
                 if self._obj(t.kind, t.namespace, t.name) is not None:
                     self._request(t)
         if not self.kustomizations_requested and all(
-                (s := states.get(t.key)) is not None and s.phase == st.READY for t in gits):
+            (s := states.get(t.key)) is not None and s.phase == st.READY for t in gits
+        ):
             self.kustomizations_requested = True
             for t in self.targets:
                 if t.kind == "Kustomization" and t.reconcile and self._obj(t.kind, t.namespace, t.name) is not None:
@@ -390,12 +419,18 @@ class Run:
             now = time.monotonic()
             if now - self.conn_warned_at > 15:
                 self.conn_warned_at = now
-                notes.append(Warning(f"Lost the connection to the Kubernetes API ({payload or type(payload).__name__}); "
-                                     "resuming the watches from where they were."))
+                notes.append(
+                    Warning(
+                        f"Lost the connection to the Kubernetes API ({payload or type(payload).__name__}); "
+                        "resuming the watches from where they were."
+                    )
+                )
         elif what == "fatal":
-            raise UserError(f"The Kubernetes API refused to let this kubeconfig watch {s.kind} objects "
-                            f"({payload}). edge-wizard needs read access to Flux's objects, Deployments, "
-                            "DaemonSets and Events.")
+            raise UserError(
+                f"The Kubernetes API refused to let this kubeconfig watch {s.kind} objects "
+                f"({payload}). edge-wizard needs read access to Flux's objects, Deployments, "
+                "DaemonSets and Events."
+            )
         return notes
 
     async def events(self) -> AsyncIterator[Event]:
@@ -412,7 +447,7 @@ class Run:
                     batch = [item]
                     while not self.queue.empty():
                         batch.append(self.queue.get_nowait())
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     batch = []
                 for it in batch:
                     for note in self._apply(it):
@@ -432,8 +467,9 @@ class Run:
                         failed = s
                 if failed is not None:
                     where = f"{failed.namespace}/" if failed.namespace else ""
-                    raise StepFailed(f"{failed.kind} {where}{failed.name} failed: {failed.message}",
-                                     hint=st.hint_for(failed.message))
+                    raise StepFailed(
+                        f"{failed.kind} {where}{failed.name} failed: {failed.message}", hint=st.hint_for(failed.message)
+                    )
                 if self._done(states):
                     return
                 now = loop.time()
@@ -442,13 +478,16 @@ class Run:
                     lines = "; ".join(f"{label}: {msg or 'no status yet'}" for label, msg in pending)
                     raise WaitTimeout(
                         f"Timed out after {_human(self.timeout)} waiting for Flux. Not ready: {lines}. "
-                        "Flux keeps reconciling; follow it with `edge-wizard watch` (or flux get all -A).")
+                        "Flux keeps reconciling; follow it with `edge-wizard watch` (or flux get all -A)."
+                    )
                 if now >= next_beat:
                     next_beat = now + self.w.heartbeat
                     pending = self._pending(states)
                     if pending:
-                        yield Info("still waiting for " + ", ".join(
-                            f"{label} ({msg})" if msg else label for label, msg in pending))
+                        yield Info(
+                            "still waiting for "
+                            + ", ".join(f"{label} ({msg})" if msg else label for label, msg in pending)
+                        )
         finally:
             for t in self.tasks:
                 t.cancel()

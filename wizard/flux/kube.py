@@ -8,8 +8,11 @@ from typing import Any
 
 from wizard.errors import UserError
 
-REQUIRED_APIS = (("source.toolkit.fluxcd.io", "v1"), ("kustomize.toolkit.fluxcd.io", "v1"),
-                 ("helm.toolkit.fluxcd.io", "v2"))
+REQUIRED_APIS = (
+    ("source.toolkit.fluxcd.io", "v1"),
+    ("kustomize.toolkit.fluxcd.io", "v1"),
+    ("helm.toolkit.fluxcd.io", "v2"),
+)
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 HEARTBEAT = 30.0
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -31,7 +34,7 @@ KINDS: dict[str, tuple[str, str, str, bool]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resource(kind: str) -> Any:
     """The lightkube generic resource class of ``kind`` (created once: lightkube's registry
     refuses a second class for a core-group kind)."""
@@ -71,14 +74,16 @@ def check_served(discovery: dict[str, Any], where: str = "the cluster") -> None:
         raise UserError(
             f"Flux is not installed in the cluster at {where}: none of its APIs "
             f"({', '.join(g for g, _ in REQUIRED_APIS)}) are served. Bootstrap Flux first "
-            "(flux bootstrap ...), then run again.")
+            "(flux bootstrap ...), then run again."
+        )
     found = "; ".join(f"{g} serves {', '.join(served.get(g) or ['nothing'])}" for g, _ in missing)
     raise UserError(
         f"The cluster's Flux is too old for the manifests edge-wizard writes: they use "
         f"{', '.join(f'{g}/{v}' for g, v in missing)}, but {found}. These GA APIs came with Flux 2.3 "
         "(and the beta ones were removed in 2.7/2.8). Upgrade Flux first (flux install --export > "
         "gotk-components.yaml with a current flux CLI and push it, or flux bootstrap again), run "
-        "`flux migrate`, then run edge-wizard again.")
+        "`flux migrate`, then run edge-wizard again."
+    )
 
 
 def error_code(exc: BaseException) -> int | None:

@@ -20,17 +20,19 @@ FLUX_KINDS = ("GitRepository", "Kustomization", "HelmRepository", "HelmRelease")
 # Everything else (HealthCheckFailed, ReconciliationFailed, InstallFailed with retries left,
 # DependencyNotReady, ArtifactFailed...) is retried by the controller and reported as progress;
 # the timeout names it if it never recovers.
-TERMINAL_REASONS = frozenset({
-    "BuildFailed",            # kustomize build of the folder failed (bad YAML, missing file)
-    "DecryptionFailed",       # sops: wrong key or missing decryption block
-    "InvalidPath",
-    "InvalidChartReference",  # HelmRelease points at a chart/source that cannot exist
-    "RetriesExceeded",        # HelmRelease remediation gave up
-    "AuthenticationFailed",   # source credentials rejected
-    "URLInvalid",
-    "InvalidSTSConfiguration",
-    "ValidationFailed",
-})
+TERMINAL_REASONS = frozenset(
+    {
+        "BuildFailed",  # kustomize build of the folder failed (bad YAML, missing file)
+        "DecryptionFailed",  # sops: wrong key or missing decryption block
+        "InvalidPath",
+        "InvalidChartReference",  # HelmRelease points at a chart/source that cannot exist
+        "RetriesExceeded",  # HelmRelease remediation gave up
+        "AuthenticationFailed",  # source credentials rejected
+        "URLInvalid",
+        "InvalidSTSConfiguration",
+        "ValidationFailed",
+    }
+)
 
 PSA_RE = re.compile(r"violates PodSecurity")
 EVENT_FRESH_SLACK = 60.0  # seconds: an older Warning event is history, not news
@@ -76,8 +78,9 @@ def revision_matches(revision: str | None, sha: str | None) -> bool:
     if not revision:
         return False
     tail = re.split(r"[@/:]", str(revision))[-1]
-    return bool(tail) and (tail == sha or (len(sha) >= 7 and tail.startswith(sha)) or
-                           (len(tail) >= 7 and sha.startswith(tail)))
+    return bool(tail) and (
+        tail == sha or (len(sha) >= 7 and tail.startswith(sha)) or (len(tail) >= 7 and sha.startswith(tail))
+    )
 
 
 def short_rev(revision: str | None) -> str:
@@ -93,8 +96,7 @@ def generation_seen(obj: dict[str, Any]) -> bool:
     return gen is None or (seen is not None and int(seen) >= int(gen))
 
 
-def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = None,
-                 token: str | None = None) -> Verdict:
+def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = None, token: str | None = None) -> Verdict:
     """kstatus-style reading of a Flux object, revision- and request-aware.
 
     - GitRepository: ready once Ready=True and ``artifact.revision`` carries ``sha``.
@@ -110,8 +112,10 @@ def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = Non
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     if spec.get("suspend"):
-        return Verdict(FAILED, f"suspended: resume it with `flux resume {kind.lower()} "
-                               f"{(obj.get('metadata') or {}).get('name', '')}`")
+        return Verdict(
+            FAILED,
+            f"suspended: resume it with `flux resume {kind.lower()} {(obj.get('metadata') or {}).get('name', '')}`",
+        )
     conds = conditions(obj)
     ready, reconciling, stalled = conds.get("Ready"), conds.get("Reconciling"), conds.get("Stalled")
     seen = generation_seen(obj)
@@ -125,14 +129,21 @@ def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = Non
         revision = status.get("lastAppliedRevision")
         applied_ours = revision_matches(revision, sha)
         tried_ours = revision_matches(status.get("lastAttemptedRevision"), sha)
-    handled = token is None or status.get("lastHandledReconcileAt") == token or bool(sha and kind in (
-        "GitRepository", "Kustomization"))
+    handled = (
+        token is None
+        or status.get("lastHandledReconcileAt") == token
+        or bool(sha and kind in ("GitRepository", "Kustomization"))
+    )
 
     if seen and tried_ours:
         if stalled and _is(conds, "Stalled", "True"):
             return Verdict(FAILED, _msg(stalled) or "stalled")
-        if ready and _is(conds, "Ready", "False") and str(ready.get("reason")) in TERMINAL_REASONS \
-                and not _is(conds, "Reconciling", "True"):
+        if (
+            ready
+            and _is(conds, "Ready", "False")
+            and str(ready.get("reason")) in TERMINAL_REASONS
+            and not _is(conds, "Reconciling", "True")
+        ):
             return Verdict(FAILED, _msg(ready))
     if seen and applied_ours and handled and _is(conds, "Ready", "True"):
         if kind == "HelmRelease" and _is(conds, "Released", "False"):
@@ -146,8 +157,9 @@ def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = Non
     if reconciling and _is(conds, "Reconciling", "True") and _msg(reconciling):
         return Verdict(PROGRESSING, _msg(reconciling))
     if not seen:
-        return Verdict(PROGRESSING, f"waiting for the controller to see generation "
-                                    f"{(obj.get('metadata') or {}).get('generation')}")
+        return Verdict(
+            PROGRESSING, f"waiting for the controller to see generation {(obj.get('metadata') or {}).get('generation')}"
+        )
     if not applied_ours:
         what = "fetching" if kind == "GitRepository" else "applying"
         note = f" (at {short_rev(revision)})" if revision else ""
@@ -189,9 +201,12 @@ def workload_verdict(kind: str, obj: dict[str, Any] | None) -> Verdict:
     return Verdict(PROGRESSING, counts)
 
 
-def cert_manager_verdict(kind: str, obj: dict[str, Any] | None,
-                         order: dict[str, Any] | None = None,
-                         challenges: list[dict[str, Any]] | None = None) -> Verdict:
+def cert_manager_verdict(
+    kind: str,
+    obj: dict[str, Any] | None,
+    order: dict[str, Any] | None = None,
+    challenges: list[dict[str, Any]] | None = None,
+) -> Verdict:
     """ClusterIssuer / Certificate (with its newest Order and Challenges when not Ready)."""
     if obj is None:
         return Verdict(WAITING, "not created yet")
@@ -215,8 +230,10 @@ def cert_manager_verdict(kind: str, obj: dict[str, Any] | None,
             cstate = str(st.get("state") or "pending")
             reason = " ".join(str(st.get("reason") or "").split())
             dns = (ch.get("spec") or {}).get("dnsName") or ""
-            parts.append(f"challenge {ch.get('spec', {}).get('type', '')} {dns} {cstate}".replace("  ", " ")
-                         + (f": {reason}" if reason else ""))
+            parts.append(
+                f"challenge {ch.get('spec', {}).get('type', '')} {dns} {cstate}".replace("  ", " ")
+                + (f": {reason}" if reason else "")
+            )
         base = _msg(issuing) if issuing and _is(conds, "Issuing", "True") else _msg(ready)
         msg = "; ".join([p for p in [base, *parts] if p])
         return Verdict(PROGRESSING, msg or "waiting for cert-manager")
@@ -247,8 +264,13 @@ def _ts(value: Any) -> float | None:
 def event_time(ev: dict[str, Any]) -> float | None:
     """The newest time an Event says it happened (series, lastTimestamp, eventTime, first)."""
     series = ev.get("series") or {}
-    stamps = [_ts(series.get("lastObservedTime")), _ts(ev.get("lastTimestamp")), _ts(ev.get("eventTime")),
-              _ts(ev.get("firstTimestamp")), _ts((ev.get("metadata") or {}).get("creationTimestamp"))]
+    stamps = [
+        _ts(series.get("lastObservedTime")),
+        _ts(ev.get("lastTimestamp")),
+        _ts(ev.get("eventTime")),
+        _ts(ev.get("firstTimestamp")),
+        _ts((ev.get("metadata") or {}).get("creationTimestamp")),
+    ]
     stamps = [s for s in stamps if s is not None]
     return max(stamps) if stamps else None
 
@@ -262,8 +284,12 @@ def event_is_for(ev: dict[str, Any], kind: str, namespace: str, name: str, uid: 
     ikind, iname = inv.get("kind"), str(inv.get("name") or "")
     if ikind == kind and iname == name:
         return not (uid and inv.get("uid") and inv.get("uid") != uid)
-    if kind == "Deployment" and ikind == "ReplicaSet" and iname.startswith(name + "-") \
-            and "-" not in iname[len(name) + 1:]:
+    if (
+        kind == "Deployment"
+        and ikind == "ReplicaSet"
+        and iname.startswith(name + "-")
+        and "-" not in iname[len(name) + 1 :]
+    ):
         return True
     if kind in ("DaemonSet", "StatefulSet", "Deployment") and ikind == "Pod" and iname.startswith(name + "-"):
         return True
@@ -288,19 +314,25 @@ def event_verdict(ev: dict[str, Any], *, since: float) -> Verdict | None:
     return Verdict(PROGRESSING, text)
 
 
-PSA_HINT = ("The namespace's PodSecurity level forbids these pods (hostNetwork/hostPort need "
-            "\"privileged\"). Label the namespace pod-security.kubernetes.io/enforce=privileged (the "
-            "wizard's ingress namespace.yaml does), push, and run `edge-wizard watch` again.")
+PSA_HINT = (
+    "The namespace's PodSecurity level forbids these pods (hostNetwork/hostPort need "
+    '"privileged"). Label the namespace pod-security.kubernetes.io/enforce=privileged (the '
+    "wizard's ingress namespace.yaml does), push, and run `edge-wizard watch` again."
+)
 
 
 def hint_for(message: str) -> str | None:
     if PSA_RE.search(message):
         return PSA_HINT
     if "no matches for kind" in message:
-        return ("The CRDs for this kind are not installed yet. If they come from a Helm chart, give the "
-                "Kustomization a dependsOn on the chart's Kustomization (and healthChecks on the "
-                "HelmRelease) so Flux applies them in order.")
+        return (
+            "The CRDs for this kind are not installed yet. If they come from a Helm chart, give the "
+            "Kustomization a dependsOn on the chart's Kustomization (and healthChecks on the "
+            "HelmRelease) so Flux applies them in order."
+        )
     if "illegal base64 data" in message or "DecryptionFailed" in message or "decrypt" in message.lower():
-        return ("Flux could not decrypt a sops file: check the Kustomization's spec.decryption block "
-                "and that the sops key Secret exists in flux-system.")
+        return (
+            "Flux could not decrypt a sops file: check the Kustomization's spec.decryption block "
+            "and that the sops key Secret exists in flux-system."
+        )
     return None

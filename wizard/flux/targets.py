@@ -23,7 +23,7 @@ class Target:
     name: str
     after: tuple[tuple[str, str, str], ...] = ()
     reconcile: bool = False  # we set reconcile.fluxcd.io/requestedAt on it
-    release: str = ""        # Workloads: the Helm release name (label app.kubernetes.io/instance)
+    release: str = ""  # Workloads: the Helm release name (label app.kubernetes.io/instance)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -39,7 +39,7 @@ class Target:
 def _docs(path: Path) -> list[dict[str, Any]]:
     try:
         return [d for d in yamlio.load_plain(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
-    except Exception:  # noqa: BLE001 - a file we cannot read has nothing to follow
+    except Exception:
         return []
 
 
@@ -71,7 +71,8 @@ def flux_kustomizations(layout: Layout) -> dict[str, _FluxK]:
     for f in sorted((layout.root / layout.flux_dir).glob("*.y*ml")):
         for doc in _docs(f):
             if doc.get("kind") != "Kustomization" or not str(doc.get("apiVersion", "")).startswith(
-                    "kustomize.toolkit.fluxcd.io/"):
+                "kustomize.toolkit.fluxcd.io/"
+            ):
                 continue
             name = (doc.get("metadata") or {}).get("name")
             spec = doc.get("spec") or {}
@@ -123,8 +124,6 @@ def _step_kustomizations(plan: Any | None, layout: Layout, ks: dict[str, _FluxK]
     return names
 
 
-
-
 def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
     """The objects a run of ``plan`` (or, without a plan, the stage as it is in the repository)
     makes Flux reconcile, in the order Flux gets to them."""
@@ -158,15 +157,25 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
                     later.append(hr)
                     target_ns = spec.get("targetNamespace") or ns
                     release = spec.get("releaseName") or (
-                        f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name)
+                        f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name
+                    )
                     later.append(Target(WORKLOADS, str(target_ns), name, after=(hr.key,), release=str(release)))
                     later.extend(_certificates(spec.get("values") or {}, str(target_ns), (hr.key,)))
                 elif kind == "ClusterIssuer" and api.startswith("cert-manager.io/"):
                     later.append(Target("ClusterIssuer", "", name, after=(kt.key,)))
                 elif kind == "Ingress":
-                    later.extend(_certificates({"ingress": {"tls": (doc.get("spec") or {}).get("tls"),
-                                                            "annotations": meta.get("annotations") or {}}},
-                                               ns or "default", (kt.key,)))
+                    later.extend(
+                        _certificates(
+                            {
+                                "ingress": {
+                                    "tls": (doc.get("spec") or {}).get("tls"),
+                                    "annotations": meta.get("annotations") or {},
+                                }
+                            },
+                            ns or "default",
+                            (kt.key,),
+                        )
+                    )
     # de-duplicate, keep order
     seen: set[tuple[str, str, str]] = set()
     result: list[Target] = []

@@ -8,14 +8,23 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from wizard.errors import UserError
 from wizard.events import Done, Event, Info
 from wizard.flux import status as st
 from wizard.flux.follow import Run
-from wizard.flux.kube import HEARTBEAT, REQUESTED_AT, REQUIRED_APIS, check_served, error_code, resource, transport_errors
+from wizard.flux.kube import (
+    HEARTBEAT,
+    REQUESTED_AT,
+    REQUIRED_APIS,
+    check_served,
+    error_code,
+    resource,
+    transport_errors,
+)
 from wizard.flux.targets import Target, objects_for, smoke_url
 
 
@@ -24,8 +33,9 @@ class FluxWatcher:
     its current context). ``requests`` counts the API requests made, by verb (watch, list/get,
     patch, other) - the bench prints it."""
 
-    def __init__(self, *, kubeconfig: str | None = None, context: str | None = None,
-                 heartbeat: float = HEARTBEAT) -> None:
+    def __init__(
+        self, *, kubeconfig: str | None = None, context: str | None = None, heartbeat: float = HEARTBEAT
+    ) -> None:
         self.kubeconfig = kubeconfig
         self.context = context
         self.heartbeat = heartbeat
@@ -54,11 +64,14 @@ class FluxWatcher:
             raise UserError(
                 f"No kubeconfig at {path}, so edge-wizard cannot reach the cluster to follow Flux. Point "
                 "KUBECONFIG at your cluster's kubeconfig (talosctl kubeconfig writes one), or run with "
-                "--no-watch and check later with `edge-wizard watch`.")
+                "--no-watch and check later with `edge-wizard watch`."
+            )
         try:
             kc = KubeConfig.from_file(path)
         except (ConfigError, ValueError, OSError) as exc:
-            raise UserError(f"The kubeconfig {path} cannot be read ({exc}). Fix it or point KUBECONFIG elsewhere.") from None
+            raise UserError(
+                f"The kubeconfig {path} cannot be read ({exc}). Fix it or point KUBECONFIG elsewhere."
+            ) from None
         try:
             cfg = kc.get(context_name=self.context)
         except ConfigError:
@@ -67,8 +80,10 @@ class FluxWatcher:
             known = ", ".join(sorted(kc.contexts)) or "none"
             raise UserError(
                 f"The kubeconfig {path} has no context {self.context!r} (it has: {known}). Pass one of "
-                "them with --context." if self.context else
-                f"The kubeconfig {path} sets no current context (contexts: {known}). Pass --context NAME.")
+                "them with --context."
+                if self.context
+                else f"The kubeconfig {path} sets no current context (contexts: {known}). Pass --context NAME."
+            )
         self._server = cfg.cluster.server
         return cfg
 
@@ -79,8 +94,7 @@ class FluxWatcher:
             import httpx2
             from lightkube import AsyncClient
 
-            self._client = AsyncClient(config=self._config(), field_manager="edge-wizard",
-                                       timeout=httpx2.Timeout(10.0))
+            self._client = AsyncClient(config=self._config(), field_manager="edge-wizard", timeout=httpx2.Timeout(10.0))
             self._loop = loop
             http = self._http()
 
@@ -120,33 +134,39 @@ class FluxWatcher:
             raise UserError(
                 f"Cannot reach the Kubernetes API at {where}: {exc or type(exc).__name__}. Check that the "
                 "cluster is up and the kubeconfig context is the right one (kubectl get ns), or run with "
-                "--no-watch.") from None
+                "--no-watch."
+            ) from None
         if resp.status_code in (401, 403):
-            raise UserError(f"The Kubernetes API at {where} refused the kubeconfig's credentials "
-                            f"(HTTP {resp.status_code}). Refresh them (e.g. talosctl kubeconfig) and run again.")
+            raise UserError(
+                f"The Kubernetes API at {where} refused the kubeconfig's credentials "
+                f"(HTTP {resp.status_code}). Refresh them (e.g. talosctl kubeconfig) and run again."
+            )
         if resp.status_code != 200:
             raise UserError(f"The Kubernetes API at {where} answered HTTP {resp.status_code} for API discovery.")
         check_served(resp.json(), where)
         return [Info("Flux APIs served: " + ", ".join(f"{g}/{v}" for g, v in REQUIRED_APIS))]
 
     # -- following ------------------------------------------------------------------------
-    async def follow(self, layout: Any, plan: Any | None, sha: str | None, *, timeout: float
-                     ) -> AsyncIterator[Event]:
+    async def follow(self, layout: Any, plan: Any | None, sha: str | None, *, timeout: float) -> AsyncIterator[Event]:
         """Request reconciles and follow the chain until everything is ready (then Done), a
         failure (StepFailed) or the timeout (WaitTimeout)."""
         url = smoke_url(layout, plan)
         async for event in self.follow_targets(objects_for(layout, plan), sha, timeout=timeout, url=url):
             yield event
 
-    async def follow_targets(self, targets: list[Target], sha: str | None, *, timeout: float,
-                             url: str = "") -> AsyncIterator[Event]:
+    async def follow_targets(
+        self, targets: list[Target], sha: str | None, *, timeout: float, url: str = ""
+    ) -> AsyncIterator[Event]:
         """``follow`` for an explicit list of targets (the bench and tests use it directly)."""
         run = Run(self, targets, sha, timeout)
         async for event in run.events():
             yield event
         n = sum(1 for s in run.shown.values() if s.phase == st.READY)
-        yield Done(message=f"Flux reconciled {'revision ' + sha[:10] if sha else 'the stage'}: "
-                           f"{n} object{'s' if n != 1 else ''} ready", url=url)
+        yield Done(
+            message=f"Flux reconciled {'revision ' + sha[:10] if sha else 'the stage'}: "
+            f"{n} object{'s' if n != 1 else ''} ready",
+            url=url,
+        )
 
     async def request_reconcile(self, kind: str, namespace: str, name: str, token: str) -> bool:
         """Set reconcile.fluxcd.io/requestedAt (merge patch). False if the object does not exist."""
@@ -156,13 +176,12 @@ class FluxWatcher:
         delay = 0.5
         for _ in range(40):
             try:
-                await self.client().patch(resource(kind), name, patch, namespace=namespace,
-                                          patch_type=PatchType.MERGE)
+                await self.client().patch(resource(kind), name, patch, namespace=namespace, patch_type=PatchType.MERGE)
                 return True
             except transport_errors():
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-            except Exception as exc:  # noqa: BLE001 - lightkube ApiError
+            except Exception as exc:
                 if error_code(exc) == 404:
                     return False
                 if error_code(exc) in (409, 429, 500, 503, 504):
@@ -171,9 +190,18 @@ class FluxWatcher:
                 raise
         return False
 
+
 # ----------------------------------------------------------------------------------------------
-def follow_sync(watcher: FluxWatcher, layout: Any, plan: Any | None, sha: str | None, *, timeout: float,
-                on_event: Callable[[Event], None], preflight: bool = False) -> None:
+def follow_sync(
+    watcher: FluxWatcher,
+    layout: Any,
+    plan: Any | None,
+    sha: str | None,
+    *,
+    timeout: float,
+    on_event: Callable[[Event], None],
+    preflight: bool = False,
+) -> None:
     """Blocking wrapper for the CLI: (preflight and) follow, calling ``on_event`` for each event.
     Raises what ``follow`` raises (StepFailed, WaitTimeout, UserError)."""
 

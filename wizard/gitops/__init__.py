@@ -22,4 +22,4 @@ Rules this module keeps:
 from wizard.gitops.ops import GitOps, GitTarget
 from wizard.gitops.urls import flux_source_from_sync, normalize_url, redact_url
 
-__all__ = ["GitOps", "GitTarget", "normalize_url", "redact_url", "flux_source_from_sync"]
+__all__ = ["GitOps", "GitTarget", "flux_source_from_sync", "normalize_url", "redact_url"]

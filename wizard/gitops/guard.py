@@ -49,7 +49,7 @@ def _secret_problem(path: str, data: bytes) -> str | None:
         from ruamel.yaml import YAML
 
         docs = list(YAML(typ="safe", pure=True).load_all(data.decode("utf-8")))
-    except Exception:  # noqa: BLE001 - not YAML we can read: fall back to text
+    except Exception:
         if not _SOPS_RE.search(data):
             return "has kind: Secret but no sops metadata"
         return None

@@ -12,7 +12,7 @@ import git
 from git import GitCommandError, RemoteProgress, Repo
 
 from wizard.errors import StepFailed, UserError
-from wizard.events import Committed, Event, Info, PushProgress, Pushed, Warning
+from wizard.events import Committed, Event, Info, Pushed, PushProgress, Warning
 from wizard.gitops.guard import _secret_needles, _secret_problem
 from wizard.gitops.urls import normalize_url, redact_url
 
@@ -84,8 +84,7 @@ class GitOps:
             self.repo = Repo(self.root, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise UserError(
-                f"{self.root} is not inside a git repository, so the wizard cannot commit or push "
-                "what it writes.",
+                f"{self.root} is not inside a git repository, so the wizard cannot commit or push what it writes.",
                 hint="Run the wizard from a clone of your Flux repository (git clone URL).",
             ) from exc
         if self.repo.bare or not self.repo.working_tree_dir:
@@ -117,7 +116,9 @@ class GitOps:
         try:
             rel = absolute.relative_to(self.top)
         except ValueError as exc:
-            raise UserError(f"{path} is outside the repository at {self.top}; the wizard only commits files inside it.") from exc
+            raise UserError(
+                f"{path} is outside the repository at {self.top}; the wizard only commits files inside it."
+            ) from exc
         return PurePosixPath(*rel.parts).as_posix()
 
     def _rels(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -143,8 +144,7 @@ class GitOps:
         branch = self._local_branch()
         if branch is None:
             raise UserError(
-                "HEAD is detached (no branch is checked out), so a commit would not land on any branch "
-                "Flux can see.",
+                "HEAD is detached (no branch is checked out), so a commit would not land on any branch Flux can see.",
                 hint=f"Check out the branch Flux tracks (git switch {self.target().branch}) and re-run `edge-wizard run`.",
             )
         return branch
@@ -158,7 +158,7 @@ class GitOps:
         if not os.environ.get("GIT_SSH_COMMAND") and not os.environ.get("GIT_SSH"):
             try:
                 configured = self.repo.config_reader().get_value("core", "sshCommand", default="")
-            except Exception:  # noqa: BLE001
+            except Exception:
                 configured = ""
             if not configured:
                 env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
@@ -209,7 +209,9 @@ class GitOps:
                 f"and pushes it to '{chosen}/{local}'; Flux applies the change only after it is merged "
                 f"into '{branch}'. Switch with `git switch {branch}` to apply it directly."
             )
-        self._target = GitTarget(branch=branch, remote=chosen, remote_url=remote_url, warnings=warnings, local_branch=local)
+        self._target = GitTarget(
+            branch=branch, remote=chosen, remote_url=remote_url, warnings=warnings, local_branch=local
+        )
         for w in warnings:
             self.emit(Warning(message=w, step="git"))
         return self._target
@@ -234,7 +236,13 @@ class GitOps:
         if not rels:
             return []
         out = self._git(
-            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *rels,
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--no-renames",
+            "--",
+            *rels,
             strip_newline_in_stdout=False,
         )
         entries = out.split("\0")
@@ -320,7 +328,13 @@ class GitOps:
 
                 base = head or self._empty_tree()
                 status = self._git(
-                    "diff", "--cached", "--no-renames", "--name-status", "-z", base, "--",
+                    "diff",
+                    "--cached",
+                    "--no-renames",
+                    "--name-status",
+                    "-z",
+                    base,
+                    "--",
                     strip_newline_in_stdout=False,
                 )
                 changes = _parse_name_status(status)
@@ -358,7 +372,9 @@ class GitOps:
             self._git("update-ref", "-m", f"commit: {subject}", "HEAD", sha, old)
         except GitCommandError as exc:
             raise StepFailed(
-                self._scrub(f"The branch moved while the wizard was committing ({_last_line(exc)}); nothing was committed."),
+                self._scrub(
+                    f"The branch moved while the wizard was committing ({_last_line(exc)}); nothing was committed."
+                ),
                 hint="Re-run `edge-wizard run`.",
             ) from exc
         # Bring the real index in line for our paths only; other staged work stays staged.
@@ -489,9 +505,7 @@ class GitOps:
         kept = f"Your commit {head} is kept locally on '{branch}'."
         retry = "re-run `edge-wizard run` to push what is committed."
         if outcome == "auth":
-            msg = (
-                f"Pushing to {where} failed: the server refused the credentials (not authorised to push). {kept}"
-            )
+            msg = f"Pushing to {where} failed: the server refused the credentials (not authorised to push). {kept}"
             hint = f"Fix the git credentials for that remote (credential helper, SSH key or token with write access), then {retry}"
         elif outcome == "unreachable":
             msg = f"Pushing to {where} failed: the remote could not be reached. {kept}"
@@ -531,8 +545,12 @@ class GitOps:
                 f"your local '{branch}', so the wizard will not combine them. {kept}",
                 hint=f"Reconcile the branches by hand (git pull --rebase {remote_name} {branch}), then re-run `edge-wizard run`.",
             )
-        ours = _names(self._git("diff", "--name-only", "--no-renames", "-z", base, "HEAD", strip_newline_in_stdout=False))
-        theirs = _names(self._git("diff", "--name-only", "--no-renames", "-z", base, upstream, strip_newline_in_stdout=False))
+        ours = _names(
+            self._git("diff", "--name-only", "--no-renames", "-z", base, "HEAD", strip_newline_in_stdout=False)
+        )
+        theirs = _names(
+            self._git("diff", "--name-only", "--no-renames", "-z", base, upstream, strip_newline_in_stdout=False)
+        )
         overlap = sorted(set(ours) & set(theirs))
         if overlap:
             raise StepFailed(
@@ -567,11 +585,15 @@ class GitOps:
                 hint=f"Run `git pull --rebase {remote_name} {branch}` by hand, then re-run `edge-wizard run`.",
             ) from exc
         self.emit(
-            Info(message=f"Rebased your commit onto the new commits from {remote_name}/{branch} (they change other files).")
+            Info(
+                message=f"Rebased your commit onto the new commits from {remote_name}/{branch} (they change other files)."
+            )
         )
 
     def _status_all(self) -> list[tuple[str, str]]:
-        out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", strip_newline_in_stdout=False)
+        out = self._git(
+            "status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", strip_newline_in_stdout=False
+        )
         res: list[tuple[str, str]] = []
         for entry in out.split("\0"):
             if len(entry) >= 4:

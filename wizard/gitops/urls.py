@@ -75,7 +75,7 @@ def flux_source_from_sync(path: Path) -> tuple[str | None, str | None]:
     yaml = YAML(typ="safe", pure=True)
     try:
         docs = list(yaml.load_all(Path(path).read_text(encoding="utf-8")))
-    except Exception:  # noqa: BLE001 - unreadable sync file: no preference
+    except Exception:
         return None, None
     for doc in docs:
         if isinstance(doc, dict) and doc.get("kind") == "GitRepository":

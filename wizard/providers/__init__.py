@@ -28,13 +28,13 @@ from wizard import __version__
 from wizard.errors import UserError
 
 __all__ = [
+    "PROVIDERS",
     "TokenCheck",
+    "candidate_zones",
+    "check_nameservers",
     "check_token",
     "derive_zone",
-    "check_nameservers",
-    "candidate_zones",
     "normalize_domain",
-    "PROVIDERS",
 ]
 
 PROVIDERS = ("hetzner", "cloudflare")
@@ -224,7 +224,13 @@ def base_url(env_var: str, default: str, strip_suffix: str) -> str:
     """The API base URL from the environment at call time, validated, without trailing slash."""
     value = (os.environ.get(env_var) or "").strip() or default
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or "@" in parts.netloc:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
         raise UserError(
             f"{env_var} is set to {value!r}, which is not an http(s) base URL. The wizard uses it to reach the DNS "
             f"provider's API. Set it to a URL like {default} or unset it to use the default."
@@ -285,27 +291,49 @@ def _fmt_seconds(timeout: float) -> str:
     return f"{timeout:g} s"
 
 
-def get(client: httpx.Client, url: str, params: dict[str, Any] | None, *, label: str, host_hint: str,
-        env_var: str, timeout: float, token: str) -> httpx.Response:
+def get(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any] | None,
+    *,
+    label: str,
+    host_hint: str,
+    env_var: str,
+    timeout: float,
+    token: str,
+) -> httpx.Response:
     """GET with every transport failure turned into ``CheckUnavailable`` (clean message, no chaining)."""
     host = urlsplit(url).netloc
     try:
         return client.get(url, params=params)
     except httpx.TimeoutException:
-        msg = (f"Could not check the {label} token: {host} did not answer within {_fmt_seconds(timeout)} "
-               "(network slow or blocked).")
-    except (httpx.ConnectError, httpx.ProxyError, httpx.NetworkError, httpx.RemoteProtocolError,
-            httpx.LocalProtocolError) as exc:
+        msg = (
+            f"Could not check the {label} token: {host} did not answer within {_fmt_seconds(timeout)} "
+            "(network slow or blocked)."
+        )
+    except (
+        httpx.ConnectError,
+        httpx.ProxyError,
+        httpx.NetworkError,
+        httpx.RemoteProtocolError,
+        httpx.LocalProtocolError,
+    ) as exc:
         chain = _chain(exc)
         text = " ".join(str(e) for e in chain)
         ssl_err = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
         if ssl_err is not None or "SSL" in text or "CERTIFICATE" in text.upper():
             reason = getattr(ssl_err, "reason", None) or getattr(ssl_err, "verify_message", None) or "handshake failed"
-            msg = (f"Could not check the {label} token: the TLS connection to {host} failed ({clean(reason, token, 80)}). "
-                   "Usually a proxy that intercepts HTTPS, a wrong system clock or a missing CA bundle "
-                   "(set SSL_CERT_FILE to your CA file).")
-        elif any(isinstance(e, socket.gaierror) for e in chain) or "Name or service not known" in text \
-                or "nodename nor servname" in text or "getaddrinfo" in text:
+            msg = (
+                f"Could not check the {label} token: the TLS connection to {host} failed ({clean(reason, token, 80)}). "
+                "Usually a proxy that intercepts HTTPS, a wrong system clock or a missing CA bundle "
+                "(set SSL_CERT_FILE to your CA file)."
+            )
+        elif (
+            any(isinstance(e, socket.gaierror) for e in chain)
+            or "Name or service not known" in text
+            or "nodename nor servname" in text
+            or "getaddrinfo" in text
+        ):
             msg = f"Could not check the {label} token: the name {host} could not be resolved (no DNS or no network)."
         elif any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text.lower():
             msg = f"Could not check the {label} token: the connection to {host} was refused."
@@ -411,8 +439,9 @@ def zone_list_text(names: list[str], total: int | None) -> str:
 # --------------------------------------------------------------------------- public entry points
 
 
-def check_token(provider: str, domain: str, token: str, *, zone: str | None = None,
-                timeout: float = 10.0) -> TokenCheck:
+def check_token(
+    provider: str, domain: str, token: str, *, zone: str | None = None, timeout: float = 10.0
+) -> TokenCheck:
     """Validate ``token`` with the provider's API and find the zone for ``domain``.
 
     Raises ``UserError`` when the provider says the token or zone is wrong; returns a warning
@@ -439,8 +468,7 @@ def check_token(provider: str, domain: str, token: str, *, zone: str | None = No
 
     tok = validate_token(token, mod.LABEL)
     try:
-        return mod.check(d, tok, candidates, explicit_zone=zone is not None and bool(zone.strip()),
-                         timeout=timeout)
+        return mod.check(d, tok, candidates, explicit_zone=zone is not None and bool(zone.strip()), timeout=timeout)
     except CheckUnavailable as exc:
         return TokenCheck(ok=False, zone=None, message=exc.message, warning=True)
 
@@ -449,8 +477,14 @@ def _norm_ns(name: str) -> str:
     return str(name).strip().lower().rstrip(".")
 
 
-def check_nameservers(zone: str, expected: tuple[str, ...], *, resolver_ip: str | None = None,
-                      timeout: float = 3.0, resolver_port: int = 53) -> str | None:
+def check_nameservers(
+    zone: str,
+    expected: tuple[str, ...],
+    *,
+    resolver_ip: str | None = None,
+    timeout: float = 3.0,
+    resolver_port: int = 53,
+) -> str | None:
     """Compare the zone's public NS records with the provider's nameservers.
 
     Returns a warning sentence if they differ (or the zone is not delegated at all), ``None`` if they
@@ -480,25 +514,35 @@ def check_nameservers(zone: str, expected: tuple[str, ...], *, resolver_ip: str 
     except Exception:  # no resolv.conf etc.
         return None
 
-    why = ("external-dns then writes records nobody sees, and cert-manager's certificates never issue "
-           "(the most common reason). ")
+    why = (
+        "external-dns then writes records nobody sees, and cert-manager's certificates never issue "
+        "(the most common reason). "
+    )
     try:
         answer = res.resolve(z, "NS")
         actual = sorted({_norm_ns(r.target.to_text()) for r in answer})
     except dns.resolver.NXDOMAIN:
-        return (f"The zone {z} does not exist in public DNS (NXDOMAIN): it is not registered or its registration lapsed. "
-                f"{why}Register it and set its nameservers to {', '.join(exp)}.")
+        return (
+            f"The zone {z} does not exist in public DNS (NXDOMAIN): it is not registered or its registration lapsed. "
+            f"{why}Register it and set its nameservers to {', '.join(exp)}."
+        )
     except dns.resolver.NoAnswer:
-        return (f"The zone {z} has no NS records in public DNS, so it is not delegated to the provider's nameservers "
-                f"({', '.join(exp)}). {why}Add NS records for {z} pointing to them at the registrar or parent zone.")
+        return (
+            f"The zone {z} has no NS records in public DNS, so it is not delegated to the provider's nameservers "
+            f"({', '.join(exp)}). {why}Add NS records for {z} pointing to them at the registrar or parent zone."
+        )
     except Exception:  # timeout, no network, SERVFAIL...: cannot tell
         return None
 
     if set(actual) == set(exp):
         return None
     if set(actual) & set(exp):
-        return (f"The zone {z} is only partly delegated to the provider: its NS records are {', '.join(actual)}, "
-                f"expected {', '.join(exp)}. Some resolvers will ask the wrong servers; {why}"
-                "Set exactly the provider's nameservers at the registrar.").rstrip()
-    return (f"The zone {z} is delegated to {', '.join(actual)}, not to the provider's nameservers {', '.join(exp)}. "
-            f"{why}Change the nameservers at the registrar to {', '.join(exp)}.").rstrip()
+        return (
+            f"The zone {z} is only partly delegated to the provider: its NS records are {', '.join(actual)}, "
+            f"expected {', '.join(exp)}. Some resolvers will ask the wrong servers; {why}"
+            "Set exactly the provider's nameservers at the registrar."
+        ).rstrip()
+    return (
+        f"The zone {z} is delegated to {', '.join(actual)}, not to the provider's nameservers {', '.join(exp)}. "
+        f"{why}Change the nameservers at the registrar to {', '.join(exp)}."
+    ).rstrip()

@@ -27,8 +27,10 @@ LABEL = "Cloudflare"
 ENV_VAR = "EDGE_WIZARD_CLOUDFLARE_API"
 DEFAULT_URL = "https://api.cloudflare.com"
 
-_NEW_TOKEN = ("Create an API token in the Cloudflare dashboard → My Profile → API Tokens with the permissions "
-              "Zone → Zone → Read and Zone → DNS → Edit for the zone, and run again.")
+_NEW_TOKEN = (
+    "Create an API token in the Cloudflare dashboard → My Profile → API Tokens with the permissions "
+    "Zone → Zone → Read and Zone → DNS → Edit for the zone, and run again."
+)
 
 # Cloudflare error codes meaning "this is not a usable token".
 _INVALID_CODES = {1000, 1001, 6003, 6111, 6103, 10000, 9106, 9103}
@@ -156,8 +158,9 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
                     f"Could not check the {LABEL} token: the zones endpoint answered without a result list "
                     f"(check {ENV_VAR}). Pass --skip-token-check to continue without the check."
                 )
-            found = next((z for z in result if isinstance(z, dict)
-                          and str(z.get("name", "")).lower().rstrip(".") == cand), None)
+            found = next(
+                (z for z in result if isinstance(z, dict) and str(z.get("name", "")).lower().rstrip(".") == cand), None
+            )
             if found is not None:
                 return _found(domain, cand, found, account_token)
 
@@ -196,8 +199,10 @@ def _found(domain: str, zone: str, z: dict[str, Any], account_token: bool) -> To
         msg += " (The token is an account-owned token: /user/tokens/verify does not know it, the zone lookup worked.)"
     status = str(z.get("status", "active")).lower()
     if status == "pending":
-        msg += (f" Cloudflare still lists {zone} as pending: the registrar's nameservers are not yet "
-                f"{', '.join(ns) or 'the Cloudflare ones'}, so records and certificates will not work until they are.")
+        msg += (
+            f" Cloudflare still lists {zone} as pending: the registrar's nameservers are not yet "
+            f"{', '.join(ns) or 'the Cloudflare ones'}, so records and certificates will not work until they are."
+        )
     elif status not in ("active", ""):
         msg += f" Cloudflare lists {zone} with status {clean(status, '', 20)}."
     return TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=ns)

@@ -31,8 +31,10 @@ LABEL = "Hetzner Cloud"
 ENV_VAR = "EDGE_WIZARD_HETZNER_API"
 DEFAULT_URL = "https://api.hetzner.cloud"
 
-_NEW_TOKEN = ("Create a new API token with Read & Write permission in Hetzner Console → your project → "
-              "Security → API tokens (the project that holds the DNS zone) and run again.")
+_NEW_TOKEN = (
+    "Create a new API token with Read & Write permission in Hetzner Console → your project → "
+    "Security → API tokens (the project that holds the DNS zone) and run again."
+)
 
 
 def _error(body: Any) -> tuple[str, str]:
@@ -134,9 +136,13 @@ def _found(domain: str, zone: str, z: dict[str, Any]) -> TokenCheck:
         status = ans.get("delegation_status")
     msg = describe_found(LABEL, domain, zone, z.get("id"), "project")
     if str(z.get("mode", "primary")).lower() == "secondary":
-        msg += (f" Note: {zone} is a secondary zone at Hetzner (records come from another primary), so external-dns "
-                "cannot change it.")
+        msg += (
+            f" Note: {zone} is a secondary zone at Hetzner (records come from another primary), so external-dns "
+            "cannot change it."
+        )
     if status and str(status).lower() not in ("valid", "unknown"):
-        msg += (f" Hetzner reports the delegation of {zone} as {clean(status, '', 40)}: the registrar's nameservers are "
-                f"not (all) {', '.join(assigned) or 'the Hetzner ones'}, so certificates will not issue until that is fixed.")
+        msg += (
+            f" Hetzner reports the delegation of {zone} as {clean(status, '', 40)}: the registrar's nameservers are "
+            f"not (all) {', '.join(assigned) or 'the Hetzner ones'}, so certificates will not issue until that is fixed."
+        )
     return TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=tuple(assigned))

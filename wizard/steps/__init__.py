@@ -13,7 +13,13 @@ from wizard.steps.prerequisites import PrerequisitesStep
 from wizard.steps.smoke_test import SmokeTestStep
 
 ALL: tuple[type[Step], ...] = (
-    PrerequisitesStep, IngressStep, FirewallStep, ExternalDnsStep, CertManagerStep, ClusterIssuersStep, SmokeTestStep,
+    PrerequisitesStep,
+    IngressStep,
+    FirewallStep,
+    ExternalDnsStep,
+    CertManagerStep,
+    ClusterIssuersStep,
+    SmokeTestStep,
 )
 NAMES: tuple[str, ...] = tuple(s.name for s in ALL)
 

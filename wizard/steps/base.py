@@ -46,6 +46,7 @@ class Step:
 
 # -- file helpers ---------------------------------------------------------------------------
 
+
 def _key(doc: Any) -> tuple[str, str]:
     return (str(doc.get("kind")), str((doc.get("metadata") or {}).get("name")))
 
@@ -124,9 +125,17 @@ def helm_docs(ctx: Context, chart_key: str, asset: str) -> yamlio.YamlDoc:
     return doc
 
 
-def flux_kustomization(ctx: Context, step: StepPlan, name: str, folder: str, *, stem: str,
-                       depends_on: tuple[str, ...] = (), health_checks: list[dict[str, str]] | None = None,
-                       decryption: bool = False) -> None:
+def flux_kustomization(
+    ctx: Context,
+    step: StepPlan,
+    name: str,
+    folder: str,
+    *,
+    stem: str,
+    depends_on: tuple[str, ...] = (),
+    health_checks: list[dict[str, str]] | None = None,
+    decryption: bool = False,
+) -> None:
     """Write the Flux Kustomization for a component folder and list its file in the Flux folder."""
     layout = ctx.layout
     rel = ctx.flux_file(stem)
@@ -156,5 +165,9 @@ def flux_kustomization(ctx: Context, step: StepPlan, name: str, folder: str, *, 
 
 
 def helm_release_check(ctx: Context, name: str, namespace: str) -> dict[str, str]:
-    return {"apiVersion": ctx.cat["api_versions"]["helm_release"], "kind": "HelmRelease",
-            "name": name, "namespace": namespace}
+    return {
+        "apiVersion": ctx.cat["api_versions"]["helm_release"],
+        "kind": "HelmRelease",
+        "name": name,
+        "namespace": namespace,
+    }

@@ -39,9 +39,15 @@ class ClusterIssuersStep(Step):
         # dependsOn gates on the cert-manager Kustomization (which itself waits for the
         # HelmRelease), and the health check keeps the ordering even if cert-manager is managed
         # elsewhere: no more "no matches for kind ClusterIssuer" on a fresh cluster.
-        flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="cluster-issuers",
-                           depends_on=("cert-manager",),
-                           health_checks=[helm_release_check(ctx, "cert-manager", CM_NAMESPACE)])
+        flux_kustomization(
+            ctx,
+            sp,
+            self.kustomization,
+            FOLDER,
+            stem="cluster-issuers",
+            depends_on=("cert-manager",),
+            health_checks=[helm_release_check(ctx, "cert-manager", CM_NAMESPACE)],
+        )
         return sp
 
 

@@ -50,9 +50,15 @@ class ExternalDnsStep(Step):
         meta["name"] = prov["secret"]["name"]
         meta["namespace"] = NAMESPACE
         sp.secret = SecretChange(
-            path=secret_file, step=self.name, name=prov["secret"]["name"], namespace=NAMESPACE,
-            key=prov["secret"]["key"], kustomization=self.kustomization, template=template,
-            exists=ctx.ws.exists(secret_file))
+            path=secret_file,
+            step=self.name,
+            name=prov["secret"]["name"],
+            namespace=NAMESPACE,
+            key=prov["secret"]["key"],
+            kustomization=self.kustomization,
+            template=template,
+            exists=ctx.ws.exists(secret_file),
+        )
         if secret_file not in sp.paths:
             sp.paths.append(secret_file)
         # The folder holds a sops-encrypted file, so the Kustomization needs the decryption block

@@ -73,16 +73,20 @@ class FirewallStep(Step):
             doc = yamlio.parse(text, source=rel)
         except ValueError as exc:
             raise UserError(f"{exc}. Fix the policy file and run again.") from None
-        policy = next(d for d in doc.docs if isinstance(d, dict)
-                      and d.get("kind") == "CiliumClusterwideNetworkPolicy"
-                      and CONTROL_PLANE_LABEL in (((d.get("spec") or {}).get("nodeSelector") or {})
-                                                  .get("matchLabels") or {}))
+        policy = next(
+            d
+            for d in doc.docs
+            if isinstance(d, dict)
+            and d.get("kind") == "CiliumClusterwideNetworkPolicy"
+            and CONTROL_PLANE_LABEL in (((d.get("spec") or {}).get("nodeSelector") or {}).get("matchLabels") or {})
+        )
         spec = policy["spec"]
         rules = spec.get("ingress")
         if rules is None:
             raise UserError(
                 f"The host policy in {rel} has no ingress rules, so it allows nothing yet; adding only "
-                "80/443 would lock the node out of its Kubernetes and Talos APIs. Check the policy first.")
+                "80/443 would lock the node out of its Kubernetes and Talos APIs. Check the policy first."
+            )
         missing_http = [p for p in ("80", "443") if not covered(rules, "world", p)]
         want_webhook = ctx.answers.webhook_rule and not covered(rules, "cluster", "8443")
         if not missing_http and not want_webhook:
@@ -101,7 +105,8 @@ class FirewallStep(Step):
             raise UserError(
                 f"Adding the rule to {rel} would also reformat {len(removed)} existing line(s), and "
                 "edge-wizard only appends. Add the 80/443 rule by hand (see README, firewall step) "
-                "or report this file's layout as a bug.")
+                "or report this file's layout as a bug."
+            )
         ctx.ws.write(rel, new, self.name)
         return sp
 

@@ -20,8 +20,12 @@ class IngressStep(Step):
         sp.warnings.append(" ".join(ctx.cat["warnings"]["ingress-nginx"].split()))
         folder = ctx.component(FOLDER)
         write_docs(ctx, sp, f"{folder}/namespace.yaml", catalog.load_asset("manifests/ingress/namespace.yaml"))
-        write_docs(ctx, sp, f"{folder}/ingress-nginx.yaml",
-                   helm_docs(ctx, "ingress-nginx", "manifests/ingress/ingress-nginx.yaml"))
+        write_docs(
+            ctx,
+            sp,
+            f"{folder}/ingress-nginx.yaml",
+            helm_docs(ctx, "ingress-nginx", "manifests/ingress/ingress-nginx.yaml"),
+        )
         for f in ("namespace.yaml", "ingress-nginx.yaml"):
             ensure_listed(ctx, sp, f"{folder}/kustomization.yaml", f)
         flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="ingress")

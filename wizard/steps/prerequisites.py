@@ -28,9 +28,10 @@ import base64
 import os
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
@@ -69,7 +70,7 @@ def probe_path(layout: Layout, answers: Answers) -> str:
     if answers.dns_provider:
         try:
             name = catalog.provider(answers.dns_provider)["secret"]["name"]
-        except Exception:  # noqa: BLE001 - an unknown provider is the answers' problem, not ours
+        except Exception:
             pass
     return f"{layout.components_dir}/external-dns/{name}.yaml"
 
@@ -82,7 +83,7 @@ class SopsEdit:
 
 
 def _is_glob(pr: str) -> bool:
-    return sops.looks_like_glob(pr) or "**" in pr  # noqa: SLF001 - the same test as the sops checks
+    return sops.looks_like_glob(pr) or "**" in pr
 
 
 def _glob_fix(pr: str) -> str:
@@ -138,8 +139,7 @@ def new_sops_config(regex: str, recipient: str) -> str:
     return yamlio.render(doc)
 
 
-def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | None,
-                     source: str = CONFIG) -> SopsEdit:
+def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | None, source: str = CONFIG) -> SopsEdit:
     """Create or repair a .sops.yaml so that ``probe`` (repo-relative) gets a working rule.
 
     Pure: text in, text out. ``recipient`` is the local age key's public key (or
@@ -148,18 +148,26 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
     if text is None:
         if recipient is None:
             return SopsEdit(None, problems=[f"There is no {source} and no age public key to put in it."])
-        return SopsEdit(new_sops_config(regex, recipient),
-                        edits=[f"create {source} with a rule for {probe.split('/')[0]}/ (path_regex {regex}, "
-                               f"encrypted_regex {sops.RECOMMENDED_REGEX}, age {recipient})"])
+        return SopsEdit(
+            new_sops_config(regex, recipient),
+            edits=[
+                f"create {source} with a rule for {probe.split('/')[0]}/ (path_regex {regex}, "
+                f"encrypted_regex {sops.RECOMMENDED_REGEX}, age {recipient})"
+            ],
+        )
     try:
         doc = yamlio.parse(text, source=source)
     except ValueError as exc:
-        raise UserError(f"{exc}. sops cannot read it either; fix it (or delete it to have edge-wizard write a "
-                        "new one), then run again.") from None
+        raise UserError(
+            f"{exc}. sops cannot read it either; fix it (or delete it to have edge-wizard write a "
+            "new one), then run again."
+        ) from None
     faithful = yamlio.render(doc) == text
     if not doc.docs or not isinstance(doc.docs[0], dict):
-        raise UserError(f"{source} has no mapping at the top, so sops finds no creation_rules in it. Fix or "
-                        "delete it, then run again.")
+        raise UserError(
+            f"{source} has no mapping at the top, so sops finds no creation_rules in it. Fix or "
+            "delete it, then run again."
+        )
     top = doc.docs[0]
     rules = top.get("creation_rules")
     out = SopsEdit(None)
@@ -187,8 +195,7 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
                     value[j] = new
                 else:
                     holder["age"] = new
-                out.edits.append(f"rule #{i}: put the missing comma(s) between the age recipients "
-                                 f"({', '.join(fixed)})")
+                out.edits.append(f"rule #{i}: put the missing comma(s) between the age recipients ({', '.join(fixed)})")
 
     # 2. the rule sops would pick for the probe (first match wins), fixing a glob on the way
     chosen: int | None = None
@@ -211,15 +218,19 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
             fixed = _glob_fix(pr)
             if rx is None or re.search(fixed, probe):
                 rule["path_regex"] = type(pr)(fixed) if type(pr) is not str else fixed
-                out.edits.append(f"rule #{i + 1}: path_regex {pr!r} is a shell glob written as a regex "
-                                 f"(it never matches nested paths like {probe}); now {fixed!r}")
+                out.edits.append(
+                    f"rule #{i + 1}: path_regex {pr!r} is a shell glob written as a regex "
+                    f"(it never matches nested paths like {probe}); now {fixed!r}"
+                )
                 if re.search(fixed, probe):
                     chosen = i
                     break
                 continue
         if rx is None:
-            out.problems.append(f"In {source}, path_regex {pr!r} of rule #{i + 1} is not a valid regular "
-                                "expression; sops stops on it. Fix it by hand.")
+            out.problems.append(
+                f"In {source}, path_regex {pr!r} of rule #{i + 1} is not a valid regular "
+                "expression; sops stops on it. Fix it by hand."
+            )
 
     # 3. no rule for the manifests: add one first
     if chosen is None:
@@ -228,8 +239,10 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
         else:
             rules.insert(0, _new_rule(regex, recipient))
             chosen = 0
-            out.edits.append(f"add a first rule for {probe.split('/')[0]}/ (path_regex {regex}, encrypted_regex "
-                             f"{sops.RECOMMENDED_REGEX}, age {recipient}): no rule covered {probe}")
+            out.edits.append(
+                f"add a first rule for {probe.split('/')[0]}/ (path_regex {regex}, encrypted_regex "
+                f"{sops.RECOMMENDED_REGEX}, age {recipient}): no rule covered {probe}"
+            )
     elif isinstance(rules[chosen], dict):
         rule = rules[chosen]
         has_keys = any(rule.get(k) for k in ("age", "pgp", "key_groups", *sops.OTHER_KEY_TYPES))
@@ -237,15 +250,19 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
             rule["age"] = recipient
             out.edits.append(f"rule #{chosen + 1}: it listed no recipients; add age {recipient}")
         if rule.get("encrypted_regex") is None and not any(
-                k in rule for k in ("unencrypted_regex", "encrypted_suffix", "unencrypted_suffix")):
+            k in rule for k in ("unencrypted_regex", "encrypted_suffix", "unencrypted_suffix")
+        ):
             rule["encrypted_regex"] = sops.RECOMMENDED_REGEX
-            out.edits.append(f"rule #{chosen + 1}: add encrypted_regex {sops.RECOMMENDED_REGEX} (without it sops "
-                             "encrypts kind and metadata too, and Flux cannot apply the Secret)")
+            out.edits.append(
+                f"rule #{chosen + 1}: add encrypted_regex {sops.RECOMMENDED_REGEX} (without it sops "
+                "encrypts kind and metadata too, and Flux cannot apply the Secret)"
+            )
 
     if out.edits and not faithful:
         raise UserError(
             f"{source} needs these edits, but edge-wizard cannot make them without reformatting the file (it "
-            f"keeps your formatting and comments): {'; '.join(out.edits)}. Make them by hand, then run again.")
+            f"keeps your formatting and comments): {'; '.join(out.edits)}. Make them by hand, then run again."
+        )
     if out.edits:
         new_text = yamlio.render(doc)
         out.text = new_text if new_text != text else None
@@ -255,7 +272,7 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
         raw = yamlio.to_plain(rules[chosen])
         if PENDING_RECIPIENT not in str(raw.get("age", "")):
             try:
-                sops._check_rule(sops._rule_from(raw, chosen + 1), source, probe)  # noqa: SLF001 - shared rules
+                sops._check_rule(sops._rule_from(raw, chosen + 1), source, probe)
             except UserError as exc:
                 out.problems.append(str(exc))
     return out
@@ -267,7 +284,7 @@ def rule_recipients(text: str | None, probe: str) -> tuple[list[str], list[str]]
         return [], []
     try:
         docs = yamlio.load_plain(text)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return [], []
     rules = (docs[0] or {}).get("creation_rules") if docs and isinstance(docs[0], dict) else None
     for i, raw in enumerate(rules or [], 1):
@@ -276,7 +293,7 @@ def rule_recipients(text: str | None, probe: str) -> tuple[list[str], list[str]]
         pr = raw.get("path_regex")
         try:
             if pr is None or re.search(str(pr), probe):
-                rule = sops._rule_from(raw, i)  # noqa: SLF001
+                rule = sops._rule_from(raw, i)
                 return rule.age, rule.pgp
         except re.error:
             continue
@@ -299,20 +316,25 @@ class PrerequisitesStep(Step):
         if key.path is not None and key.exists and agekey.is_inside(key.path, root):
             sp.warnings.append(
                 f"The age private key {key.path} is inside the repository. Never commit it: add it to "
-                ".gitignore, or better move it out and point SOPS_AGE_KEY_FILE at its new place.")
+                ".gitignore, or better move it out and point SOPS_AGE_KEY_FILE at its new place."
+            )
         if key.exists and key.problem:
             sp.warnings.append(f"{key.describe()} could not be read: {key.problem}")
 
         # 2. .sops.yaml
         env_config = os.environ.get("SOPS_CONFIG")
         if env_config:
-            sp.warnings.append(f"SOPS_CONFIG is set ({env_config}), so sops reads that file and not the "
-                               f"repository's {CONFIG}; edge-wizard leaves it alone.")
+            sp.warnings.append(
+                f"SOPS_CONFIG is set ({env_config}), so sops reads that file and not the "
+                f"repository's {CONFIG}; edge-wizard leaves it alone."
+            )
             return sp
         existing = ctx.ws.read(CONFIG)
         if existing is None and (root / ".sops.yml").is_file():
-            sp.warnings.append("There is a .sops.yml, which sops ignores (it reads only .sops.yaml); "
-                               "edge-wizard writes .sops.yaml. Delete .sops.yml once you have compared them.")
+            sp.warnings.append(
+                "There is a .sops.yml, which sops ignores (it reads only .sops.yaml); "
+                "edge-wizard writes .sops.yaml. Delete .sops.yml once you have compared them."
+            )
         probe = probe_path(layout, answers)
         edit = sops_edit(layout, answers, key, existing)
         if edit.text is not None and PENDING_RECIPIENT in edit.text:
@@ -322,7 +344,8 @@ class PrerequisitesStep(Step):
                 f"No age key was found ({_where_sops_looks(key)}). When you confirm, edge-wizard creates one "
                 f"with age-keygen at {key.path} (mode 0600, never inside the repository); .sops.yaml gets its "
                 "public key. Back that file up (a password manager or offline copy): without it nobody, "
-                "including the cluster after a rebuild, can decrypt the repository's secrets.")
+                "including the cluster after a rebuild, can decrypt the repository's secrets."
+            )
         sp.paths.append(CONFIG)
         if edit.text is not None:  # an unchanged .sops.yaml is not touched: it stays the user's file
             ctx.ws.write(CONFIG, edit.text, self.name)
@@ -334,7 +357,8 @@ class PrerequisitesStep(Step):
                 f"{key.describe()} (public key {key.recipients[0]}) is none of the age recipients of the "
                 f"{CONFIG} rule for {probe} ({', '.join(age)}). edge-wizard can still encrypt, but cannot put "
                 "the cluster's decryption key in place from this machine: the Secret must hold the private "
-                "key of one of those recipients.")
+                "key of one of those recipients."
+            )
         return sp
 
 
@@ -359,9 +383,11 @@ def ensure_no_pending(plan: Plan) -> None:
     """Refuse a plan whose .sops.yaml still waits for the key to be created (a front-end bug)."""
     for change in plan.pending:
         if PENDING_RECIPIENT in change.new:
-            raise StepFailed(f"{change.path} still holds the placeholder for the new age key's public key; the "
-                             "key must be created (PrerequisiteActions.prepare) and the plan made again before "
-                             "writing. Nothing was written.")
+            raise StepFailed(
+                f"{change.path} still holds the placeholder for the new age key's public key; the "
+                "key must be created (PrerequisiteActions.prepare) and the plan made again before "
+                "writing. Nothing was written."
+            )
 
 
 # -- actions outside the repository -----------------------------------------------------------
@@ -382,14 +408,20 @@ class CreateAgeKey:
     repo_root: Path
 
     def describe(self) -> str:
-        return (f"create an age key with age-keygen at {self.path} (mode 0600, outside the repository); back "
-                "it up, it is the only way to decrypt the repository's secrets")
+        return (
+            f"create an age key with age-keygen at {self.path} (mode 0600, outside the repository); back "
+            "it up, it is the only way to decrypt the repository's secrets"
+        )
 
     def apply(self, emit: Emit) -> None:
         recipient = agekey.create_key(self.path, self.repo_root)
         emit(Info(f"Created the age key {self.path} (mode 0600), public key {recipient}."))
-        emit(Warning(f"Back up {self.path} now (password manager or offline copy). It is the only copy of the "
-                     "private key: without it the secrets in the repository cannot be decrypted again."))
+        emit(
+            Warning(
+                f"Back up {self.path} now (password manager or offline copy). It is the only copy of the "
+                "private key: without it the secrets in the repository cannot be decrypted again."
+            )
+        )
 
 
 @dataclass
@@ -420,7 +452,7 @@ def cluster_target(kubeconfig: str | os.PathLike[str] | None = None, context: st
     try:
         docs = yamlio.load_plain(found.read_text(encoding="utf-8"))
         cfg = docs[0] if docs and isinstance(docs[0], dict) else {}
-    except Exception:  # noqa: BLE001
+    except Exception:
         return ClusterTarget(found, context, None, problem=f"the kubeconfig {found} is not valid YAML")
     name = context or cfg.get("current-context")
     if not name:
@@ -428,8 +460,9 @@ def cluster_target(kubeconfig: str | os.PathLike[str] | None = None, context: st
     ctx = next((c.get("context") or {} for c in cfg.get("contexts") or [] if c.get("name") == name), None)
     if ctx is None:
         return ClusterTarget(found, name, None, problem=f"the kubeconfig {found} has no context {name!r}")
-    cluster = next((c.get("cluster") or {} for c in cfg.get("clusters") or [] if c.get("name") == ctx.get("cluster")),
-                   {})
+    cluster = next(
+        (c.get("cluster") or {} for c in cfg.get("clusters") or [] if c.get("name") == ctx.get("cluster")), {}
+    )
     return ClusterTarget(found, name, cluster.get("server") or "?")
 
 
@@ -437,10 +470,14 @@ def kubectl_command(secret_name: str, key: agekey.AgeKey, context: str | None) -
     """The one command that creates the Secret by hand, reading the key by path (never pasted)."""
     ctx = f"--context {shlex.quote(context)} " if context else ""
     if key.origin == agekey.ENV_KEY or key.path is None:
-        return (f"printenv SOPS_AGE_KEY | kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic "
-                f"{shlex.quote(secret_name)} --from-file={SECRET_KEY}=/dev/stdin")
-    return (f"kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic {shlex.quote(secret_name)} "
-            f"--from-file={SECRET_KEY}={shlex.quote(str(key.path))}")
+        return (
+            f"printenv SOPS_AGE_KEY | kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic "
+            f"{shlex.quote(secret_name)} --from-file={SECRET_KEY}=/dev/stdin"
+        )
+    return (
+        f"kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic {shlex.quote(secret_name)} "
+        f"--from-file={SECRET_KEY}={shlex.quote(str(key.path))}"
+    )
 
 
 @dataclass
@@ -462,14 +499,19 @@ class CreateClusterSecret:
         cmd = kubectl_command(self.secret_name, key, context)
         extra = ""
         if key.path is not None and len(key.recipients) > 1:
-            extra = (f" ({key.path} holds {len(key.recipients)} keys; that command puts all of them in the Secret, "
-                     "so a file with only the repository's key is better)")
-        return (f"Create the cluster's decryption key Secret {SECRET_NAMESPACE}/{self.secret_name} yourself "
-                f"if it is missing{extra}:\n  {cmd}")
+            extra = (
+                f" ({key.path} holds {len(key.recipients)} keys; that command puts all of them in the Secret, "
+                "so a file with only the repository's key is better)"
+            )
+        return (
+            f"Create the cluster's decryption key Secret {SECRET_NAMESPACE}/{self.secret_name} yourself "
+            f"if it is missing{extra}:\n  {cmd}"
+        )
 
     def describe(self) -> str:
-        what = (f"Secret {SECRET_NAMESPACE}/{self.secret_name} (age identity under data key {SECRET_KEY}), "
-                "unless it exists")
+        what = (
+            f"Secret {SECRET_NAMESPACE}/{self.secret_name} (age identity under data key {SECRET_KEY}), unless it exists"
+        )
         if not self.enabled:
             return f"print the kubectl command that creates {what} (--no-cluster)"
         t = self.target()
@@ -485,7 +527,7 @@ class CreateClusterSecret:
             return
         try:
             client = _client(t, self.timeout)
-        except Exception as exc:  # noqa: BLE001 - any config/connection problem: print the command instead
+        except Exception as exc:
             emit(Warning(f"Could not connect to {t.describe()}: {_short(exc)}."))
             emit(Hint(self._hint(key, t.context)))
             return
@@ -502,7 +544,7 @@ class CreateClusterSecret:
                 emit(Hint(self._hint(key, t.context)))
                 return
             current = None
-        except Exception as exc:  # noqa: BLE001 - unreachable API server
+        except Exception as exc:
             emit(Warning(f"Could not reach {t.describe()}: {_short(exc)}."))
             emit(Hint(self._hint(key, t.context)))
             return
@@ -511,17 +553,24 @@ class CreateClusterSecret:
             if any(k.endswith(".agekey") or k.endswith(".asc") for k in keys):
                 emit(Info(f"Secret {where} exists (keys {', '.join(keys)}); kept as is."))
             else:
-                emit(Warning(
-                    f"Secret {where} exists but has no data key ending in .agekey ({', '.join(keys) or 'empty'}), "
-                    "so Flux cannot decrypt age-encrypted files with it. edge-wizard never overwrites a Secret; "
-                    f"add the age key to it by hand (kubectl -n {SECRET_NAMESPACE} edit secret {self.secret_name})."))
+                emit(
+                    Warning(
+                        f"Secret {where} exists but has no data key ending in .agekey ({', '.join(keys) or 'empty'}), "
+                        "so Flux cannot decrypt age-encrypted files with it. edge-wizard never overwrites a Secret; "
+                        f"add the age key to it by hand (kubectl -n {SECRET_NAMESPACE} edit secret {self.secret_name})."
+                    )
+                )
             return
 
         # missing: create it from the local identity that the .sops.yaml rule encrypts for
         if not key.exists or not key.recipients:
-            emit(Warning(f"Secret {where} is missing, and there is no usable local age key to create it from "
-                         f"({key.problem or key.describe()}). Create it with the private key of a recipient of "
-                         f"the {CONFIG} rule for {self.probe}."))
+            emit(
+                Warning(
+                    f"Secret {where} is missing, and there is no usable local age key to create it from "
+                    f"({key.problem or key.describe()}). Create it with the private key of a recipient of "
+                    f"the {CONFIG} rule for {self.probe}."
+                )
+            )
             return
         try:
             age = sops.resolve(self.repo_root, self.probe).rule.age
@@ -530,18 +579,25 @@ class CreateClusterSecret:
             return
         recipient = next((r for r in key.recipients if r in age), None)
         if recipient is None:
-            emit(Warning(
-                f"Secret {where} is missing. {key.describe()} holds none of the age recipients of the {CONFIG} "
-                f"rule for {self.probe} ({', '.join(age) or 'none'}), so it was not created from it: the cluster "
-                "needs the private key of one of those recipients."))
+            emit(
+                Warning(
+                    f"Secret {where} is missing. {key.describe()} holds none of the age recipients of the {CONFIG} "
+                    f"rule for {self.probe} ({', '.join(age) or 'none'}), so it was not created from it: the cluster "
+                    "needs the private key of one of those recipients."
+                )
+            )
             return
         identity = agekey.identity_for(key, recipient)
         emit(Info(f"Creating Secret {where} with the age key for {recipient} (data key {SECRET_KEY})."))
         secret = Secret(
-            metadata=ObjectMeta(name=self.secret_name, namespace=SECRET_NAMESPACE,
-                                labels={"app.kubernetes.io/managed-by": "edge-wizard"}),
+            metadata=ObjectMeta(
+                name=self.secret_name,
+                namespace=SECRET_NAMESPACE,
+                labels={"app.kubernetes.io/managed-by": "edge-wizard"},
+            ),
             type="Opaque",
-            data={SECRET_KEY: base64.b64encode(identity.text.encode("utf-8")).decode("ascii")})
+            data={SECRET_KEY: base64.b64encode(identity.text.encode("utf-8")).decode("ascii")},
+        )
         del identity
         try:
             client.create(secret)
@@ -552,7 +608,7 @@ class CreateClusterSecret:
             emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
             emit(Hint(self._hint(key, t.context)))
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
             emit(Hint(self._hint(key, t.context)))
             return
@@ -592,9 +648,14 @@ class PrerequisiteActions:
         return [a.describe() for a in self.all]
 
 
-def prerequisite_actions(layout: Layout, answers: Answers, *, cluster: bool = True,
-                         kubeconfig: str | os.PathLike[str] | None = None,
-                         context: str | None = None) -> PrerequisiteActions:
+def prerequisite_actions(
+    layout: Layout,
+    answers: Answers,
+    *,
+    cluster: bool = True,
+    kubeconfig: str | os.PathLike[str] | None = None,
+    context: str | None = None,
+) -> PrerequisiteActions:
     """What the prerequisites step needs done outside the repository (nothing is done here)."""
     out = PrerequisiteActions()
     key = agekey.locate()
@@ -606,10 +667,28 @@ def prerequisite_actions(layout: Layout, answers: Answers, *, cluster: bool = Tr
             agekey.assert_outside_repo(key.path, layout.root)
             out.prepare.append(CreateAgeKey(key.path, layout.root))
     if layout.sops_secret:
-        out.cluster.append(CreateClusterSecret(layout.sops_secret, layout.root, probe_path(layout, answers),
-                                               enabled=cluster, kubeconfig=kubeconfig, context=context))
+        out.cluster.append(
+            CreateClusterSecret(
+                layout.sops_secret,
+                layout.root,
+                probe_path(layout, answers),
+                enabled=cluster,
+                kubeconfig=kubeconfig,
+                context=context,
+            )
+        )
     return out
 
 
-__all__ = ["CreateAgeKey", "CreateClusterSecret", "PENDING_RECIPIENT", "PrerequisiteActions", "PrerequisitesStep",
-           "cluster_target", "ensure_no_pending", "kubectl_command", "plan_sops_config", "prerequisite_actions"]
+__all__ = [
+    "PENDING_RECIPIENT",
+    "CreateAgeKey",
+    "CreateClusterSecret",
+    "PrerequisiteActions",
+    "PrerequisitesStep",
+    "cluster_target",
+    "ensure_no_pending",
+    "kubectl_command",
+    "plan_sops_config",
+    "prerequisite_actions",
+]

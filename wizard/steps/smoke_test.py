@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wizard.plan import StepPlan
 from wizard import catalog, yamlio
+from wizard.plan import StepPlan
 from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_docs, write_docs
 
 NAMESPACE = "podinfo"
@@ -35,7 +35,8 @@ class SmokeTestStep(Step):
         write_docs(ctx, sp, f"{folder}/podinfo.yaml", docs)
         for f in ("namespace.yaml", "podinfo.yaml"):
             ensure_listed(ctx, sp, f"{folder}/kustomization.yaml", f)
-        deps = tuple(d for d in ("ingress-nginx", "cluster-issuers")
-                     if d in ctx.declared or d in ctx.layout.kustomizations)
+        deps = tuple(
+            d for d in ("ingress-nginx", "cluster-issuers") if d in ctx.declared or d in ctx.layout.kustomizations
+        )
         flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="smoke-test", depends_on=deps)
         return sp

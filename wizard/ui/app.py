@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -35,18 +36,37 @@ STYLES = Path(__file__).parent / "styles"
 
 class WizardApp(App[int]):
     TITLE = "edge-wizard"
-    CSS_PATH = [STYLES / name for name in (
-        "global.tcss", "dialogs.tcss", "preflight.tcss", "answers.tcss", "steps.tcss", "review.tcss",
-        "commit.tcss", "reconcile.tcss", "done.tcss")]
+    CSS_PATH = [
+        STYLES / name
+        for name in (
+            "global.tcss",
+            "dialogs.tcss",
+            "preflight.tcss",
+            "answers.tcss",
+            "steps.tcss",
+            "review.tcss",
+            "commit.tcss",
+            "reconcile.tcss",
+            "done.tcss",
+        )
+    ]
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("ctrl+c", "request_quit", "Quit", priority=True),
         Binding("q", "request_quit", "Quit", show=False),
     ]
 
-    def __init__(self, session: Session, *, reconcile_source: EventSource | None = _DEFAULT,
-                 clock: Callable[[], float] = time.time, blink: bool = True, theme: str | None = None,
-                 repo_name: str | None = None, reconcile_label: str = "") -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        reconcile_source: EventSource | None = _DEFAULT,
+        clock: Callable[[], float] = time.time,
+        blink: bool = True,
+        theme: str | None = None,
+        repo_name: str | None = None,
+        reconcile_label: str = "",
+    ) -> None:
         super().__init__()
         self.session = session
         self.reconcile_source = reconcile_source
@@ -91,7 +111,8 @@ class WizardApp(App[int]):
         source = source if s.pushed_sha else None
         note = "" if s.pushed_sha else "Nothing was pushed, so there is nothing for Flux to apply yet."
         kind, url, message = await self.push_screen_wait(
-            ReconcileScreen(s, name, source, clock=self.clock, note=note, label=self.reconcile_label))
+            ReconcileScreen(s, name, source, clock=self.clock, note=note, label=self.reconcile_label)
+        )
         if kind == "done":
             await self.push_screen_wait(DoneScreen(name, message, url))
         self.exit(EXIT_DONE, return_code=EXIT_DONE)
@@ -100,8 +121,11 @@ class WizardApp(App[int]):
     def show_error(self, error: BaseException) -> None:
         s = self.session
         if isinstance(error, WizardError):
-            title = {UserError: "Check this first", StepFailed: "A step failed",
-                     WaitTimeout: "Timed out waiting for the cluster"}.get(type(error), "edge-wizard stopped")
+            title = {
+                UserError: "Check this first",
+                StepFailed: "A step failed",
+                WaitTimeout: "Timed out waiting for the cluster",
+            }.get(type(error), "edge-wizard stopped")
             message = str(error)
         else:
             title = "Unexpected error"
@@ -144,25 +168,47 @@ class WizardApp(App[int]):
             if w.group == "write" and w.is_running:
                 try:
                     await w.wait()
-                except Exception:  # noqa: BLE001 - its error was shown already
+                except Exception:
                     pass
         code = EXIT_FAILED if self.failed else EXIT_QUIT
         self.exit(code, return_code=code)
 
 
-def make_app(engine_factory: EngineFactory, *, repo: str | None = None, answers_file: str | None = None,
-             context: str | None = None, debug: bool = False, reconcile_source: EventSource | None = _DEFAULT,
-             clock: Callable[[], float] = time.time, blink: bool = True, theme: str | None = None,
-             repo_name: str | None = None, reconcile_label: str = "") -> WizardApp:
+def make_app(
+    engine_factory: EngineFactory,
+    *,
+    repo: str | None = None,
+    answers_file: str | None = None,
+    context: str | None = None,
+    debug: bool = False,
+    reconcile_source: EventSource | None = _DEFAULT,
+    clock: Callable[[], float] = time.time,
+    blink: bool = True,
+    theme: str | None = None,
+    repo_name: str | None = None,
+    reconcile_label: str = "",
+) -> WizardApp:
     """Build the app. ``engine_factory(repo=, answers_file=, overrides=)`` returns an Engine."""
-    session = Session(engine_factory=engine_factory, repo=repo, answers_file=answers_file, context=context,
-                      debug=debug)
-    return WizardApp(session, reconcile_source=reconcile_source, clock=clock, blink=blink, theme=theme,
-                     repo_name=repo_name, reconcile_label=reconcile_label)
+    session = Session(engine_factory=engine_factory, repo=repo, answers_file=answers_file, context=context, debug=debug)
+    return WizardApp(
+        session,
+        reconcile_source=reconcile_source,
+        clock=clock,
+        blink=blink,
+        theme=theme,
+        repo_name=repo_name,
+        reconcile_label=reconcile_label,
+    )
 
 
-def run_tui(*, repo: str | None, answers_file: str | None, context: str | None, debug: bool,
-            engine_factory: EngineFactory | None = None) -> int:
+def run_tui(
+    *,
+    repo: str | None,
+    answers_file: str | None,
+    context: str | None,
+    debug: bool,
+    engine_factory: EngineFactory | None = None,
+) -> int:
     """Run the full-screen wizard. Exit code: 0 done, 1 failed, 130 quit."""
     if engine_factory is None:
         from wizard.engine import Engine

@@ -31,7 +31,7 @@ def flux_available() -> bool:
         if importlib.util.find_spec("wizard.flux") is None:
             return False
         module = importlib.import_module("wizard.flux")
-    except Exception:  # noqa: BLE001 - a half-installed module counts as missing
+    except Exception:
         return False
     return hasattr(module, "FluxWatcher")
 
@@ -48,8 +48,14 @@ def repo_checks(engine: Any, prefill: dict[str, Any], context: str | None = None
     try:
         layout, _answers = engine.load()
     except WizardError as exc:
-        out.append(Check("Repository layout", MISS, first_sentence(exc.message),
-                         "Run edge-wizard in your Flux repository's clone, or pass --repo PATH."))
+        out.append(
+            Check(
+                "Repository layout",
+                MISS,
+                first_sentence(exc.message),
+                "Run edge-wizard in your Flux repository's clone, or pass --repo PATH.",
+            )
+        )
         return out
     flux = f"Flux folder {layout.flux_dir}, components in {layout.components_dir}"
     if layout.flux_version:
@@ -58,13 +64,26 @@ def repo_checks(engine: Any, prefill: dict[str, Any], context: str | None = None
     out.append(_sops_rule(layout, prefill))
     out.append(_sops_binary())
     age = shutil.which("age-keygen") or shutil.which("age")
-    out.append(Check("age", OK, "age tools found") if age else
-               Check("age", WARN, "age / age-keygen not on PATH (only needed to make or inspect keys)",
-                     "Install age from your package manager (apt install age)."))
+    out.append(
+        Check("age", OK, "age tools found")
+        if age
+        else Check(
+            "age",
+            WARN,
+            "age / age-keygen not on PATH (only needed to make or inspect keys)",
+            "Install age from your package manager (apt install age).",
+        )
+    )
     out.extend(_git(layout))
     if layout.firewall_problem:
-        out.append(Check("Host firewall policy", WARN, first_sentence(layout.firewall_problem),
-                         "Set paths.firewall_policy in the answers file, or skip the firewall step."))
+        out.append(
+            Check(
+                "Host firewall policy",
+                WARN,
+                first_sentence(layout.firewall_problem),
+                "Set paths.firewall_policy in the answers file, or skip the firewall step.",
+            )
+        )
     else:
         out.append(Check("Host firewall policy", OK, f"{layout.firewall_policy}"))
     out.append(_kubeconfig(context))
@@ -79,14 +98,18 @@ def _sops_rule(layout: Any, prefill: dict[str, Any]) -> Check:
     try:
         prov = catalog.provider(prefill.get("dns_provider") or "hetzner")
         name = prov["secret"]["name"]
-    except Exception:  # noqa: BLE001 - an unknown provider is reported on the answers screen
+    except Exception:
         name = "dns-token"
     rel = f"{layout.components_dir}/external-dns/{name}.yaml"
     try:
         resolved = sops.resolve(layout.root, rel)
     except WizardError as exc:
-        return Check(".sops.yaml rule", MISS, first_sentence(exc.message),
-                     "Add a creation rule for manifests/ with your age recipient to .sops.yaml.")
+        return Check(
+            ".sops.yaml rule",
+            MISS,
+            first_sentence(exc.message),
+            "Add a creation rule for manifests/ with your age recipient to .sops.yaml.",
+        )
     return Check(".sops.yaml rule", OK, f"{resolved.rule.describe()} covers {rel}")
 
 
@@ -99,8 +122,12 @@ def _sops_binary() -> Check:
     except ImportError:  # pragma: no cover
         return Check("sops", WARN, "sops support is not part of this build")
     except WizardError as exc:
-        return Check("sops", MISS, first_sentence(exc.message),
-                     "Install sops >= 3.10 from https://github.com/getsops/sops/releases.")
+        return Check(
+            "sops",
+            MISS,
+            first_sentence(exc.message),
+            "Install sops >= 3.10 from https://github.com/getsops/sops/releases.",
+        )
     return Check("sops", OK, "sops " + ".".join(map(str, version)))
 
 
@@ -110,8 +137,14 @@ def _git(layout: Any) -> list[Check]:
     try:
         target = GitOps(layout.root, flux_branch=layout.git_branch, flux_url=layout.git_url).target()
     except WizardError as exc:
-        return [Check("Git remote and branch", MISS, first_sentence(exc.message),
-                      "Clone your Flux repository with git clone URL and run edge-wizard there.")]
+        return [
+            Check(
+                "Git remote and branch",
+                MISS,
+                first_sentence(exc.message),
+                "Clone your Flux repository with git clone URL and run edge-wizard there.",
+            )
+        ]
     detail = f"pushes to {target.remote} ({target.remote_url or 'no URL'}), Flux tracks {target.branch}"
     if target.warnings:
         return [Check("Git remote and branch", WARN, detail, first_sentence(target.warnings[0]))]
@@ -123,19 +156,27 @@ def _kubeconfig(wanted: str | None = None) -> Check:
     paths = paths or [Path.home() / ".kube" / "config"]
     found = [p for p in paths if p.is_file()]
     if not found:
-        return Check("Cluster context", WARN, "no kubeconfig found; the change will be pushed but not followed",
-                     "Point KUBECONFIG at your cluster's kubeconfig (talosctl kubeconfig).")
+        return Check(
+            "Cluster context",
+            WARN,
+            "no kubeconfig found; the change will be pushed but not followed",
+            "Point KUBECONFIG at your cluster's kubeconfig (talosctl kubeconfig).",
+        )
     context = None
     try:
         from wizard import yamlio
 
         docs = yamlio.load_plain(found[0].read_text(encoding="utf-8"))
         context = (docs[0] or {}).get("current-context") if docs else None
-    except Exception:  # noqa: BLE001 - a broken kubeconfig is reported as such
+    except Exception:
         pass
     if wanted:
         return Check("Cluster context", OK, f"context {wanted} (--context)")
     if not context:
-        return Check("Cluster context", WARN, "the kubeconfig has no current context",
-                     "Pick one with kubectl config use-context NAME, or pass --context NAME.")
+        return Check(
+            "Cluster context",
+            WARN,
+            "the kubeconfig has no current context",
+            "Pick one with kubectl config use-context NAME, or pass --context NAME.",
+        )
     return Check("Cluster context", OK, f"context {context}")

@@ -17,7 +17,7 @@ class WizardScreen(Screen[Any]):
     stage = ""
 
     @property
-    def wizard(self) -> "WizardApp":
+    def wizard(self) -> WizardApp:
         return self.app  # type: ignore[return-value]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

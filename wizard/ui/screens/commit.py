@@ -28,8 +28,11 @@ class CommitScreen(WizardScreen):
         event: ev.Event
 
         def can_replace(self, message: Message) -> bool:
-            return isinstance(self.event, ev.PushProgress) and isinstance(message, CommitScreen.Progress) \
+            return (
+                isinstance(self.event, ev.PushProgress)
+                and isinstance(message, CommitScreen.Progress)
                 and isinstance(message.event, ev.PushProgress)
+            )
 
     @dataclass
     class Finished(Message):

@@ -126,17 +126,29 @@ class PreflightScreen(WizardScreen):
 async def cluster_checklist(session: Session) -> list[Check]:
     """The cluster context and Flux API versions, through wizard.flux when it is available."""
     if not checks.flux_available():
-        return [Check("Live reconcile", WARN, "live reconcile is not available yet in this edge-wizard",
-                      "After the push, follow Flux with: flux get kustomizations --watch")]
+        return [
+            Check(
+                "Live reconcile",
+                WARN,
+                "live reconcile is not available yet in this edge-wizard",
+                "After the push, follow Flux with: flux get kustomizations --watch",
+            )
+        ]
     from wizard import events as ev
     from wizard.flux import FluxWatcher  # type: ignore[import-not-found]
 
     watcher = FluxWatcher(context=session.context)
     try:
         found = await asyncio.wait_for(watcher.preflight(), timeout=15)
-    except Exception as exc:  # noqa: BLE001 - no cluster is a state to show, not a crash
-        return [Check("Cluster", WARN, session.scrub(checks.first_sentence(str(exc))),
-                      "The change will still be pushed; check KUBECONFIG or --context to follow Flux.")]
+    except Exception as exc:
+        return [
+            Check(
+                "Cluster",
+                WARN,
+                session.scrub(checks.first_sentence(str(exc))),
+                "The change will still be pushed; check KUBECONFIG or --context to follow Flux.",
+            )
+        ]
     finally:
         await watcher.aclose()
     out = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,9 +20,11 @@ from wizard.ui.widgets.stagebar import StageBar
 
 EventSource = Callable[[Session], AsyncIterator[ev.Event]]
 
-UNAVAILABLE = ("Live reconcile is not available yet in this edge-wizard. The change is pushed; Flux "
-               "applies it on its next sync. Follow it with:\n\n"
-               "    flux reconcile source git flux-system\n    flux get kustomizations --watch")
+UNAVAILABLE = (
+    "Live reconcile is not available yet in this edge-wizard. The change is pushed; Flux "
+    "applies it on its next sync. Follow it with:\n\n"
+    "    flux reconcile source git flux-system\n    flux get kustomizations --watch"
+)
 
 
 async def flux_events(session: Session) -> AsyncIterator[ev.Event]:
@@ -32,8 +34,7 @@ async def flux_events(session: Session) -> AsyncIterator[ev.Event]:
     assert session.engine is not None
     watcher = FluxWatcher(context=session.context)
     try:
-        async for event in watcher.follow(session.engine.layout, session.plan, session.pushed_sha,
-                                          timeout=1200.0):
+        async for event in watcher.follow(session.engine.layout, session.plan, session.pushed_sha, timeout=1200.0):
             yield event
     finally:
         await watcher.aclose()
@@ -43,8 +44,16 @@ class ReconcileScreen(WizardScreen):
     stage = "Reconcile"
     BINDINGS = [Binding("enter", "finish", "Finish")]
 
-    def __init__(self, session: Session, repo_name: str, source: EventSource | None, *,
-                 clock: Callable[[], float] = time.time, note: str = "", label: str = "") -> None:
+    def __init__(
+        self,
+        session: Session,
+        repo_name: str,
+        source: EventSource | None,
+        *,
+        clock: Callable[[], float] = time.time,
+        note: str = "",
+        label: str = "",
+    ) -> None:
         super().__init__()
         self.session = session
         self.label = label  # e.g. "replay": the events do not come from a live cluster

@@ -78,7 +78,8 @@ class ReviewScreen(WizardScreen):
             raise UserError(
                 f"The external-dns step writes {missing[0]}, which must hold the DNS provider token, and "
                 "no token was given. Go back (b, then b again) to the answers and type the token, or pick "
-                "another step.")
+                "another step."
+            )
         self.post_message(self.Planned(plan))
 
     @on(Planned)
@@ -118,8 +119,12 @@ class ReviewScreen(WizardScreen):
     def _show(self, item: FileItem) -> None:
         diff = self.query_one("#diff", DiffView)
         if item.status == "secret":
-            diff.update(Text(f"{item.path}\n\nA Secret encrypted with sops when it is written. "
-                             "Its value is never shown.", style="italic"))
+            diff.update(
+                Text(
+                    f"{item.path}\n\nA Secret encrypted with sops when it is written. Its value is never shown.",
+                    style="italic",
+                )
+            )
             return
         change = next(c for c in self.plan.changes if c.path == item.path) if self.plan else None
         if change is not None:

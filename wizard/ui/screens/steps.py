@@ -78,8 +78,7 @@ class StepsScreen(WizardScreen):
                 plan = engine.plan([step.name])
                 rows.append(StepRow(step.name, step.title, plan.step_state(step.name), step.summary))
             except WizardError as exc:
-                rows.append(StepRow(step.name, step.title, "blocked", step.summary,
-                                    self.session.scrub(exc.message)))
+                rows.append(StepRow(step.name, step.title, "blocked", step.summary, self.session.scrub(exc.message)))
         self.post_message(self.Planned(rows))
 
     @on(Planned)

@@ -25,8 +25,7 @@ class QuestionField(Vertical):
     QuestionField:focus-within .qf-help { display: block; }
     """
 
-    def __init__(self, question: Question, value: Any, *, help_text: str | None = None,
-                 blink: bool = True) -> None:
+    def __init__(self, question: Question, value: Any, *, help_text: str | None = None, blink: bool = True) -> None:
         super().__init__(id=f"q-{question.key}")
         self.question = question
         self.initial = value
@@ -38,13 +37,22 @@ class QuestionField(Vertical):
         with Horizontal(classes="qf-row"):
             yield Label(q.label, classes="qf-label")
             if q.kind == "select":
-                yield Select([(label, value) for value, label in q.choices], value=self.initial or q.choices[0][0],
-                             allow_blank=False, id=f"input-{q.key}", compact=True)
+                yield Select(
+                    [(label, value) for value, label in q.choices],
+                    value=self.initial or q.choices[0][0],
+                    allow_blank=False,
+                    id=f"input-{q.key}",
+                    compact=True,
+                )
             else:
                 # the token field never gets an initial value: nothing about it is stored
-                yield Input(value="" if q.kind == "password" else str(self.initial or ""),
-                            password=q.kind == "password", id=f"input-{q.key}", select_on_focus=False,
-                            compact=True)
+                yield Input(
+                    value="" if q.kind == "password" else str(self.initial or ""),
+                    password=q.kind == "password",
+                    id=f"input-{q.key}",
+                    select_on_focus=False,
+                    compact=True,
+                )
         yield Static(self.help_text, classes="qf-help")
         yield Static("", classes="qf-error")
 

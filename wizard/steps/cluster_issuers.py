@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 from wizard import catalog, yamlio
+from wizard.errors import UserError
 from wizard.plan import StepPlan
 from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_release_check, write_docs
 from wizard.steps.cert_manager import NAMESPACE as CM_NAMESPACE
@@ -23,11 +26,16 @@ class ClusterIssuersStep(Step):
         sp = StepPlan(self.name, self.title)
         folder = ctx.component(FOLDER)
         docs: list = []
+        bundles = ctx.cat.get("acme_ca_bundle") or {}
         for issuer, server in ctx.cat["acme"].items():
             d = catalog.load_asset("manifests/cluster-issuers/cluster-issuer.yaml")
             ci = d.docs[0]
             ci["metadata"]["name"] = issuer
             ci["spec"]["acme"]["server"] = server
+            if bundles.get(issuer):
+                # an ACME server with a private CA (a test server, an internal ACME CA): cert-manager
+                # verifies its TLS with this bundle instead of skipping verification
+                ci["spec"]["acme"].insert(1, "caBundle", ca_bundle(issuer, bundles[issuer]))
             ci["spec"]["acme"]["email"] = ctx.answers.email
             ci["spec"]["acme"]["privateKeySecretRef"]["name"] = issuer
             ci["spec"]["acme"]["solvers"][0]["http01"]["ingress"]["ingressClassName"] = INGRESS_CLASS
@@ -51,4 +59,15 @@ class ClusterIssuersStep(Step):
         return sp
 
 
-__all__ = ["ClusterIssuersStep", "yamlio"]
+def ca_bundle(issuer: str, pem: object) -> str:
+    """The catalog's ``acme_ca_bundle.<issuer>`` (PEM text) as the ClusterIssuer's base64 ``caBundle``."""
+    if not isinstance(pem, str) or "-----BEGIN CERTIFICATE-----" not in pem:
+        raise UserError(
+            f"The catalog's acme_ca_bundle.{issuer} is not PEM certificate text (no '-----BEGIN CERTIFICATE-----'). "
+            "It must hold the CA certificates that sign the ACME server's TLS certificate; fix or remove it in "
+            "the file EDGE_WIZARD_CATALOG points at."
+        )
+    return base64.b64encode(pem.encode()).decode()
+
+
+__all__ = ["ClusterIssuersStep", "ca_bundle", "yamlio"]

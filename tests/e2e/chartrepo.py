@@ -1,8 +1,10 @@
 """A throwaway Helm HTTP repository for the e2e tier.
 
-Packages the test charts in tests/charts/ into deterministic ``<name>-<version>.tgz``
-files plus an ``index.yaml`` (sha256 digests, absolute URLs) and serves the
-directory on 127.0.0.1 with a threaded ``http.server``.
+Packages the real upstream charts (``../shared/upstream/charts/``, or
+``$EDGE_WIZARD_UPSTREAM/charts``: ingress-nginx, external-dns, cert-manager, podinfo and
+traefik at the versions assets/catalog.yaml pins) into deterministic
+``<name>-<version>.tgz`` files plus an ``index.yaml`` (sha256 digests, absolute URLs)
+and serves the directory on 127.0.0.1 with a threaded ``http.server``.
 
     repo = ChartRepo(tmp_path / "charts")
     repo.start()          # packages + serves; repo.url == "http://127.0.0.1:PORT/"
@@ -17,13 +19,16 @@ import gzip
 import hashlib
 import http.server
 import io
+import os
 import tarfile
 import threading
 from pathlib import Path
 
 import yaml
 
-CHARTS_SRC = Path(__file__).resolve().parents[1] / "charts"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+UPSTREAM = Path(os.environ.get("EDGE_WIZARD_UPSTREAM") or REPO_ROOT.parent / "shared" / "upstream")
+CHARTS_SRC = UPSTREAM / "charts"
 _CREATED = "2026-01-01T00:00:00Z"
 
 
@@ -56,7 +61,13 @@ def build_repo(out_dir: Path, url: str, charts_src: Path = CHARTS_SRC) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     url = url.rstrip("/") + "/"
     entries: dict[str, list[dict]] = {}
-    for chart in sorted(p.parent for p in charts_src.glob("*/Chart.yaml")):
+    charts = sorted(p.parent for p in charts_src.glob("*/Chart.yaml"))
+    if not charts:
+        raise FileNotFoundError(
+            f"no Helm charts in {charts_src}: the e2e tier serves the real upstream charts from there "
+            "(set EDGE_WIZARD_UPSTREAM to the folder holding charts/)"
+        )
+    for chart in charts:
         meta, tgz = package_chart(chart, out_dir)
         entry = dict(meta)
         entry.update(

@@ -1,13 +1,16 @@
-"""Local Kubernetes control plane + Flux controllers as plain processes.
+"""Local Kubernetes control plane + Flux controllers as plain processes, and a pod runtime.
 
 Implements /work/shared/docs/local-control-plane.md (§2): etcd -> kube-apiserver
 (PSA enforce=baseline like Talos) -> Flux CRDs -> kube-controller-manager,
 kube-scheduler, kwok (+ one fake Node) -> flux-system -> source-, kustomize- and
-helm-controller.  Every listener binds 127.0.0.1 on a free port; every process
-logs to ``<workdir>/logs/<name>.log``.  Binaries come from ``bin_dir`` (built by
-tests/tools/build.sh all); the Flux CRDs and kwok stages from its siblings
-``../crds`` and ``../kwok/stages.yaml``.  Meant to run inside a loopback-only
-network namespace (``unshare -n``).
+helm-controller -> the pod runtime (tests/e2e/runtime), which runs the pods whose
+images it knows as local processes; kwok fakes the others.  The control plane's
+listeners bind 127.0.0.1 on free ports; the node has the address NODE_IP and pods
+get addresses from POD_CIDR, both routed to ``lo`` inside the test's network
+namespace (tests/tools/in-netns.sh), so every packet stays on loopback.  Every
+process logs to ``<workdir>/logs/<name>.log`` (pods: ``logs/pods/``).  Binaries come
+from ``bin_dir`` (built by tests/tools/build.sh all); the Flux CRDs and kwok stages
+from its siblings ``../crds`` and ``../kwok/stages.yaml``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+# The node's address and the pod network: `ip route add local ... dev lo` (tests/tools/in-netns.sh)
+# makes them local addresses of the test's network namespace, like 127.0.0.0/8. Not 127.x: the API
+# rejects loopback addresses in Endpoints/EndpointSlices, so Services would get no endpoints.
+NODE_IP = "10.250.0.10"
+NODE_NET = "10.250.0.0/24"
+POD_NET = "10.244.0.0/16"
+KWOK_POD_CIDR = "10.244.0.0/17"  # kwok's fake pods
+RUNTIME_POD_POOL = "10.244.128.0/17"  # pods the runtime runs
 
 E2E_BINARIES = (
     "etcd",
@@ -36,6 +51,19 @@ E2E_BINARIES = (
     "source-controller",
     "kustomize-controller",
     "helm-controller",
+    "helm",
+)
+# what the pod runtime runs (tests/e2e/runtime/images.py) and the ACME servers
+EDGE_BINARIES = (
+    "cert-manager-controller",
+    "cert-manager-cainjector",
+    "cert-manager-webhook",
+    "cert-manager-acmesolver",
+    "external-dns",
+    "external-dns-hetzner-webhook",
+    "podinfo",
+    "traefik",
+    "pebble",
 )
 
 ADMISSION_CONFIG = """\
@@ -73,6 +101,7 @@ KWOK_NODE = {
         },
     },
     "status": {
+        "addresses": [{"type": "InternalIP", "address": NODE_IP}, {"type": "Hostname", "address": "kwok-node-0"}],
         "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
         "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
         "nodeInfo": {
@@ -116,9 +145,27 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def missing_binaries(bin_dir: Path | str) -> list[str]:
+def pod_network_missing() -> str:
+    """Why pods cannot get their addresses here ("" if they can)."""
+    for ip in (NODE_IP, RUNTIME_POD_POOL.split("/")[0].rsplit(".", 1)[0] + ".1"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((ip, 0))
+        except OSError as e:
+            return (
+                f"{ip} is not a local address ({e.strerror}): the e2e tier needs the node address {NODE_NET} and the "
+                f"pod network {POD_NET} routed to lo in its own network namespace. Run it through "
+                "`bash tests/tools/in-netns.sh .venv/bin/python -m pytest -m e2e` (as root: it adds "
+                f"`ip route add local {POD_NET} dev lo` and the same for {NODE_NET})."
+            )
+        finally:
+            s.close()
+    return ""
+
+
+def missing_binaries(bin_dir: Path | str, edge: bool = True) -> list[str]:
     b = Path(bin_dir)
-    missing = [n for n in E2E_BINARIES if not os.access(b / n, os.X_OK)]
+    missing = [n for n in (*E2E_BINARIES, *(EDGE_BINARIES if edge else ())) if not os.access(b / n, os.X_OK)]
     if not (b.parent / "crds").is_dir():
         missing.append("../crds")
     if not (b.parent / "kwok" / "stages.yaml").is_file():
@@ -137,7 +184,14 @@ class _Proc:
 
 
 class ControlPlane:
-    def __init__(self, bin_dir: Path | str, workdir: Path | str, *, startup_timeout: float = 120.0):
+    def __init__(
+        self,
+        bin_dir: Path | str,
+        workdir: Path | str,
+        *,
+        startup_timeout: float = 120.0,
+        stack: Any = None,  # runtime.images.StackInfo: what pods get (DNS, egress); None = no pod runtime
+    ):
         self.bin = Path(bin_dir).resolve()
         self.cache = self.bin.parent
         self.workdir = Path(workdir).resolve()
@@ -146,6 +200,9 @@ class ControlPlane:
         self.kubeconfig = self.workdir / "admin.kubeconfig"
         self.timeout = startup_timeout
         self.procs: dict[str, _Proc] = {}
+        self.stack = stack
+        self.runtime: Any = None
+        self.node_ip = NODE_IP
         names = (
             "etcd",
             "etcd_peer",
@@ -168,9 +225,12 @@ class ControlPlane:
 
     # ------------------------------------------------------------------ public
     def start(self) -> ControlPlane:
-        missing = missing_binaries(self.bin)
+        missing = missing_binaries(self.bin, edge=self.stack is not None)
         if missing:
             raise ControlPlaneError(f"missing in {self.bin}: {', '.join(missing)} (run: bash tests/tools/build.sh all)")
+        why = pod_network_missing()
+        if why:
+            raise ControlPlaneError(why)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         atexit.register(self.stop)
@@ -187,12 +247,16 @@ class ControlPlane:
             self._start_flux()
             self._wait_for(lambda: self._default_sa_exists(), "ServiceAccount default/default (kcm)")
             self._wait_for(self._node_ready, "Node kwok-node-0 Ready (kwok)")
+            if self.stack is not None:
+                self._start_runtime()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
         for name in reversed(list(self.procs)):
             self._kill(self.procs[name])
 
@@ -219,6 +283,9 @@ class ControlPlane:
             state = "running" if p.popen and rc is None else f"exited rc={rc}"
             out.append(f"===== {name} ({state}) {p.log} =====")
             out.extend(tail)
+        if self.runtime is not None:
+            out.append(self.runtime.tail_logs(lines))
+            out.extend(self.runtime.notes[-20:])
         return "\n".join(out)
 
     def pids(self) -> dict[str, int]:
@@ -453,6 +520,11 @@ class ControlPlane:
                 f"--admission-control-config-file={self.workdir / 'admission.yaml'}",
                 "--enable-admission-plugins=NodeRestriction",
                 "--service-cluster-ip-range=10.96.0.0/16",
+                # admission webhooks (cert-manager's, ingress-nginx's) are called at their endpoints'
+                # pod IPs: no kube-proxy gives ClusterIPs a meaning here
+                "--enable-aggregator-routing=true",
+                # pods/log and exec go to the node's kubelet (kwok) at its InternalIP, not its hostname
+                "--kubelet-preferred-address-types=InternalIP",
                 "--endpoint-reconciler-type=none",
                 "--allow-privileged=true",
                 f"--cert-dir={self.workdir / 'apiserver-certs'}",
@@ -519,6 +591,21 @@ class ControlPlane:
             ],
         )
 
+    def _kwok_stages(self) -> Path:
+        """kwok's default stages, minus the pods the runtime runs (it reports their status itself)."""
+        docs = [d for d in yaml.safe_load_all((self.cache / "kwok" / "stages.yaml").read_text()) if d]
+        if self.stack is not None:
+            from .runtime.images import ImageTable
+
+            key = ImageTable(self.bin).jq_selector()
+            for d in docs:
+                if d["spec"]["resourceRef"]["kind"] == "Pod":
+                    exprs = d["spec"].setdefault("selector", {}).setdefault("matchExpressions", [])
+                    exprs.append({"key": key, "operator": "NotIn", "values": ["true"]})
+        out = self.workdir / "kwok-stages.yaml"
+        out.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+        return out
+
     def _start_kwok(self) -> None:
         p, P = self.ports, self.pki
         self._spawn(
@@ -526,17 +613,48 @@ class ControlPlane:
             [
                 "kwok",
                 f"--kubeconfig={self.kubeconfig}",
-                f"--config={self.cache / 'kwok' / 'stages.yaml'}",
+                f"--config={self._kwok_stages()}",
                 "--manage-all-nodes=true",
-                "--node-ip=127.0.0.1",
+                f"--node-ip={NODE_IP}",
                 f"--node-port={p['kwok']}",
-                f"--server-address=127.0.0.1:{p['kwok']}",
+                f"--server-address={NODE_IP}:{p['kwok']}",
                 f"--tls-cert-file={P / 'apiserver.crt'}",
                 f"--tls-private-key-file={P / 'apiserver.key'}",
                 "--node-lease-duration-seconds=40",
-                "--cidr=10.244.0.0/16",
+                f"--cidr={KWOK_POD_CIDR}",
+                *(["--enable-crds=Logs"] if self._logs_crd() else []),
             ],
         )
+
+    def _logs_crd(self) -> bool:
+        """kwok's Logs CRD, so `kubectl logs` reaches the runtime's pod logs through kwok."""
+        crd = self.cache / "kwok" / "crds" / "kwok.x-k8s.io_logs.yaml"
+        if self.stack is None or not crd.is_file():
+            return False
+        if not getattr(self, "_logs_crd_applied", False):
+            self.kubectl("apply", "--server-side", "--field-manager=e2e", f"-f={crd}")
+            self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/logs.kwok.x-k8s.io")
+            self._logs_crd_applied = True
+        return True
+
+    def _start_runtime(self) -> None:
+        from .runtime.api import Api
+        from .runtime.images import ImageTable
+        from .runtime.kubelet import PodRuntime
+
+        P = self.pki
+        api = Api(self.api_url, P / "ca.crt", P / "admin.crt", P / "admin.key")
+        self.runtime = PodRuntime(
+            api,
+            node="kwok-node-0",
+            node_ip=NODE_IP,
+            pool=RUNTIME_POD_POOL,
+            workdir=self.workdir / "runtime",
+            logs=self.logs / "pods",
+            table=ImageTable(self.bin),
+            stack=self.stack,
+            allocatable=KWOK_NODE["status"]["allocatable"],
+        ).start()
 
     def _start_flux(self) -> None:
         p = self.ports

@@ -1,12 +1,14 @@
-"""Fixtures of the e2e tier: a local control plane, a Helm repo and a git server.
+"""Fixtures of the e2e tier: the edge's outside world (fake Hetzner API, DNS, Pebble), a local
+control plane whose node runs the real workloads, a Helm repo of the real charts and a git server.
 
 The tools are never built here. BIN comes from $EDGE_WIZARD_TOOLS_BIN, else from
-`bash tests/tools/build.sh --print-bin`; build them first (outside the netns):
+`bash tests/tools/build.sh --print-bin`; build them first (outside the netns), then run the tier
+inside it (it needs root for the pod network routes):
 
     bash tests/tools/build.sh all
-    unshare -n sh -c 'ip link set lo up && exec .venv/bin/pytest -m e2e tests/e2e'
+    bash tests/tools/in-netns.sh .venv/bin/python -m pytest -m e2e tests/e2e
 
-A missing tool skips the tier, or fails it under CI=true.
+A missing tool or pod network skips the tier, or fails it under CI=true.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from .chartrepo import ChartRepo
-from .cluster import ControlPlane, missing_binaries
+from .cluster import ControlPlane, missing_binaries, pod_network_missing
+from .edge import EdgeServices, EdgeStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,14 +48,27 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory):
+def edge_services(tmp_path_factory: pytest.TempPathFactory):
     bin_dir = tools_bin()
     missing = missing_binaries(bin_dir)
     if missing:
         _unavailable(
             f"e2e tools missing in {bin_dir}: {', '.join(missing)} (build them with: bash tests/tools/build.sh all)"
         )
-    cp = ControlPlane(bin_dir, tmp_path_factory.mktemp("controlplane"))
+    why = pod_network_missing()
+    if why:
+        _unavailable(why)
+    services = EdgeServices(bin_dir, tmp_path_factory.mktemp("edge")).start()
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
+@pytest.fixture(scope="session")
+def control_plane(edge_services: EdgeServices, tmp_path_factory: pytest.TempPathFactory):
+    cp = ControlPlane(edge_services.bin, tmp_path_factory.mktemp("controlplane"))
+    cp.stack = edge_services.stack_info(cp.api_url)
     cp.start()
     try:
         yield cp
@@ -67,6 +83,12 @@ def chart_repo(tmp_path_factory: pytest.TempPathFactory):
         yield repo
     finally:
         repo.stop()
+
+
+@pytest.fixture(scope="session")
+def edge_stack(control_plane: ControlPlane, edge_services: EdgeServices, chart_repo: ChartRepo) -> EdgeStack:
+    """Everything the edge meets, for tests that follow the wizard to HTTPS (see EdgeStack)."""
+    return EdgeStack(control_plane, edge_services, chart_repo)
 
 
 def _git_server_class():
@@ -91,10 +113,23 @@ def git_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On failure of a test that used the control plane, append the process log tails."""
+    """On failure of a test that used the control plane, append the process log tails: the control
+    plane's, the pods' (tests/e2e/runtime) and the edge services' (Pebble, DNS, fake API)."""
     outcome = yield
     rep = outcome.get_result()
-    if rep.failed and "control_plane" in getattr(item, "fixturenames", ()):
-        cp = item.funcargs.get("control_plane")
-        if cp is not None:
-            rep.sections.append(("control plane logs", cp.tail_logs(30)))
+    if not rep.failed:
+        return
+    names = getattr(item, "fixturenames", ())
+    cp = item.funcargs.get("control_plane") if "control_plane" in names else None
+    stack = item.funcargs.get("edge_stack") if "edge_stack" in names else None
+    if stack is not None:
+        cp = stack.cp
+    if cp is None:
+        for v in getattr(item, "funcargs", {}).values():
+            if isinstance(v, ControlPlane):
+                cp = v
+    if cp is not None:
+        rep.sections.append(("control plane and pod logs", cp.tail_logs(30)))
+    services = stack.services if stack is not None else item.funcargs.get("edge_services")
+    if services is not None:
+        rep.sections.append(("edge services", services.logs_tail(30)))

@@ -92,7 +92,11 @@ def clear_conflicts(cp) -> None:
     poll(lambda: not host_port_pods(), "no pod left holding host ports 80/443", timeout=240)
 
 
-def bootstrap(cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: str | None = None) -> Stage:
+def bootstrap(
+    cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: str | None = None, catalog: str | None = None
+) -> Stage:
+    """``catalog``: the EDGE_WIZARD_CATALOG overlay (default: only the charts from ``chart_repo``;
+    EdgeStack.services.catalog_overlay() adds the ACME servers)."""
     git_server.create_bare(name)
     url = git_server.repo_url(name)
     repo = make_guide_repo(base / "repo", style="2024", url=url, commit=False)
@@ -114,9 +118,10 @@ def bootstrap(cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: s
 
     answers = base / "answers.yaml"
     answers.write_text(ANSWERS)
-    catalog = base / "catalog.yaml"
-    catalog.write_text(
-        "charts:\n"
+    catalog_file = base / "catalog.yaml"
+    catalog_file.write_text(
+        catalog
+        or "charts:\n"
         + "".join(
             f"  {chart}:\n    repository: {chart_repo.url}\n"
             for chart in ("ingress-nginx", "cert-manager", "external-dns", "podinfo")
@@ -163,4 +168,4 @@ def bootstrap(cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: s
         timeout=200,
     )
     assert r.returncode == 0, cp.get_json("-n", "flux-system", "kustomization/flux-system").get("status")
-    return Stage(cp=cp, repo=repo, answers=answers, catalog=catalog)
+    return Stage(cp=cp, repo=repo, answers=answers, catalog=catalog_file)

@@ -3,9 +3,11 @@
 Reproduced with the real controllers: PodSecurity rejection (kube-controller-manager's
 FailedCreate), a Flux Kustomization applying a sops-encrypted Secret without decryption, a
 Kustomization applying a ClusterIssuer before its CRD exists, and external-dns whose Secret is
-missing. States that need controllers this plane does not run (cert-manager, a stalled Helm
-install, an unavailable Flux controller Deployment) are objects applied to the real API server
-with the status the controller would leave (status subresource patch).
+missing. States that are slow or awkward to provoke (cert-manager's ACME failures, a stalled Helm
+install, an unavailable Flux controller Deployment) are objects applied to the real API server,
+validated by the real CRDs (rendered from the real cert-manager chart), with the status the
+controller would leave (status subresource patch); no cert-manager controller runs while this
+module does (test_controlplane uninstalls its release; test_full_run provokes the real failures).
 
 Run inside the loopback-only netns:
     EDGE_WIZARD_TOOLS_BIN=$(bash tests/tools/build.sh --print-bin) \
@@ -31,7 +33,7 @@ pytestmark = pytest.mark.e2e
 
 NS = "doctor-e2e"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CM_CRDS = REPO_ROOT / "tests/charts/cert-manager/templates/crds.yaml"
+CM_CHART = "cert-manager-v1.21.1"
 NOW = "2026-08-28T10:00:00Z"
 
 
@@ -368,16 +370,25 @@ def test_helmrelease_stalled_is_diagnosed(base):
     assert "reconcile.fluxcd.io/resetAt" in f.fix
 
 
-def _render_crds() -> str:
-    lines = [ln for ln in CM_CRDS.read_text().splitlines() if "{{" not in ln]
-    return "\n".join(lines) + "\n"
+def _render_crds(cp) -> str:
+    """The real chart's CRDs, rendered by helm (crds.enabled) as the HelmRelease would install them."""
+    from .chartrepo import CHARTS_SRC
+
+    chart = CHARTS_SRC / CM_CHART
+    crds = sorted(p.name for p in (chart / "templates").glob("crd-*.yaml"))
+    out = subprocess.run(
+        [str(cp.bin / "helm"), "template", "cert-manager", str(chart), "--namespace", "cert-manager",
+         "--kube-version", "1.35.4", "--set", "crds.enabled=true", *[a for c in crds for a in ("--show-only", f"templates/{c}")]],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout
 
 
 def test_cert_manager_states_are_diagnosed(base):
     cp = base
     created = cp.api_get("/apis/cert-manager.io/v1")[0] != 200
     if created:  # no cert-manager chart installed in this session: its CRDs, removed again below
-        cp.kubectl("apply", "--server-side", "--field-manager=e2e-doctor", "-f", "-", input=_render_crds())
+        cp.kubectl("apply", "--server-side", "--field-manager=e2e-doctor", "-f", "-", input=_render_crds(cp))
         cp.kubectl(
             "wait",
             "--for=condition=Established",
@@ -517,6 +528,8 @@ def _cert_manager_states(cp) -> None:
                 "token": "abc",
                 "key": "k",
                 "url": "https://127.0.0.1:14000/chalZ/1",
+                "authorizationURL": "https://127.0.0.1:14000/authZ/1",
+                "solver": {"http01": {"ingress": {"ingressClassName": "nginx"}}},
                 "issuerRef": {"kind": "ClusterIssuer", "name": "doctor-issuer"},
             },
         }

@@ -1,19 +1,23 @@
-"""The whole stage on the local control plane: `edge-wizard run` with every step, the token from
-the environment, pushed over smart HTTP, followed live until the smoke test is served over HTTPS.
+"""The whole stage on the local control plane, with the real workloads: `edge-wizard run` with every
+step (the token checked against the fake Hetzner API, taken from the environment), pushed over smart
+HTTP, followed live until the smoke test is served over HTTPS.
 
-No cert-manager controller runs here (its binary cannot be built from the Go module proxy), so a
-small stand-in does what it would do to the real API server: mark ClusterIssuers registered and,
-like cert-manager's ingress-shim, create a Certificate for each annotated Ingress and mark it
-issued. Everything else is real: Flux's controllers, sops decryption, Helm installs, PodSecurity.
+What runs for real (tests/e2e/README.md lists the stand-ins): the real charts; cert-manager's
+controller, webhook, cainjector and acmesolver; external-dns with the Hetzner webhook, writing to the
+fake Hetzner Cloud API; Pebble as the ACME servers, validating HTTP-01 through the ingress on the
+node's port 80; podinfo. The HTTPS GET at the end goes through the ingress on port 443 to the
+address the DNS server answers, verifying the chain against the Pebble root of the issuer in use.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
-import threading
-import time
-from datetime import UTC, datetime
+import ssl
+import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import require_tool
@@ -22,76 +26,45 @@ from support.repos import git
 
 from wizard import cli
 
-from .stage import bootstrap, clear_conflicts
+from .edge import TOKEN, EdgeStack
+from .stage import bootstrap, clear_conflicts, poll
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "hcloud-e2e-FullRunTokenValue-0123456789"
+HOST = "podinfo.apps.k8s.example.com"
+OWNER = "k8s.example.com"  # the answers' txt_owner_id default: the domain
 
 
-class StandInCertManager(threading.Thread):
-    """Leaves ClusterIssuers and Certificates in the state cert-manager would."""
+def _env(mp: pytest.MonkeyPatch, stage, key, stack: EdgeStack, home: Path) -> None:
+    """What tests/conftest.py's _isolate does per test, for this module's shared run."""
+    mp.setenv("HOME", str(home))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    for k in ("AUTHOR", "COMMITTER"):
+        mp.setenv(f"GIT_{k}_NAME", "Test Author")
+        mp.setenv(f"GIT_{k}_EMAIL", "author@example.com")
+    mp.delenv("SOPS_AGE_KEY", raising=False)
+    mp.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
+    mp.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
+    mp.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    mp.setenv("EDGE_WIZARD_HETZNER_API", stack.hetzner_url)
+    mp.setenv("T", TOKEN)
 
-    def __init__(self, cp) -> None:
-        super().__init__(daemon=True)
-        self.cp = cp
-        self.stop = threading.Event()
 
-    def _ready(self, kind_ref: str, namespace: str | None, reason: str) -> None:
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        patch = {
-            "status": {
-                "conditions": [
-                    {"type": "Ready", "status": "True", "reason": reason, "message": reason, "lastTransitionTime": now}
-                ]
-            }
-        }
-        ns = ["-n", namespace] if namespace else []
-        self.cp.kubectl(
-            "patch", *ns, kind_ref, "--subresource=status", "--type=merge", "-p", json.dumps(patch), check=False
-        )
-
-    def tick(self) -> None:
-        issuers = self.cp.kubectl("get", "clusterissuers", "-o", "json", check=False)
-        if issuers.returncode != 0:
-            return  # the CRDs are not there yet
-        for ci in json.loads(issuers.stdout)["items"]:
-            if not (ci.get("status") or {}).get("conditions"):
-                self._ready(f"clusterissuer/{ci['metadata']['name']}", None, "ACMEAccountRegistered")
-        for ing in self.cp.get_json("ingress", "-A")["items"]:
-            meta = ing["metadata"]
-            issuer = (meta.get("annotations") or {}).get("cert-manager.io/cluster-issuer")
-            for tls in (ing["spec"].get("tls") or []) if issuer else []:
-                name, ns = tls["secretName"], meta["namespace"]
-                if self.cp.kubectl("get", "-n", ns, f"certificate/{name}", check=False).returncode != 0:
-                    self.cp.kubectl_apply(
-                        {
-                            "apiVersion": "cert-manager.io/v1",
-                            "kind": "Certificate",
-                            "metadata": {"name": name, "namespace": ns},
-                            "spec": {
-                                "secretName": name,
-                                "dnsNames": tls.get("hosts", []),
-                                "issuerRef": {"name": issuer, "kind": "ClusterIssuer"},
-                            },
-                        }
-                    )
-                cert = self.cp.get_json("-n", ns, f"certificate/{name}")
-                if not (cert.get("status") or {}).get("conditions"):
-                    self._ready(f"certificate/{name}", ns, "Issued")
-
-    def run(self) -> None:
-        while not self.stop.wait(1.0):
-            try:
-                self.tick()
-            except Exception:
-                pass
+def _run(stage, *extra: str) -> tuple[int, list[dict], str]:
+    out, err = io.StringIO(), io.StringIO()
+    args = ["run", "--repo", str(stage.repo), "--answers", str(stage.answers), "--token-env", "T", "--yes"]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main([*args, "--timeout", "15m", "--json", *extra])
+    events = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    print(err.getvalue())
+    return rc, events, err.getvalue()
 
 
 @pytest.fixture(scope="module")
-def full(control_plane, chart_repo, git_server, tmp_path_factory):
+def full(edge_stack: EdgeStack, git_server, tmp_path_factory):
     require_tool("sops")
-    cp = control_plane
+    cp = edge_stack.cp
     cp.kubectl("delete", "secret", "-n", "flux-system", "sops-age", "--ignore-not-found")
     base = tmp_path_factory.mktemp("full")
     key = make_age_key(base / "keys")
@@ -99,53 +72,32 @@ def full(control_plane, chart_repo, git_server, tmp_path_factory):
         "creation_rules:\n  - path_regex: manifests/.*\\.yaml$\n"
         f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n"
     )
-    stage = bootstrap(cp, chart_repo, git_server, base, "full", sops_yaml=sops_yaml)
+    catalog = edge_stack.services.catalog_overlay(edge_stack.chart_repo.url)
+    stage = bootstrap(cp, edge_stack.chart_repo, git_server, base, "full", sops_yaml=sops_yaml, catalog=catalog)
     # the root Kustomization now applies the new repository: its prune removes what an earlier
     # module's stage left (Kustomizations, their releases, the ingress pod on ports 80/443)
     clear_conflicts(cp)
-    helper = StandInCertManager(cp)
-    helper.start()
-    try:
-        yield stage, key
-    finally:
-        helper.stop.set()
+    home = base / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        _env(mp, stage, key, edge_stack, home)
+        before = git(stage.repo, "rev-parse", "HEAD")
+        rc, events, err = _run(stage)
+    yield {"stage": stage, "key": key, "home": home, "rc": rc, "events": events, "err": err, "before": before}
 
 
-def _run(stage, capsys) -> tuple[int, list[dict]]:
-    rc = cli.main(
-        [
-            "run",
-            "--repo",
-            str(stage.repo),
-            "--answers",
-            str(stage.answers),
-            "--token-env",
-            "T",
-            "--yes",
-            "--skip-token-check",
-            "--timeout",
-            "8m",
-            "--json",
-        ]
-    )
-    out = capsys.readouterr()
-    events = [json.loads(line) for line in out.out.splitlines() if line.startswith("{")]
-    print(out.err)
-    return rc, events
+@pytest.fixture
+def env(full, edge_stack, monkeypatch):
+    _env(monkeypatch, full["stage"], full["key"], edge_stack, full["home"])
+    return full
 
 
-def test_full_run_reaches_https(full, monkeypatch, capsys):
-    stage, key = full
-    monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
-    monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
-    monkeypatch.setenv("T", TOKEN)
-    before = git(stage.repo, "rev-parse", "HEAD")
-
-    rc, events = _run(stage, capsys)
-    assert rc == 0, [e for e in events if e["event"] in ("Failed", "Warning", "Hint")]
+def test_full_run_reaches_https(full, edge_stack: EdgeStack):
+    stage, events = full["stage"], full["events"]
+    problems = "\n".join(e.get("message", "") for e in events if e["event"] in ("Failed", "Warning", "Hint"))
+    assert full["rc"] == 0, f"exit {full['rc']}:\n{problems}\n{full['err'][-3000:]}"
     sha = git(stage.repo, "rev-parse", "HEAD")
-    assert git(stage.repo, "rev-list", "--count", f"{before}..{sha}") == "1"
+    assert git(stage.repo, "rev-list", "--count", f"{full['before']}..{sha}") == "1"
     assert git(stage.repo, "ls-remote", "origin", "refs/heads/main").split()[0] == sha
 
     final = {}
@@ -168,36 +120,103 @@ def test_full_run_reaches_https(full, monkeypatch, capsys):
     missing = [k for k in expected if final.get(k) != "ready"]
     assert not missing, (missing, final)
     done = events[-1]
-    assert done["event"] == "Done" and done["url"] == "https://podinfo.apps.k8s.example.com/"
+    assert done["event"] == "Done" and done["url"] == f"https://{HOST}/"
 
-    # Flux decrypted the token with the cluster's sops-age Secret the prerequisites step created
-    secret = stage.cp.get_json("-n", "external-dns", "secret/hetzner-token")
+    cp = stage.cp
+    # Flux decrypted the token with the cluster's sops-age Secret the prerequisites step created,
+    # and the webhook container was started with it (resolved from the Secret by the runtime)
+    secret = cp.get_json("-n", "external-dns", "secret/hetzner-token")
     assert base64.b64decode(secret["data"]["HETZNER_API_KEY"]).decode() == TOKEN
-    ds = stage.cp.get_json("-n", "ingress-nginx", "daemonset/ingress-nginx-controller")
-    assert ds["status"].get("numberReady", 0) >= 1
     # the token is in no file of the repository and in no blob of the remote
     for p in stage.repo.rglob("*"):
         if p.is_file():
             assert TOKEN.encode() not in p.read_bytes(), p
 
 
-def test_rerun_makes_no_commit_and_still_ends_ready(full, monkeypatch, capsys):
-    stage, key = full
-    monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
-    monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
-    monkeypatch.setenv("T", TOKEN)
+def test_cert_manager_registered_both_acme_accounts_with_pebble(full, edge_stack: EdgeStack):
+    cp = edge_stack.cp
+    for issuer in ("letsencrypt-staging", "letsencrypt-production"):
+        ci = cp.get_json(f"clusterissuer/{issuer}")
+        ready = next(c for c in ci["status"]["conditions"] if c["type"] == "Ready")
+        assert (ready["status"], ready["reason"]) == ("True", "ACMEAccountRegistered"), ready
+        directory = edge_stack.directory(issuer)
+        assert ci["spec"]["acme"]["server"] == directory
+        # the account URL is one the Pebble instance behind this issuer handed out
+        assert ci["status"]["acme"]["uri"].startswith(directory.removesuffix("/dir") + "/my-account/"), ci["status"]
+        assert base64.b64decode(ci["spec"]["acme"]["caBundle"]).decode() == edge_stack.services.ca_file.read_text()
+        assert "skipTLSVerify" not in ci["spec"]["acme"]
+
+
+def test_external_dns_created_the_record_and_its_owner_txt(full, edge_stack: EdgeStack):
+    rel = HOST.removesuffix(".example.com")
+    sets = edge_stack.api.rrsets["example.com"]
+    assert sets[(rel, "A")]["records"] == [{"value": edge_stack.node_ip}], sets
+    owners = [r["value"] for (name, t), rr in sets.items() if t == "TXT" and rel in name for r in rr["records"]]
+    assert any(f"external-dns/owner={OWNER}" in v and "heritage=external-dns" in v for v in owners), sets
+    # the writes went through the webhook's Cloud API client, with the token from the Secret
+    seen = [r for r in edge_stack.api.requests if r.method == "POST" and r.path.endswith("/rrsets")]
+    assert seen and all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in seen)
+    # and the DNS server answers what the fake holds: what Pebble and cert-manager resolved
+    assert edge_stack.resolve(HOST) == [edge_stack.node_ip]
+
+
+def test_pebble_validated_http01_through_the_ingress_on_port_80(full, edge_stack: EdgeStack):
+    # Traefik's access log (in the ingress pod) shows Pebble's validation request on :80
+    log = edge_stack.logs("ingress-nginx_ingress-nginx-controller", lines=100000)
+    hits = [ln for ln in log.splitlines() if "/.well-known/acme-challenge/" in ln and "Pebble" in ln]
+    assert hits, log[-3000:]
+    # Pebble (the production one, which the smoke test's issuer points at) fetched it itself on
+    # port 80 of the address the DNS server gave, marked the authorization valid and issued
+    pebble_log = edge_stack.services.pebbles["letsencrypt-production"].log.read_text()
+    assert f"Attempting to validate w/ HTTP: http://{HOST}:80/.well-known/acme-challenge/" in pebble_log
+    assert "set VALID by completed challenge" in pebble_log and "Issued certificate serial" in pebble_log
+    staging_log = edge_stack.services.pebbles["letsencrypt-staging"].log.read_text()
+    assert "Issued certificate serial" not in staging_log
+
+
+def test_https_get_returns_podinfo_with_a_chain_to_pebbles_root(full, edge_stack: EdgeStack):
+    cp = edge_stack.cp
+    cert = cp.get_json("-n", "podinfo", "certificate/podinfo-tls")
+    assert cert["spec"]["issuerRef"]["name"] == "letsencrypt-production"
+    secret = cp.get_json("-n", "podinfo", "secret/podinfo-tls")
+    pem = base64.b64decode(secret["data"]["tls.crt"]).decode()
+    text = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem, capture_output=True, text=True).stdout
+    assert f"DNS:{HOST}" in text
+    # the ingress serves the Secret once it has loaded it (seconds after the Certificate is Ready,
+    # like nginx's reload): until then its default certificate, which no Pebble root verifies
+    got = poll(
+        lambda: _try_https(edge_stack, f"https://{HOST}/", "letsencrypt-production"),
+        f"https://{HOST}/ served with the certificate from the production Pebble",
+        timeout=90,
+    )
+    status, body, peer = got
+    assert status == 200, body[:500]
+    info = json.loads(body)
+    assert info["version"] and "hostname" in info
+    assert ("DNS", HOST) in peer["subjectAltName"]
+    # the staging root does not verify this chain: the production one really signed it
+    with pytest.raises(ssl.SSLCertVerificationError):
+        edge_stack.https_get(f"https://{HOST}/", "letsencrypt-staging")
+
+
+def _try_https(stack: EdgeStack, url: str, issuer: str):
+    try:
+        return stack.https_get(url, issuer)
+    except ssl.SSLCertVerificationError:
+        return None
+
+
+def test_rerun_makes_no_commit_and_still_ends_ready(env):
+    stage = env["stage"]
     head = git(stage.repo, "rev-parse", "HEAD")
-    started = time.monotonic()
-    rc, events = _run(stage, capsys)
-    assert rc == 0
+    rc, events, err = _run(stage)
+    assert rc == 0, err[-3000:]
     assert git(stage.repo, "rev-parse", "HEAD") == head
     assert not any(e["event"] in ("Committed", "FileWritten") for e in events)
     assert events[-1]["event"] == "Done"
-    assert time.monotonic() - started < 300
 
 
-async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeypatch):
+async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(env):
     """Issue 'TUI' done-when: the full UI flow on the local control plane reaches the done screen,
     here re-running one step (a new ACME e-mail) with the real Flux watcher behind the tree."""
     from textual.widgets import DataTable, Input
@@ -207,10 +226,7 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeyp
     from wizard.steps import NAMES
     from wizard.ui.app import make_app
 
-    stage, key = full
-    monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
-    monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    stage = env["stage"]
     head = git(stage.repo, "rev-parse", "HEAD")
     app = make_app(Engine, repo=str(stage.repo), blink=False, theme="edge-dark")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -239,3 +255,175 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeyp
     assert sha != head and git(stage.repo, "ls-remote", "origin", "refs/heads/main").split()[0] == sha
     issuer = stage.cp.get_json("clusterissuer/letsencrypt-production")
     assert issuer["spec"]["acme"]["email"] == "certs@example.com"
+    # cert-manager updated the account at Pebble with the new e-mail: Ready again, for real
+    poll(
+        lambda: (
+            any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in (stage.cp.get_json("clusterissuer/letsencrypt-production").get("status") or {}).get(
+                    "conditions", []
+                )
+            )
+            and "certs@example.com" in json.dumps(stage.cp.get_json("clusterissuer/letsencrypt-production")["status"])
+        ),
+        "letsencrypt-production Ready with the new e-mail",
+        timeout=120,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# A wrong value breaks it for real. Each test restores what it broke.
+def _kubectl_logs(cp, ns: str, target: str, container: str) -> str:
+    r = cp.kubectl("logs", "-n", ns, target, "-c", container, "--tail=200", check=False)
+    return r.stdout + r.stderr
+
+
+def _external_dns_pod(cp) -> dict | None:
+    pods = cp.get_json("-n", "external-dns", "pods", "-l", "app.kubernetes.io/name=external-dns")["items"]
+    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    return live[0] if len(live) == 1 else None
+
+
+def _restart_external_dns(cp, old_uid: str | None) -> dict:
+    """Delete the pod (as after a token rotation) and wait for its replacement to be Ready."""
+    cp.kubectl("delete", "pod", "-n", "external-dns", "-l", "app.kubernetes.io/name=external-dns", "--wait=false")
+
+    def ready() -> dict | None:
+        p = _external_dns_pod(cp)
+        if p is None or p["metadata"]["uid"] == old_uid:
+            return None
+        conds = {c["type"]: c["status"] for c in p["status"].get("conditions") or []}
+        return p if conds.get("Ready") == "True" else None
+
+    return poll(ready, "a new external-dns pod Ready", timeout=120)
+
+
+def _set_token(cp, value: str) -> None:
+    cp.kubectl(
+        "patch", "secret", "-n", "external-dns", "hetzner-token", "--type=merge",
+        "-p", json.dumps({"stringData": {"HETZNER_API_KEY": value}}),
+    )  # fmt: skip
+
+
+def test_a_rejected_token_surfaces_as_external_dns_failing_with_the_401(full, edge_stack: EdgeStack):
+    """The Secret holds a token the provider rejects: the webhook's Cloud API calls get 401, the
+    record is not written, and the reason is in the pod's logs (`kubectl logs`, through the API).
+    What the wizard shows: watch/doctor see external-dns Running and Ready (it only logs soft errors),
+    so the 401 surfaces in the logs and at the provider, not in a finding (reported to the lead)."""
+    cp, api = edge_stack.cp, edge_stack.api
+    wrong = "hcloud-e2e-RotatedWrongToken-9876543210"
+    host = "wrongtoken.apps.k8s.example.com"
+    rel = host.removesuffix(".example.com")
+    pod = _external_dns_pod(cp)
+    assert pod is not None
+    _set_token(cp, wrong)
+    try:
+        pod = _restart_external_dns(cp, pod["metadata"]["uid"])
+        # the webhook container was started with the Secret's new value: its calls carry it
+        poll(
+            lambda: any(r.headers.get("Authorization") == f"Bearer {wrong}" for r in api.requests),
+            "the webhook calling the Hetzner API with the rotated token",
+            timeout=120,
+        )
+        # a new host appears (an Ingress of another app): external-dns cannot write its record
+        cp.kubectl_apply(_ingress("wrongtoken", host))
+        logs = poll(
+            lambda: (lambda t: t if "unable to authenticate" in t or "401" in t else None)(
+                _kubectl_logs(cp, "external-dns", f"pod/{pod['metadata']['name']}", "webhook")
+            ),
+            "the webhook logging the provider's 401",
+            timeout=150,
+        )
+        assert "unauthorized" in logs.lower() or "unable to authenticate" in logs, logs[-2000:]
+        ed = poll(
+            lambda: (lambda t: t if "failed to get records" in t or "Failed to do run once" in t else None)(
+                _kubectl_logs(cp, "external-dns", f"pod/{pod['metadata']['name']}", "external-dns")
+            ),
+            "external-dns logging the failed sync",
+            timeout=150,
+        )
+        assert "code 500" in ed or "soft error" in ed, ed[-2000:]
+        assert (rel, "A") not in api.rrsets["example.com"]
+        # the pod itself stays Running and Ready: nothing in its status says so
+        conds = {
+            c["type"]: c["status"]
+            for c in cp.get_json("-n", "external-dns", f"pod/{pod['metadata']['name']}")["status"]["conditions"]
+        }
+        assert conds.get("Ready") == "True"
+    finally:
+        cp.kubectl("delete", "ingress", "-n", "podinfo", "wrongtoken", "--ignore-not-found")
+        _set_token(cp, TOKEN)
+        _restart_external_dns(cp, pod["metadata"]["uid"] if pod else None)
+
+
+def _ingress(name: str, host: str, *, issuer: str | None = None) -> dict:
+    ann = {"external-dns.alpha.kubernetes.io/hostname": host}
+    if issuer:
+        ann["cert-manager.io/cluster-issuer"] = issuer
+    spec: dict = {
+        "ingressClassName": "nginx",
+        "rules": [
+            {
+                "host": host,
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/",
+                            "pathType": "ImplementationSpecific",
+                            "backend": {"service": {"name": "podinfo", "port": {"number": 9898}}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    if issuer:
+        spec["tls"] = [{"hosts": [host], "secretName": f"{name}-tls"}]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "namespace": "podinfo", "annotations": ann},
+        "spec": spec,
+    }
+
+
+def test_no_listener_on_port_80_fails_the_http01_challenge_with_cert_managers_reason(full, edge_stack: EdgeStack):
+    """A host whose record points at an address with nothing listening on port 80 (what a closed
+    host firewall or a stale record leaves): cert-manager's self-check cannot reach the challenge,
+    and the Challenge says why; doctor's certificate-not-ready finding carries that reason.
+
+    The record is there before the Ingress and owned by no one, so external-dns leaves it alone
+    (it only changes records whose owner TXT is its own)."""
+    from wizard import doctor
+
+    cp, api = edge_stack.cp, edge_stack.api
+    host = "closed.apps.k8s.example.com"
+    rel = host.removesuffix(".example.com")
+    closed = "10.250.0.99"  # in the node's range, routed to lo, nothing listens there
+    api.rrsets.setdefault("example.com", {})[(rel, "A")] = {"ttl": 60, "labels": {}, "records": [{"value": closed}]}
+    assert edge_stack.resolve(host) == [closed]
+    cp.kubectl_apply(_ingress("closed", host, issuer="letsencrypt-staging"))
+    try:
+
+        def challenge_reason() -> str | None:
+            items = cp.get_json("-n", "podinfo", "challenges.acme.cert-manager.io")["items"]
+            reasons = [(c.get("status") or {}).get("reason") or "" for c in items if c["spec"]["dnsName"] == host]
+            return next((r for r in reasons if "connection refused" in r), None)
+
+        reason = poll(challenge_reason, "the Challenge's reason naming the refused connection", timeout=180)
+        assert f"http://{host}/.well-known/acme-challenge/" in reason and f"{closed}:80" in reason, reason
+        cert = cp.get_json("-n", "podinfo", "certificate/closed-tls")
+        ready = [c for c in cert["status"].get("conditions") or [] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "False"
+        findings = [
+            f
+            for f in doctor.diagnose(None, kubeconfig=str(cp.kubeconfig))
+            if f.object == "Certificate/podinfo/closed-tls"
+        ]
+        assert findings and "connection refused" in findings[0].seen, findings
+        # external-dns did not take the record over
+        assert api.rrsets["example.com"][(rel, "A")]["records"] == [{"value": closed}]
+    finally:
+        cp.kubectl("delete", "ingress", "-n", "podinfo", "closed", "--ignore-not-found")
+        cp.kubectl("delete", "certificate", "-n", "podinfo", "closed-tls", "--ignore-not-found")
+        api.rrsets["example.com"].pop((rel, "A"), None)

@@ -31,6 +31,7 @@ from wizard.plan import atomic_write
 from wizard.steps.prerequisites import ensure_no_pending, prerequisite_actions
 
 from .conftest import tools_bin
+from .stage import poll
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-Prereq-T0ken-0123456789abcdef"
@@ -264,6 +265,25 @@ def test_run_yes_on_a_fresh_repo_and_cluster_ends_with_decrypted_token(
         str(flux / "gotk-sync.yaml"),
     )
     wait_ready(cp, "kustomization/flux-system")
+    # the root Kustomization now applies this repository: its prune removes an earlier module's
+    # stage, whose external-dns Kustomization has the name this test waits for (its real workloads
+    # take a moment to uninstall)
+    initial = git(repo, "rev-parse", "HEAD")
+    poll(
+        lambda: (
+            initial
+            in (cp.get_json("-n", "flux-system", "kustomization/flux-system").get("status") or {}).get(
+                "lastAppliedRevision", ""
+            )
+        ),
+        "the root Kustomization at the initial commit",
+        timeout=240,
+    )
+    poll(
+        lambda: cp.kubectl("get", "-n", "flux-system", "kustomization/external-dns", check=False).returncode != 0,
+        "the earlier stage's external-dns Kustomization pruned",
+        timeout=240,
+    )
 
     answers = tmp_path / "answers.yaml"
     answers.write_text(ANSWERS)

@@ -1,10 +1,10 @@
 """wizard.flux on the local control plane: a run of the guide's stage followed to Ready, the
 PodSecurity failure (P1), the API server restarted mid-watch, and the timeout.
 
-The stage run here is ``ingress firewall cert-manager``: cluster-issuers and smoke-test are left
-out because no cert-manager controller runs on this plane (kwok fakes pods only), so ClusterIssuers
-and Certificates could never get Ready (their status logic is unit-tested, and the timeout test
-below follows a Certificate that never appears). The firewall step's policy needs the Cilium CRD:
+The stage run here is ``ingress firewall cert-manager`` (their pods run for real: the ingress
+stand-in and cert-manager); cluster-issuers and smoke-test are left out to keep this module short
+(test_full_run follows them to HTTPS; the timeout test below follows a Certificate that never
+appears). The firewall step's policy needs the Cilium CRD:
 a minimal CiliumClusterwideNetworkPolicy CRD is applied, and the guide repository's
 cluster-policies Kustomization loses its health check on a Cilium HelmRelease this plane lacks.
 """
@@ -126,7 +126,9 @@ def test_run_pushes_the_stage_and_follow_sees_every_object_ready(stage, monkeypa
     # watches, not polling: one list + one watch per kind (7 kinds), the discovery GET, a few patches
     r = watcher.requests
     assert r["watch"] <= 10 and r["list/get"] <= 12, (dict(r), elapsed)
-    assert r["patch"] >= 2
+    # the GitRepository's request always; the Kustomizations' only once the GitRepository is Ready at
+    # the sha, and Flux may have finished before that request is sent (it does with fast workloads)
+    assert r["patch"] >= 1
 
 
 def test_apiserver_restart_mid_watch_does_not_lose_the_stream(stage):

@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# Test tools built from the Go module proxy: "basic" (sops, age, kustomize) or "all" (+ the
-# local control plane: etcd, kube-apiserver, kcm, scheduler, kwok, Flux controllers).
+# Test tools built from the Go module proxy: "basic" (sops, age, kustomize, helm) or "all" (+ the
+# local control plane: etcd, kube-apiserver, kcm, scheduler, kwok, Flux controllers; the edge's
+# workloads: cert-manager, external-dns + Hetzner webhook, traefik, podinfo, pebble; the flux CLI).
 TOOLS ?= all
 PYTEST_ARGS ?=
 
-.PHONY: venv tools test test-unit demo bench clean
+.PHONY: venv tools test test-unit demo demo-live bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,13 @@ test-unit: venv
 
 demo: venv
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) $(VENV)/bin/edge-wizard demo $(DEMO_ARGS)
+
+# The real TUI against the local stack (control plane running the real workloads, Pebble, the
+# fake Hetzner API and its DNS), inside the loopback-only netns: live reconcile progress.
+demo-live: venv
+	$(MAKE) tools TOOLS=all
+	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
+		$(PY) -m tests.e2e.live_demo $(DEMO_ARGS)
 
 bench: venv tools
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \

@@ -44,6 +44,7 @@ class Pebble:
     popen: subprocess.Popen
     log: Path
     root_pem: str = ""  # the root that signs the certificates it issues
+    root_file: Path | None = None  # the same, as a PEM file
 
     def roots(self, ctx: ssl.SSLContext) -> str:
         with urllib.request.urlopen(f"{self.management}/roots/0", context=ctx, timeout=5) as r:
@@ -80,6 +81,8 @@ class EdgeServices:
             for p in self.pebbles.values():
                 self._wait(lambda p=p: p.roots(ctx), f"Pebble {p.name} /roots/0", p)
                 p.root_pem = p.roots(ctx)
+                p.root_file = self.dir / f"{p.name}-root.pem"  # for --ca-bundle FILE style options
+                p.root_file.write_text(p.root_pem)
         except BaseException:
             self.stop()
             raise
@@ -296,6 +299,12 @@ class EdgeStack:
     def root_pem(self, issuer: str) -> str:
         """The root CA that signs what the ACME server behind ``issuer`` issues."""
         return self.services.pebbles[issuer].root_pem
+
+    def root_file(self, issuer: str) -> Path:
+        """``root_pem(issuer)`` as a PEM file (e.g. for a ``--ca-bundle FILE``)."""
+        f = self.services.pebbles[issuer].root_file
+        assert f is not None
+        return f
 
     def write_catalog(self, path: Path) -> Path:
         path.write_text(self.services.catalog_overlay(self.chart_repo.url))

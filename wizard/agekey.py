@@ -266,7 +266,9 @@ def _read_lines(path: Path) -> list[str]:
 
 
 def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_KEY,)}
+    from wizard.secrets import child_env
+
+    env = {k: v for k, v in child_env().items() if k != ENV_KEY}
     try:
         return subprocess.run(
             argv,

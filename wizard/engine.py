@@ -1,16 +1,18 @@
-"""The engine: answers + repository -> plan -> write -> encrypt -> commit -> push -> watch.
+"""The engine: answers + repository -> plan -> write -> encrypt -> commit -> push.
 
-UI-free. Front ends call ``Engine.load``/``plan``/``run`` and render the events ``run`` yields.
+UI-free, and called only by :mod:`wizard.flow` (which orders every stage around it): ``load``
+reads the answers and discovers the layout, ``plan`` computes the file changes, ``run`` writes,
+encrypts, commits and pushes them, yielding events.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard import answers as answers_mod
 from wizard import repo as repo_mod
@@ -23,6 +25,9 @@ from wizard.repo import Layout
 from wizard.secrets import RefusingSecretWriter, SecretWriter
 from wizard.steps import Context
 
+if TYPE_CHECKING:
+    from wizard.kube import KubeConnector
+
 
 def default_secret_writer() -> SecretWriter:
     try:
@@ -34,16 +39,14 @@ def default_secret_writer() -> SecretWriter:
 
 @dataclass
 class RunOptions:
+    """What :meth:`Engine.run` does after writing (the flow decides; see wizard.flow.Options)."""
+
     commit: bool = True
     push: bool = True
-    watch: bool = True
     token: str | None = field(default=None, repr=False)
-    skip_token_check: bool = False
     replace_token: bool = False  # write the token even when the existing Secret cannot be compared
-    context: str | None = None
-    timeout: float = 1200.0
     cluster: bool = True  # False (--no-cluster): never write to the cluster, print the kubectl command instead
-    kubeconfig: str | None = None
+    kube: KubeConnector | None = None  # the run's one cluster connection (None: no kubeconfig)
 
 
 class Engine:
@@ -90,38 +93,6 @@ class Engine:
             self._secret_writer = default_secret_writer()
         return self._secret_writer
 
-    def check_token(self, token: str, *, skip: bool = False) -> list[Event]:
-        """Check the DNS token with the provider before anything is written.
-
-        Raises UserError (exit 2) when the provider says the token or the zone is wrong. When the
-        zone was not given, the provider's longest matching zone becomes the zone of the plan.
-        """
-        if self.layout is None or self.answers is None:
-            self.load()
-        assert self.answers is not None
-        a = self.answers
-        a.require(("domain", "dns_provider"), "checking the DNS token")
-        if skip:
-            return [
-                Warning(
-                    "The DNS token was not checked (--skip-token-check): a wrong token or zone "
-                    "will only show up later, as external-dns errors in the cluster."
-                )
-            ]
-        from wizard.providers import check_nameservers, check_token
-
-        result = check_token(a.dns_provider or "", a.domain or "", token, zone=a.zone)
-        if result.warning:
-            return [Warning(result.message)]
-        events: list[Event] = [Info(result.message)]
-        if a.zone is None and result.zone and result.zone != a.resolved_zone:
-            self.answers = dataclasses.replace(a, zone=result.zone)
-        if result.zone and result.nameservers:
-            ns_problem = check_nameservers(result.zone, result.nameservers)
-            if ns_problem:
-                events.append(Warning(ns_problem))
-        return events
-
     # -- planning ---------------------------------------------------------------------------
     def plan(self, step_names: list[str] | tuple[str, ...] | None = None) -> Plan:
         if self.layout is None or self.answers is None:
@@ -140,9 +111,7 @@ class Engine:
         return Plan(steps=step_plans, changes=ws.changes())
 
     # -- running ----------------------------------------------------------------------------
-    def run(
-        self, plan: Plan, options: RunOptions, *, on_event: Callable[[Event], None] | None = None
-    ) -> Iterator[Event]:
+    def run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
         """Write the plan; later stages (commit, push, watch) follow in their own modules.
 
         Everything that can fail on input is checked before the first file is written.
@@ -152,7 +121,8 @@ class Engine:
         yield PlanReady(
             steps=tuple(s.step for s in plan.steps),
             files=tuple(c.path for c in plan.pending),
-            secrets=tuple(s.path for s in plan.secrets),
+            # only the Secrets this run writes: a kept Secret is not "a file to write"
+            secrets=tuple(s.path for s in plan.secrets if options.token is not None or not s.exists),
         )
         for w in plan.warnings:
             yield Warning(w)
@@ -162,15 +132,9 @@ class Engine:
         #    key now, then plan again so .sops.yaml carries its public key (never a placeholder).
         prereq = None
         if any(s.step == "prerequisites" for s in plan.steps):
-            from wizard.steps.prerequisites import ensure_no_pending, prerequisite_actions
+            from wizard.outside import ensure_no_pending, prerequisite_actions
 
-            prereq = prerequisite_actions(
-                self.layout,
-                self.answers,
-                cluster=options.cluster,
-                kubeconfig=options.kubeconfig,
-                context=options.context,
-            )
+            prereq = prerequisite_actions(self.layout, self.answers, cluster=options.cluster, kube=options.kube)
             if prereq.prepare:
                 try:
                     for action in prereq.prepare:
@@ -241,7 +205,24 @@ class Engine:
                 yield from _drain(buffer)
             self.pushed_sha = sha
 
-    def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Iterator[Event]:
+    def git_pending(self, plan: Plan) -> tuple[list[str], bool]:
+        """What a commit-and-push of ``plan`` would carry besides its new writes: managed files an
+        earlier ``--no-commit`` run left uncommitted, and whether the branch has unpushed commits."""
+        from wizard.gitops import GitOps
+
+        assert self.layout is not None
+        root = self.layout.root
+        git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url)
+        pending = {c.path for c in plan.pending}
+        managed = [c.path for c in plan.changes if c.path not in pending]
+        managed += [s.path for s in plan.secrets if (root / s.path).exists()]
+        try:
+            git_ops.target()
+        except UserError:
+            return [], False  # no git target: the run says so itself
+        return sorted(p for p, _ in git_ops.dirty_paths(managed)), git_ops.unpushed()
+
+    def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Generator[Event, None, dict[str, str]]:
         """Check the rules and encrypt every secret in memory; returns {path: encrypted text}."""
         encrypted: dict[str, str] = {}
         for secret in plan.secrets:

@@ -641,9 +641,10 @@ class SopsSecretWriter:
 
 
 def _child_env(secrets: Iterable[str]) -> dict[str, str]:
-    """os.environ without any variable whose value holds a secret (e.g. the --token-env variable)."""
-    vals = [s for s in secrets if s]
-    return {k: v for k, v in os.environ.items() if not any(s in v for s in vals)}
+    """os.environ without the secret variables and any variable whose value holds a secret."""
+    from wizard.secrets import child_env
+
+    return child_env(secrets)
 
 
 def _scrub(text: str, value: str) -> str:

@@ -14,25 +14,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from support.agekeys import make_age_key
-from support.repos import git, make_guide_repo
 
 from wizard import agekey, sops, yamlio
 from wizard.engine import Engine, RunOptions
 from wizard.errors import StepFailed, UserError
 from wizard.events import Hint, Info, Warning
+from wizard.kube import KubeConnector
+from wizard.outside import CreateAgeKey, CreateClusterSecret, ensure_no_pending, kubectl_command, prerequisite_actions
 from wizard.plan import Plan
+from wizard.sopsconfig import PENDING_RECIPIENT, plan_sops_config
 from wizard.steps import NAMES
-from wizard.steps.prerequisites import (
-    PENDING_RECIPIENT,
-    CreateAgeKey,
-    CreateClusterSecret,
-    ensure_no_pending,
-    kubectl_command,
-    plan_sops_config,
-    prerequisite_actions,
-)
+
+from conftest import require_tool
+from support.agekeys import make_age_key
+from support.repos import git, make_guide_repo
 
 PROBE = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 REGEX = r"^manifests/.*\.ya?ml$"
@@ -308,7 +303,7 @@ def test_no_cluster_prints_the_kubectl_command_reading_the_key_by_path(tmp_path:
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=key.recipient)
     e = engine(repo, answers_file)
     e.plan(["prerequisites"])
-    actions = prerequisite_actions(e.layout, e.answers, cluster=False, context="prod")
+    actions = prerequisite_actions(e.layout, e.answers, cluster=False, kube=KubeConnector(context="prod"))
     [action] = actions.cluster
     assert "--no-cluster" in action.describe()
     events: list = []
@@ -333,7 +328,7 @@ def test_unreachable_cluster_falls_back_to_the_command(
         "users: [{name: u, user: {token: x}}]\ncontexts: [{name: dead, context: {cluster: c, user: u}}]\n"
     )
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
-    action = CreateClusterSecret("sops-age", repo, PROBE, timeout=3)
+    action = CreateClusterSecret("sops-age", repo, PROBE, kube=KubeConnector(timeout=3))
     assert "https://127.0.0.1:9 (context dead" in action.describe()  # names the target before writing
     events: list = []
     action.apply(events.append)
@@ -364,7 +359,7 @@ def test_first_time_flow_commits_no_private_key(
     events = list(
         e.run(
             plan,
-            RunOptions(commit=True, push=False, watch=False, token="tok3n-prereq-0123456789", skip_token_check=True),
+            RunOptions(commit=True, push=False, token="tok3n-prereq-0123456789"),
         )
     )
     assert any(type(ev).__name__ == "Committed" for ev in events)
@@ -418,7 +413,7 @@ def test_cli_run_yes_no_cluster_creates_key_and_config_and_prints_the_command(
     require_tool("sops")
     if "cluster" not in RunOptions.__dataclass_fields__:
         pytest.skip("needs the engine/cli patch from the prerequisites report (--no-cluster)")
-    from wizard.cli import main
+    from wizard.frontends.cli import main
 
     repo = make_guide_repo(tmp_path / "repo", style="2024")
     monkeypatch.setenv("T", "tok3n-prereq-cli-0123456789")

@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_tool
-from support.repos import git, make_guide_repo, snapshot
 
 from wizard import yamlio
-from wizard.cli import main
 from wizard.engine import Engine, RunOptions
 from wizard.errors import UserError
+from wizard.frontends.cli import main
+
+from conftest import require_tool
+from support.repos import git, make_guide_repo, snapshot
 
 NO_SECRET_STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 FW = "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml"
@@ -62,7 +63,7 @@ def test_second_run_is_a_no_op(guide_repo: Path, answers_file: Path, capsys: pyt
     capsys.readouterr()
     assert run_cli(guide_repo, answers_file, *NO_SECRET_STEPS) == 0
     assert snapshot(guide_repo) == first
-    assert "wrote" not in capsys.readouterr().out
+    assert "✚ wrote" not in capsys.readouterr().out
 
 
 def test_written_yaml_parses_and_kustomize_builds(guide_repo: Path, answers_file: Path) -> None:

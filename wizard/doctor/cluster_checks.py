@@ -10,10 +10,14 @@ import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.doctor import ClusterUnreachable, Finding, check
 from wizard.flux.kube import KINDS
+from wizard.retry import Backoff
+
+if TYPE_CHECKING:
+    from wizard.kube import KubeConnector
 
 FLUX_CONTROLLERS = (
     "source-controller",
@@ -77,24 +81,26 @@ def _false(o: dict[str, Any], type_: str = "Ready") -> dict[str, Any] | None:
 
 
 # -- reading the cluster ----------------------------------------------------------------------
-async def take_snapshot(
-    kubeconfig: str | None, context: str | None, *, layout: Any = None, timeout: float = 10.0
-) -> Snapshot:
+async def take_snapshot(kube: KubeConnector, *, layout: Any = None) -> Snapshot:
+    """Read what the cluster checks need through the run's one connector (read-only)."""
     import httpx2
-    from lightkube import ApiError, AsyncClient, KubeConfig
+    from lightkube import ApiError
+
+    from wizard.errors import UserError
 
     try:
-        cfg = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        single = cfg.get(context_name=context)
-    except Exception as exc:
-        raise ClusterUnreachable(f"no usable kubeconfig ({exc})") from None
-    if single is None:
-        raise ClusterUnreachable("the kubeconfig has no current context")
-    client = AsyncClient(config=single, timeout=httpx2.Timeout(timeout))
+        cluster = kube.resolve()
+        if cluster is None:
+            raise ClusterUnreachable("no kubeconfig was found ($KUBECONFIG, ~/.kube/config)")
+        client = kube.async_client()
+    except UserError as exc:
+        raise ClusterUnreachable(exc.message) from None
+    server = cluster.server
 
     async def listing(res: Any, **kw: Any) -> list[dict[str, Any]]:
         # A CRD created moments ago answers 429/503 ("storage is (re)initializing") for a while.
-        for attempt in range(6):
+        backoff = Backoff(first=0.2, cap=6.4, attempts=5)
+        while True:
             try:
                 return [o.to_dict() for o in [x async for x in client.list(res, **kw)]]
             except ApiError as exc:
@@ -102,24 +108,23 @@ async def take_snapshot(
                     return []
                 if exc.status.code == 401:
                     raise ClusterUnreachable(
-                        f"the API server {single.cluster.server} rejected the credentials ({exc.status.message})"
+                        f"the API server {server} rejected the credentials ({exc.status.message})"
                     ) from None
-                if exc.status.code not in (429, 500, 503) or attempt == 5:
+                if exc.status.code not in (429, 500, 503) or backoff.exhausted:
                     raise
             except httpx2.HTTPStatusError as exc:
-                if exc.response.status_code != 429 or attempt == 5:
+                if exc.response.status_code != 429 or backoff.exhausted:
                     raise
-            await asyncio.sleep(0.2 * 2**attempt)
-        return []
+            await backoff.wait()
 
     try:
         return await _read(client, listing, layout)
     except (httpx2.TransportError, OSError) as exc:
-        raise ClusterUnreachable(
-            f"the API server {single.cluster.server} did not answer ({type(exc).__name__}: {exc})"
-        ) from None
-    finally:
-        await client.close()
+        raise ClusterUnreachable(f"the API server {server} did not answer ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:
+        if type(exc).__name__ == "ConfigError":  # a failing exec credential plugin, said in one sentence
+            raise ClusterUnreachable(kube.explain(exc).message) from None
+        raise
 
 
 async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:

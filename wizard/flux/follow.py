@@ -20,6 +20,7 @@ from wizard.events import Event, Info, ObjectState, Warning
 from wizard.flux import status as st
 from wizard.flux.kube import INSTANCE_LABEL, KINDS, error_code, resource, transport_errors
 from wizard.flux.targets import WORKLOADS, Target
+from wizard.retry import Backoff
 
 if TYPE_CHECKING:
     from wizard.flux.watcher import FluxWatcher
@@ -110,7 +111,7 @@ class Run:
         ns_kw: dict[str, Any] = {}
         if KINDS[s.kind][3]:
             ns_kw["namespace"] = s.namespace if s.namespace else "*"
-        delay = 0.5
+        backoff = Backoff(first=0.5, cap=5.0)
         while True:
             # 1. list: the current state and the resourceVersion to watch from
             try:
@@ -119,8 +120,7 @@ class Run:
                 rv = lst.resourceVersion
             except transport_errors() as exc:
                 await self.queue.put(("conn", s, exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await backoff.wait()
                 continue
             except Exception as exc:
                 code = error_code(exc)
@@ -132,11 +132,10 @@ class Run:
                     await self.queue.put(("fatal", s, exc))
                     return
                 await self.queue.put(("conn", s, exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                await backoff.wait()
                 continue
             await self.queue.put(("sync", s, items))
-            delay = 0.5
+            backoff.reset()
             # 2. watch from there; resume from the last resourceVersion, re-list on 410 Gone
             while True:
                 try:
@@ -145,13 +144,12 @@ class Run:
                     ):
                         d = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
                         rv = (d.get("metadata") or {}).get("resourceVersion") or rv
-                        delay = 0.5
+                        backoff.reset()
                         if etype in ("ADDED", "MODIFIED", "DELETED"):
                             await self.queue.put((etype, s, d))
                 except transport_errors() as exc:
                     await self.queue.put(("conn", s, exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+                    await backoff.wait()
                     continue
                 except Exception as exc:
                     code = error_code(exc)
@@ -161,8 +159,7 @@ class Run:
                         await self.queue.put(("fatal", s, exc))
                         return
                     await self.queue.put(("conn", s, exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
+                    await backoff.wait()
                     continue
 
     # -- state ---------------------------------------------------------------------------------

@@ -16,13 +16,13 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+
+from wizard.frontends import cli
+
+from .stage import bootstrap, clear_conflicts
 from conftest import require_tool
 from support.agekeys import make_age_key
 from support.repos import git
-
-from wizard import cli
-
-from .stage import bootstrap, clear_conflicts
 
 pytestmark = pytest.mark.e2e
 
@@ -201,11 +201,12 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeyp
     """Issue 'TUI' done-when: the full UI flow on the local control plane reaches the done screen,
     here re-running one step (a new ACME e-mail) with the real Flux watcher behind the tree."""
     from textual.widgets import DataTable, Input
-    from ui.helpers import on_screen, wait_for
 
     from wizard.engine import Engine
+    from wizard.frontends.tui.app import make_app
     from wizard.steps import NAMES
-    from wizard.ui.app import make_app
+
+    from ui.helpers import on_screen, wait_for
 
     stage, key = full
     monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))

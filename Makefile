@@ -7,15 +7,22 @@ PY := $(VENV)/bin/python
 TOOLS ?= all
 PYTEST_ARGS ?=
 
-.PHONY: venv tools test test-unit demo bench clean
+.PHONY: venv tools lint test test-unit demo bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,lint]'
 	touch $@
 
 venv: $(VENV)/.installed
+
+# ruff (format check + lint), mypy (strict on the core) and the import-linter contracts
+lint: venv
+	$(VENV)/bin/ruff format --check wizard tests
+	$(VENV)/bin/ruff check wizard tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 tools:
 	bash tests/tools/build.sh $(TOOLS) >/dev/null

@@ -731,7 +731,7 @@ async def watch_flow(services: Services, options: Options, sha: str | None = Non
         if cluster is None or blocking:
             c = blocking[0] if blocking else checks[0]
             raise UserError(c.detail + (f" {c.fix}" if c.fix and blocking else ""))
-        head: str = sha or await _in_thread(_head_sha, layout)
+        head = sha if sha else await _in_thread(_head_sha, layout)
         async for e in run.watch(services.watcher(run.kube), head):
             yield e
         yield ev.Done(run.done_message or f"Flux reconciled {head[:10]}.", url=run.done_url, sha=head)

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ NEEDS_SOPS = ("prerequisites", "external-dns")
 
 
 # -- tools ----------------------------------------------------------------------------------
-def tool_dirs(env: dict[str, str] | None = None) -> list[Path]:
+def tool_dirs(env: Mapping[str, str] | None = None) -> list[Path]:
     """Where the demo looks for sops/age after PATH: $EDGE_WIZARD_TOOLS_BIN, then the test-tools
     cache ($EDGE_WIZARD_TOOLS_CACHE or ~/.cache/edge-wizard, tools-*/bin, newest first)."""
     env = os.environ if env is None else env
@@ -42,7 +42,7 @@ def tool_dirs(env: dict[str, str] | None = None) -> list[Path]:
     return dirs
 
 
-def find_tool(name: str, env: dict[str, str] | None = None) -> str | None:
+def find_tool(name: str, env: Mapping[str, str] | None = None) -> str | None:
     env = os.environ if env is None else env
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found:

@@ -21,7 +21,7 @@ GIT_ENV = {
 }
 
 
-def git(repo: Path, *args: str, env: dict | None = None) -> str:
+def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
     full = {**GIT_ENV, **os.environ, **(env or {})}
     return subprocess.run(["git", *args], cwd=repo, env=full, check=True, text=True, capture_output=True).stdout.strip()
 

@@ -73,13 +73,14 @@ class TuiDecisions:
         return result
 
     async def leave_out(self, blocked: Sequence[ev.StepRow]) -> bool:
-        return bool(await self.app.push_screen_wait(LeaveOutDialog([(r.step, r.problem) for r in blocked])))
+        dialog: Any = LeaveOutDialog([(r.step, r.problem) for r in blocked])
+        return bool(await self.app.push_screen_wait(dialog))
 
     async def token(self, request: TokenRequest) -> str | None | Back:
         value = await self._ask(TokenScreen(request, self.app.repo_name, blink=self.app.blink))
         if isinstance(value, str):
             self.app.token = value
-        return value  # type: ignore[no-any-return]
+        return value
 
     async def confirm(self, review: Review) -> Confirm | Back:
         result: Confirm | Back = await self._ask(ReviewScreen(review, self.app.repo_name, self.app.take_notes()))

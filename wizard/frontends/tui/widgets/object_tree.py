@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Tree
@@ -37,7 +38,7 @@ class ObjectTree(Tree[str]):
     ObjectTree { height: 1fr; }
     """
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__("reconcile", **kwargs)
         self.show_root = False
         self.clock = clock

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -13,7 +15,7 @@ class StageBar(Static):
     StageBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
     """
 
-    def __init__(self, current: str, repo_name: str = "", **kwargs) -> None:
+    def __init__(self, current: str, repo_name: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.current = current
         self.repo_name = repo_name

@@ -25,23 +25,23 @@ class Out:
 
     def line(self, text: str = "") -> None:
         if not self.json:
-            print(text, flush=True)
+            print(_shown(text), flush=True)
 
     def obj(self, data: dict[str, Any]) -> None:
         if self.json:
-            print(json.dumps(data, sort_keys=True), flush=True)
+            print(_scrubbed(json.dumps(data, sort_keys=True)), flush=True)
 
     def warn(self, text: str) -> None:
         if self.json:
             self.obj({"event": "Warning", "message": text})
         else:
-            print(f"⚠ {text}", file=sys.stderr, flush=True)
+            print(f"⚠ {_shown(text)}", file=sys.stderr, flush=True)
 
     def error(self, text: str, code: int) -> None:
         if self.json:
-            self.obj({"event": "Failed", "message": text, "exit_code": code})
+            self.obj({"event": "Failed", "message": _scrubbed(text), "exit_code": code})
         else:
-            print(f"✗ {text}", file=sys.stderr, flush=True)
+            print(f"✗ {_shown(text)}", file=sys.stderr, flush=True)
 
     def event(self, ev: Any) -> None:
         from wizard.render import plain_line
@@ -52,6 +52,19 @@ class Out:
             text = plain_line(ev)
             if text:
                 self.line(text)
+
+
+def _shown(text: str) -> str:
+    """Every plain line: no secret (wizard.redact), no escape sequence from a file name."""
+    from wizard.redact import show
+
+    return show(text)
+
+
+def _scrubbed(text: str) -> str:
+    from wizard.redact import scrub
+
+    return scrub(text)
 
 
 def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
@@ -171,20 +184,13 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     out = Out(getattr(args, "json", False))
+    from wizard.childenv import isolated
     from wizard.errors import WizardError
 
     try:
-        if args.command is None:
-            return _interactive(args, out)
-        handler = {
-            "steps": cmd_steps,
-            "plan": cmd_plan,
-            "run": cmd_run,
-            "demo": cmd_demo,
-            "doctor": cmd_doctor,
-            "watch": cmd_watch,
-        }[args.command]
-        return handler(args, out)
+        # SOPS_AGE_KEY* and the --token-env variable leave os.environ now: no child process ever sees them
+        with isolated(token_var=getattr(args, "token_env", None)):
+            return _dispatch(args, out)
     except WizardError as exc:
         if args.debug:
             raise
@@ -193,6 +199,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.error("Interrupted.", 130)
         return 130
+
+
+def _dispatch(args: argparse.Namespace, out: Out) -> int:
+    if args.command is None:
+        return _interactive(args, out)
+    handler = {
+        "steps": cmd_steps,
+        "plan": cmd_plan,
+        "run": cmd_run,
+        "demo": cmd_demo,
+        "doctor": cmd_doctor,
+        "watch": cmd_watch,
+    }[args.command]
+    return handler(args, out)
 
 
 def _interactive(args: argparse.Namespace, out: Out) -> int:
@@ -219,7 +239,9 @@ def _record_self(args: argparse.Namespace) -> int:
     from wizard.record import parse_size, record
 
     argv = [sys.executable, "-m", "wizard", *sys.argv[1:]]
-    env = {**os.environ, "EDGE_WIZARD_RECORDING": "1"}
+    from wizard.childenv import environ
+
+    env = {**environ(), "EDGE_WIZARD_RECORDING": "1"}  # the recorded wizard needs the age key variables
     return record(argv, Path(args.record), size=parse_size(args.size), env=env)
 
 
@@ -296,12 +318,14 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
     return 1 if (args.exit_code and plan.pending) else 0
 
 
-def _read_token(args: argparse.Namespace, needed: bool) -> str | None:
+def _read_token(args: argparse.Namespace, needed: bool, provider: str | None = None) -> str | None:
     from wizard.errors import UserError
 
     token: str | None = None
     if args.token_env:
-        token = os.environ.get(args.token_env)
+        from wizard.childenv import take
+
+        token = take(args.token_env)  # out of os.environ from now on: no child process inherits it
         if not token:
             raise UserError(
                 f"--token-env {args.token_env}: that environment variable is not set or empty. "
@@ -315,13 +339,9 @@ def _read_token(args: argparse.Namespace, needed: bool) -> str | None:
         token = getpass.getpass("DNS provider token (input hidden): ")
     if token is None:
         return None
-    token = token.strip()
-    if not token or any(c.isspace() for c in token) or not token.isprintable():
-        raise UserError(
-            "The DNS token is empty or has spaces or control characters inside, so it was "
-            "probably pasted wrong. Copy it again from the provider's console."
-        )
-    return token
+    from wizard.providers.tokens import validate_token  # the one token validator
+
+    return validate_token(token, provider)
 
 
 def cmd_run(args: argparse.Namespace, out: Out) -> int:
@@ -331,9 +351,9 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
     engine = _engine(args)
     plan = engine.plan(args.steps)
     needs_token = any(not s.exists for s in plan.secrets)
-    token = _read_token(args, needs_token) if plan.secrets else None
+    token = _read_token(args, needs_token, engine.answers.dns_provider) if plan.secrets else None
     if token is not None:
-        for event in engine.check_token(token, skip=args.skip_token_check):
+        for event in engine.check_token(token, skip=args.skip_token_check, strict=True):
             out.event(event)
         plan = engine.plan(args.steps)  # the provider may have named a longer zone
     if not args.yes:
@@ -442,7 +462,7 @@ def cmd_demo(args: argparse.Namespace, out: Out) -> int:
     plain lines (no terminal: `make demo` in a pipe or CI never waits for a key)."""
     from pathlib import Path
 
-    from wizard import demo
+    from wizard import childenv, demo
     from wizard.errors import UserError
 
     pace = max(0.0, args.pace)
@@ -469,7 +489,7 @@ def cmd_demo(args: argparse.Namespace, out: Out) -> int:
             argv,
             cast,
             size=parse_size(getattr(args, "size", None) or "100x30"),
-            env={**os.environ, "EDGE_WIZARD_RECORDING": "1"},
+            env={**childenv.environ(), "EDGE_WIZARD_RECORDING": "1"},
             feeder=feeder,
             title="edge-wizard demo",
             passthrough=sys.stdout.isatty(),

@@ -16,9 +16,9 @@ from wizard import answers as answers_mod
 from wizard import repo as repo_mod
 from wizard import steps as steps_mod
 from wizard.answers import Answers
-from wizard.errors import UserError
+from wizard.errors import StepFailed, UserError
 from wizard.events import Event, FileWritten, Info, PlanReady, SecretEncrypted, Warning
-from wizard.plan import Plan, StepPlan, Workspace, atomic_write
+from wizard.plan import Plan, StepPlan, Workspace, check_writable, write_all
 from wizard.repo import Layout
 from wizard.secrets import RefusingSecretWriter, SecretWriter
 from wizard.steps import Context
@@ -67,7 +67,11 @@ class Engine:
         """Read the answers (state file < answers file < overrides) and discover the layout."""
         raw_file = answers_mod.read_file(Path(self.answers_file)) if self.answers_file else {}
         root = repo_mod.find_root(self.repo_arg)
-        raw_state = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+        from wizard.gitops.state import check_in_progress  # hardening: no plan on a half-rebased tree
+        from wizard.lock import git_dir
+
+        check_in_progress(git_dir(root))
+        raw_state = answers_mod.read_state(root)
         answers = answers_mod.build(raw_state, raw_file, self.overrides)
         layout = repo_mod.discover(root, answers.paths, answers.sops_secret)
         self.layout, self.answers = layout, answers
@@ -77,7 +81,7 @@ class Engine:
         """Previous answers (state file, then answers file) without validation, for prompts."""
         try:
             root = repo_mod.find_root(self.repo_arg)
-            data = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+            data = answers_mod.read_state(root)
         except UserError:
             data = {}
         if self.answers_file:
@@ -90,10 +94,13 @@ class Engine:
             self._secret_writer = default_secret_writer()
         return self._secret_writer
 
-    def check_token(self, token: str, *, skip: bool = False) -> list[Event]:
+    def check_token(self, token: str, *, skip: bool = False, strict: bool = False) -> list[Event]:
         """Check the DNS token with the provider before anything is written.
 
-        Raises UserError (exit 2) when the provider says the token or the zone is wrong. When the
+        Raises UserError (exit 2) when the token cannot be one of the provider's (length,
+        characters) or the provider says the token or the zone is wrong. When the check cannot be
+        made (network, 5xx), ``strict`` (non-interactive runs) raises StepFailed (exit 1) saying
+        how to go on without it; otherwise the warning says the run continues unchecked. When the
         zone was not given, the provider's longest matching zone becomes the zone of the plan.
         """
         if self.layout is None or self.answers is None:
@@ -101,6 +108,11 @@ class Engine:
         assert self.answers is not None
         a = self.answers
         a.require(("domain", "dns_provider"), "checking the DNS token")
+        from wizard import redact
+        from wizard.providers.tokens import validate_token
+
+        token = validate_token(token, a.dns_provider)  # also with --skip-token-check
+        redact.remember(token)
         if skip:
             return [
                 Warning(
@@ -112,7 +124,9 @@ class Engine:
 
         result = check_token(a.dns_provider or "", a.domain or "", token, zone=a.zone)
         if result.warning:
-            return [Warning(result.message)]
+            if strict:
+                raise StepFailed(result.message)  # "Pass --skip-token-check to continue without the check."
+            return [Warning(result.continuing())]
         events: list[Event] = [Info(result.message)]
         if a.zone is None and result.zone and result.zone != a.resolved_zone:
             self.answers = dataclasses.replace(a, zone=result.zone)
@@ -145,10 +159,23 @@ class Engine:
     ) -> Iterator[Event]:
         """Write the plan; later stages (commit, push, watch) follow in their own modules.
 
-        Everything that can fail on input is checked before the first file is written.
+        Everything that can fail on input is checked before the first file is written. One run at
+        a time per repository (wizard.lock); what a killed run left behind is cleaned up first.
         """
+        assert self.layout is not None
+        from wizard.lock import hold
+
+        with hold(self.layout.root) as held:
+            if held.stale_pid or held.cleaned:
+                yield Info(held.describe())
+            yield from self._run(plan, options)
+
+    def _run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
         assert self.layout is not None and self.answers is not None
         root = self.layout.root
+        from wizard import redact
+
+        redact.remember(options.token)
         yield PlanReady(
             steps=tuple(s.step for s in plan.steps),
             files=tuple(c.path for c in plan.pending),
@@ -157,6 +184,7 @@ class Engine:
         for w in plan.warnings:
             yield Warning(w)
         buffer: list[Event] = []
+        check_writable(root, [c.path for c in plan.pending] + [s.path for s in plan.secrets])
 
         # 0. prerequisites outside the repository. Calling run is the user's consent: create the age
         #    key now, then plan again so .sops.yaml carries its public key (never a placeholder).
@@ -187,7 +215,7 @@ class Engine:
 
             git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url, emit=buffer.append)
             git_ops.target()
-            git_ops.check_clean([c.path for c in plan.pending])
+            git_ops.preflight([c.path for c in plan.pending], push=options.push)
             yield from _drain(buffer)
 
         # 2. secrets: check the rules, decide, and encrypt in memory, before writing anything else.
@@ -195,7 +223,7 @@ class Engine:
         #    restored if anything fails before the files are written.
         sops_change = next((c for c in plan.pending if c.path == ".sops.yaml"), None) if plan.secrets else None
         if sops_change is not None:
-            atomic_write(root / sops_change.path, sops_change.new)
+            write_all(root, [(sops_change.path, sops_change.new)])
         try:
             encrypted = yield from self._encrypt(plan, options, root)
         except BaseException:
@@ -203,17 +231,16 @@ class Engine:
                 if sops_change.old is None:
                     (root / sops_change.path).unlink(missing_ok=True)
                 else:
-                    atomic_write(root / sops_change.path, sops_change.old)
+                    write_all(root, [(sops_change.path, sops_change.old)])
             raise
         if git_ops is not None and encrypted:
             git_ops.check_clean(list(encrypted))  # the Secret files we are about to replace
 
-        # 3. write, file by file, atomically
+        # 3. write: all files as one transaction (a failure puts every file back as it was)
+        write_all(root, [(c.path, c.new) for c in plan.pending] + list(encrypted.items()))
         for change in plan.pending:
-            atomic_write(root / change.path, change.new)
             yield FileWritten(change.path)
-        for path, text in encrypted.items():
-            atomic_write(root / path, text)
+        for path in encrypted:
             yield SecretEncrypted(path=path, changed=True)
 
         # 3b. the cluster's sops Secret (it reads the .sops.yaml just written), before the push so
@@ -255,6 +282,9 @@ class Engine:
                     "with --token-env VAR (the name of an environment variable holding it) or "
                     "--token-stdin, or run in a terminal to be asked for it."
                 )
+            from wizard.providers.tokens import validate_token
+
+            token = validate_token(token, self.answers.dns_provider if self.answers else None)
             self.secret_writer.check(root, secret)
             if secret.exists:
                 same = self.secret_writer.unchanged(root, secret, token)

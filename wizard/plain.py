@@ -232,6 +232,6 @@ def ask(q: Q.Question, so_far: dict[str, Any], out: Out = _echo, *, help_text: s
 
 
 def _scrub(text: str, token: str | None) -> str:
-    if token and len(token) >= 4:
-        return text.replace(token, "***")
-    return text
+    from wizard.redact import show  # the one scrubber
+
+    return show(text, [token])

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from wizard import events as ev
+from wizard.redact import printable
 
 GLYPH = {"waiting": "◎", "progressing": "►", "ready": "✔", "failed": "✗"}
 
 
 def plain_line(e: ev.Event) -> str:
+    """One line for an event, safe for a terminal (escape sequences in names are shown, not run)."""
+    return printable(_line(e))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _line(e: ev.Event) -> str:
     if isinstance(e, ev.PlanReady):
-        n = len(e.files) + len(e.secrets)
-        return f"► plan: {', '.join(e.steps)} ({n} file{'s' if n != 1 else ''} to write)"
+        parts = []
+        if e.files:
+            parts.append(f"{_plural(len(e.files), 'file')} to write")
+        if e.secrets:
+            parts.append(f"{_plural(len(e.secrets), 'sops Secret')} to encrypt if new or changed")
+        return f"► plan: {', '.join(e.steps)} ({', '.join(parts) or 'nothing to write'})"
     if isinstance(e, ev.FileWritten):
         return f"✚ wrote {e.path}"
     if isinstance(e, ev.SecretEncrypted):

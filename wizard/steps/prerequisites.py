@@ -325,10 +325,10 @@ class PrerequisitesStep(Step):
         env_config = os.environ.get("SOPS_CONFIG")
         if env_config:
             sp.warnings.append(
-                f"SOPS_CONFIG is set ({env_config}), so sops reads that file and not the "
-                f"repository's {CONFIG}; edge-wizard leaves it alone."
+                f"SOPS_CONFIG is set ({env_config}); edge-wizard ignores it and uses only the repository's "
+                f"{CONFIG} (it runs sops with --config {CONFIG}), so the token is encrypted for the keys the "
+                "repository names."
             )
-            return sp
         existing = ctx.ws.read(CONFIG)
         if existing is None and (root / ".sops.yml").is_file():
             sp.warnings.append(
@@ -347,8 +347,12 @@ class PrerequisitesStep(Step):
                 "including the cluster after a rebuild, can decrypt the repository's secrets."
             )
         sp.paths.append(CONFIG)
-        if edit.text is not None:  # an unchanged .sops.yaml is not touched: it stays the user's file
+        if edit.text is not None:
             ctx.ws.write(CONFIG, edit.text, self.name)
+        elif existing is not None:
+            # unchanged on disk, but a managed file: committed with the stage when a --no-commit run or an
+            # interrupted one left it repaired and uncommitted
+            ctx.ws.touch(CONFIG, self.name)
         sp.warnings += edit.problems
 
         age, _pgp = rule_recipients(edit.text or existing, probe)
@@ -659,9 +663,10 @@ def prerequisite_actions(
     """What the prerequisites step needs done outside the repository (nothing is done here)."""
     out = PrerequisiteActions()
     key = agekey.locate()
-    if not key.exists and key.path is not None and not os.environ.get("SOPS_CONFIG"):
-        config = layout.root / CONFIG
-        text = config.read_text(encoding="utf-8") if config.is_file() else None
+    if not key.exists and key.path is not None:
+        from wizard.plan import read_managed
+
+        text = read_managed(layout.root, CONFIG)
         edit = sops_edit(layout, answers, key, text)
         if edit.text is not None and PENDING_RECIPIENT in edit.text:  # .sops.yaml needs a recipient
             agekey.assert_outside_repo(key.path, layout.root)

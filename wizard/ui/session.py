@@ -46,8 +46,9 @@ class Session:
 
     def scrub(self, text: str) -> str:
         """Remove the token from any text that is about to be shown; shorten home paths to ~."""
-        if self.token and len(self.token) >= 4:
-            text = text.replace(self.token, "***")
+        from wizard.redact import show  # the one scrubber
+
+        text = show(text, [self.token])
         home = str(Path.home())
         if len(home) > 1:
             for h in {home, os.path.realpath(home)}:

@@ -20,7 +20,7 @@ from wizard import steps as steps_mod
 from wizard.answers import Answers
 from wizard.errors import UserError
 from wizard.events import Event, FileWritten, Info, PlanReady, SecretEncrypted, Warning
-from wizard.plan import Plan, StepPlan, Workspace, atomic_write
+from wizard.plan import Plan, StepPlan, Workspace, check_writable, write_all
 from wizard.repo import Layout
 from wizard.secrets import RefusingSecretWriter, SecretWriter
 from wizard.steps import Context
@@ -70,7 +70,11 @@ class Engine:
         """Read the answers (state file < answers file < overrides) and discover the layout."""
         raw_file = answers_mod.read_file(Path(self.answers_file)) if self.answers_file else {}
         root = repo_mod.find_root(self.repo_arg)
-        raw_state = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+        from wizard.gitops.state import check_in_progress  # hardening: no plan on a half-rebased tree
+        from wizard.lock import git_dir
+
+        check_in_progress(git_dir(root))
+        raw_state = answers_mod.read_state(root)
         answers = answers_mod.build(raw_state, raw_file, self.overrides)
         layout = repo_mod.discover(root, answers.paths, answers.sops_secret)
         self.layout, self.answers = layout, answers
@@ -80,7 +84,7 @@ class Engine:
         """Previous answers (state file, then answers file) without validation, for prompts."""
         try:
             root = repo_mod.find_root(self.repo_arg)
-            data = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+            data = answers_mod.read_state(root)
         except UserError:
             data = {}
         if self.answers_file:
@@ -114,10 +118,23 @@ class Engine:
     def run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
         """Write the plan; later stages (commit, push, watch) follow in their own modules.
 
-        Everything that can fail on input is checked before the first file is written.
+        Everything that can fail on input is checked before the first file is written. One run at
+        a time per repository (wizard.lock); what a killed run left behind is cleaned up first.
         """
+        assert self.layout is not None
+        from wizard.lock import hold
+
+        with hold(self.layout.root) as held:
+            if held.stale_pid or held.cleaned:
+                yield Info(held.describe())
+            yield from self._run(plan, options)
+
+    def _run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
         assert self.layout is not None and self.answers is not None
         root = self.layout.root
+        from wizard import redact
+
+        redact.remember(options.token)
         yield PlanReady(
             steps=tuple(s.step for s in plan.steps),
             files=tuple(c.path for c in plan.pending),
@@ -127,6 +144,7 @@ class Engine:
         for w in plan.warnings:
             yield Warning(w)
         buffer: list[Event] = []
+        check_writable(root, [c.path for c in plan.pending] + [s.path for s in plan.secrets])
 
         # 0. prerequisites outside the repository. Calling run is the user's consent: create the age
         #    key now, then plan again so .sops.yaml carries its public key (never a placeholder).
@@ -151,7 +169,7 @@ class Engine:
 
             git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url, emit=buffer.append)
             git_ops.target()
-            git_ops.check_clean([c.path for c in plan.pending])
+            git_ops.preflight([c.path for c in plan.pending], push=options.push)
             yield from _drain(buffer)
 
         # 2. secrets: check the rules, decide, and encrypt in memory, before writing anything else.
@@ -159,7 +177,7 @@ class Engine:
         #    restored if anything fails before the files are written.
         sops_change = next((c for c in plan.pending if c.path == ".sops.yaml"), None) if plan.secrets else None
         if sops_change is not None:
-            atomic_write(root / sops_change.path, sops_change.new)
+            write_all(root, [(sops_change.path, sops_change.new)])
         try:
             encrypted = yield from self._encrypt(plan, options, root)
         except BaseException:
@@ -167,17 +185,16 @@ class Engine:
                 if sops_change.old is None:
                     (root / sops_change.path).unlink(missing_ok=True)
                 else:
-                    atomic_write(root / sops_change.path, sops_change.old)
+                    write_all(root, [(sops_change.path, sops_change.old)])
             raise
         if git_ops is not None and encrypted:
             git_ops.check_clean(list(encrypted))  # the Secret files we are about to replace
 
-        # 3. write, file by file, atomically
+        # 3. write: all files as one transaction (a failure puts every file back as it was)
+        write_all(root, [(c.path, c.new) for c in plan.pending] + list(encrypted.items()))
         for change in plan.pending:
-            atomic_write(root / change.path, change.new)
             yield FileWritten(change.path)
-        for path, text in encrypted.items():
-            atomic_write(root / path, text)
+        for path in encrypted:
             yield SecretEncrypted(path=path, changed=True)
 
         # 3b. the cluster's sops Secret (it reads the .sops.yaml just written), before the push so
@@ -220,7 +237,7 @@ class Engine:
             git_ops.target()
         except UserError:
             return [], False  # no git target: the run says so itself
-        return sorted(p for p, _ in git_ops.dirty_paths(managed)), git_ops.unpushed()
+        return sorted({p for p, _ in git_ops.dirty_paths(managed)}), git_ops.unpushed()
 
     def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Generator[Event, None, dict[str, str]]:
         """Check the rules and encrypt every secret in memory; returns {path: encrypted text}."""
@@ -236,6 +253,9 @@ class Engine:
                     "with --token-env VAR (the name of an environment variable holding it) or "
                     "--token-stdin, or run in a terminal to be asked for it."
                 )
+            from wizard.providers.tokens import validate_token
+
+            token = validate_token(token, self.answers.dns_provider if self.answers else None)
             self.secret_writer.check(root, secret)
             if secret.exists:
                 same = self.secret_writer.unchanged(root, secret, token)

@@ -133,18 +133,23 @@ class TokenChecked:
     zone: str | None = None  # the provider's zone for the domain, when it names one
 
 
-TokenChecker = Callable[["Answers", str], TokenChecked]
+# (answers, token, strict): strict (non-interactive) runs stop when the check cannot be made
+TokenChecker = Callable[["Answers", str, bool], TokenChecked]
 ClusterChecks = Callable[["KubeConnector", "Options"], Awaitable[tuple[list[ev.Check], Any, bool]]]
 
 
-def check_token_with_provider(answers: Answers, token: str) -> TokenChecked:
-    """The provider's API says whether the token can manage the zone (UserError when not)."""
+def check_token_with_provider(answers: Answers, token: str, strict: bool = True) -> TokenChecked:
+    """The provider's API says whether the token can manage the zone (UserError when not). When the
+    check cannot be made (network, 5xx), a ``strict`` run stops (StepFailed, saying how to go on
+    without it); an interactive one is told it continues unchecked."""
     from wizard.providers import check_nameservers, check_token
 
     answers.require(("domain", "dns_provider"), "checking the DNS token")
     result = check_token(answers.dns_provider or "", answers.domain or "", token, zone=answers.zone)
     if result.warning:
-        return TokenChecked((ev.Warning(result.message),))
+        if strict:
+            raise StepFailed(result.message)  # "... Pass --skip-token-check to continue without the check."
+        return TokenChecked((ev.Warning(result.continuing()),))
     out: list[ev.Event] = [ev.Info(result.message)]
     if result.zone and result.nameservers:
         problem = check_nameservers(result.zone, result.nameservers)
@@ -428,7 +433,8 @@ class _Run:
         if not secrets:
             return
         yield ev.Stage("token")
-        from wizard.providers import validate_token
+        from wizard import redact
+        from wizard.providers.tokens import validate_token
 
         answers = self.engine.answers
         provider = answers.dns_provider or ""
@@ -453,6 +459,7 @@ class _Run:
                 )
             try:
                 token = validate_token(token, provider)
+                redact.remember(token)  # scrubbed from every text shown from now on
                 if self.o.skip_token_check:
                     checked = TokenChecked(
                         (
@@ -463,7 +470,7 @@ class _Run:
                         )
                     )
                 else:
-                    checked = await _in_thread(self.s.check_token, answers, token)
+                    checked = await _in_thread(self.s.check_token, answers, token, not self.d.interactive)
             except UserError as exc:
                 if attempt == attempts:
                     raise UserError(self._scrub_with(exc.message, token)) from None

@@ -10,7 +10,6 @@ or no kubeconfig) the kubectl command to run instead is printed.
 from __future__ import annotations
 
 import base64
-import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -278,9 +277,10 @@ def prerequisite_actions(
 
     out = PrerequisiteActions()
     key = agekey.locate()
-    if not key.exists and key.path is not None and not os.environ.get("SOPS_CONFIG"):
-        config = layout.root / CONFIG
-        text = config.read_text(encoding="utf-8") if config.is_file() else None
+    if not key.exists and key.path is not None:
+        from wizard.plan import read_managed
+
+        text = read_managed(layout.root, CONFIG)
         edit = sops_edit(layout, answers, key, text)
         if edit.text is not None and PENDING_RECIPIENT in edit.text:  # .sops.yaml needs a recipient
             agekey.assert_outside_repo(key.path, layout.root)

@@ -69,20 +69,13 @@ def repo_checks(engine: Engine, *, commit: bool = True) -> tuple[list[Check], La
     try:
         engine.prefill()  # the answers file, read alone first: its problems are not the layout's
     except WizardError as exc:
-        fix = "Fix the file given to --answers, or leave --answers out to be asked."
+        fix = exc.hint or "Fix the file given to --answers, or leave --answers out to be asked."
         return [Check("Answers file", FAIL, exc.message, fix, blocking=True)], None
     try:
         layout, _answers = engine.load()
     except WizardError as exc:
-        out.append(
-            Check(
-                "Repository layout",
-                FAIL,
-                exc.message,
-                "Run edge-wizard in your Flux repository's clone, or pass --repo PATH.",
-                blocking=True,
-            )
-        )
+        fix = exc.hint or "Run edge-wizard in your Flux repository's clone, or pass --repo PATH."
+        out.append(Check("Repository layout", FAIL, exc.message, fix, blocking=True))
         return out, None
     flux = f"Flux folder {layout.flux_dir}, components in {layout.components_dir}"
     if layout.flux_version:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -95,10 +96,36 @@ def _walk_yaml(root: Path, under: Path | None = None) -> Iterator[Path]:
 
 
 def _docs(path: Path) -> list[Any]:
+    if not _plain_file(path):
+        return []  # never read through a link, a FIFO or a huge file while discovering
     try:
-        return yamlio.load_plain(path.read_text(encoding="utf-8"))
+        return yamlio.load_plain(path.read_text(encoding="utf-8"), str(path))
     except Exception:
         return []
+
+
+def _plain_file(path: Path) -> bool:
+    """A regular file (not a symlink) of a size a manifest can have."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size <= yamlio.MAX_BYTES
+
+
+def checked_path(root: Path, rel: str, *, folder: bool = False) -> Path:
+    """``root / rel`` for a path from the answers/state (paths.*): relative, inside, no symlink (UserError)."""
+    from wizard.plan import safe_path
+
+    return safe_path(root, norm(rel), folder=folder)
+
+
+def _inside(root: Path, rel: str) -> Path | None:
+    """The folder ``root / rel`` when it is a plain path inside the repository without symlinks, else None."""
+    try:
+        return checked_path(root, rel, folder=True) if rel else None
+    except UserError:
+        return None
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -107,7 +134,8 @@ def _rel(root: Path, path: Path) -> str:
 
 def _find_flux_dir(root: Path, override: str | None) -> Path:
     if override:
-        d = root / norm(override)
+        d = checked_path(root, override, folder=True)
+        checked_path(root, f"{norm(override)}/kustomization.yaml")
         if not (d / "kustomization.yaml").is_file():
             raise UserError(
                 f"paths.flux is {override!r}, but {d} has no kustomization.yaml. Point paths.flux at the "
@@ -215,6 +243,7 @@ def discover(
     # components folder
     if paths.get("components"):
         components = norm(paths["components"])
+        checked_path(root, components, folder=True)  # no symlinked folder: files would be written through it
     else:
         components = next((c for c in DEFAULT_COMPONENTS if (root / c).is_dir()), DEFAULT_COMPONENTS[0])
         if not (root / components).is_dir():
@@ -249,7 +278,7 @@ def discover(
     # host firewall policy, through the Kustomizations' paths
     fw, fw_problem = None, None
     if paths.get("firewall_policy"):
-        cand = root / norm(paths["firewall_policy"])
+        cand = checked_path(root, paths["firewall_policy"])
         if not cand.is_file() or not any(_is_control_plane_policy(d) for d in _docs(cand)):
             fw_problem = (
                 f"paths.firewall_policy is {paths['firewall_policy']!r}, but that file holds no "
@@ -260,7 +289,7 @@ def discover(
     else:
         found: list[str] = []
         for k in kustomizations.values():
-            folder = root / k.path if k.path else None
+            folder = _inside(root, k.path)
             if not folder or not folder.is_dir() or k.path == flux_rel:
                 continue
             for f in _walk_yaml(root, folder):

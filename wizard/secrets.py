@@ -6,8 +6,6 @@ the environment of a child process or to a log line.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -44,14 +42,3 @@ class RefusingSecretWriter:
     def encrypt(self, root: Path, secret: SecretChange, value: str) -> str:
         self.check(root, secret)
         raise AssertionError("unreachable")
-
-
-# Environment variables that hold a secret (the --token-env variable): no child process gets them.
-SECRET_ENV: set[str] = set()
-
-
-def child_env(secrets: Iterable[str] = ()) -> dict[str, str]:
-    """``os.environ`` for a child process: without the secret variables (:data:`SECRET_ENV`) and
-    without any variable whose value holds one of ``secrets``."""
-    vals = [s for s in secrets if s]
-    return {k: v for k, v in os.environ.items() if k not in SECRET_ENV and not any(s in v for s in vals)}

@@ -127,13 +127,18 @@ async def drive(pilot: Pilot, until: str, *, step: str | None = None, token: str
     if want == 4:
         return review
     await pilot.press("w")
-    commit = await on_screen(pilot, "CommitScreen")
-    if want == 5:
+    if want == 5:  # the write is quick: the screen may be gone by now; return the one that was shown
+        commit = await wait_for(pilot, lambda: shown(pilot, "CommitScreen"), what="CommitScreen")
         await wait_for(pilot, lambda: commit.outcome, what="write outcome")
         return commit
     if want == 6:
         return await on_screen(pilot, "ReconcileScreen", "#tree")
     return await on_screen(pilot, "DoneScreen")
+
+
+def shown(pilot: Pilot, name: str) -> Any:
+    """The last stage screen called ``name`` the app showed (it may have been replaced since)."""
+    return next((s for s in reversed(pilot.app.shown) if type(s).__name__ == name), None)
 
 
 async def scripted_events() -> AsyncIterator[Event]:

@@ -154,7 +154,7 @@ async def test_rejected_token_is_asked_again_with_the_reason_and_nothing_is_writ
 
 
 async def test_debug_keeps_the_traceback_of_an_unexpected_error(ui_env) -> None:
-    def broken(_answers, _token):
+    def broken(_answers, _token, _strict):
         raise RuntimeError("a bug in a token checker")
 
     app = build_app(ui_env, debug=True, check_token=broken)

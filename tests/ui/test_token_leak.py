@@ -9,7 +9,7 @@ from textual.widgets import Input
 
 from support.repos import git
 from ui.conftest import TOKEN
-from ui.helpers import asked, build_app, drive, on_screen, scripted_events, wait_for
+from ui.helpers import asked, build_app, drive, on_screen, scripted_events, shown, wait_for
 
 ROOT = Path(__file__).parents[2]
 
@@ -42,7 +42,7 @@ async def test_typed_token_is_in_no_export_log_or_file(ui_env) -> None:
             await pilot.pause()
             exports.append(app.export_screenshot())
         await pilot.press("w")
-        commit = await on_screen(pilot, "CommitScreen")
+        commit = await wait_for(pilot, lambda: shown(pilot, "CommitScreen"), what="the write screen")
         await wait_for(pilot, lambda: commit.outcome == "pushed", what="pushed")
         exports.append(app.export_screenshot())
         log_text = "\n".join(commit.lines)  # what its log pane showed

@@ -258,10 +258,13 @@ def test_ctrl_c_while_writing_lists_the_written_files_and_a_rerun_finishes(tmp_p
             raise KeyboardInterrupt
 
     assert run_plain(repo=str(repo), out=interrupt_after_two_writes) == 130
-    written = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
-    assert len(written) == 2
+    shown = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
+    assert len(shown) == 2
+    # the plan is written as one transaction: every planned file is on disk, and the report says so
+    planned = [line.removeprefix("+++ b/") for line in out.text.splitlines() if line.startswith("+++ b/")]
     tail = out[out.index("These files were already written (not committed):") :]
-    assert tail[1:3] == [f"  {p}" for p in written]
+    assert tail[1 : 1 + len(planned)] == [f"  {p}" for p in planned] and len(planned) > 2
+    assert all((repo / p).is_file() for p in planned)
     assert tail[-1] == "Re-running edge-wizard is safe: it continues from what is on disk."
     assert "No changes were made." not in out
 

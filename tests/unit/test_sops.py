@@ -267,7 +267,7 @@ BAD_RULES = {
         "    kms: arn:aws:kms:eu-west-1:111:key/abc\n",
         ["only has kms keys"],
     ),
-    "missing": (None, ["No .sops.yaml was found"]),
+    "missing": (None, ["has no .sops.yaml at its root"]),
     "yml": ("yml", ["ignores .sops.yml", "rename it"]),
 }
 

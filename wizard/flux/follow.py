@@ -326,6 +326,9 @@ class Run:
         out = []
         for t in self.targets:
             if t.kind == WORKLOADS:
+                why = self._workloads_waiting(t, states)
+                if why:  # never an empty reason: say what is still missing
+                    out.append((t.label(), why))
                 continue
             s = states.get(t.key)
             if s is None:
@@ -336,6 +339,17 @@ class Run:
             if key not in self.by_key and s.phase != st.READY:
                 out.append((f"{s.kind} {s.namespace}/{s.name}", s.message))
         return out
+
+    def _workloads_waiting(self, t: Target, states: dict[tuple[str, str, str], ObjectState]) -> str | None:
+        """Why a WORKLOADS target is not done yet (the same conditions as :meth:`_done`), or None."""
+        if not (self._synced("DaemonSet") and self._synced("Deployment")):
+            return "the Deployments and DaemonSets were not listed yet"
+        hr = t.after[0] if t.after else None
+        if not self.workload_count.get(t.key) and not (
+            hr in self.by_key and (s := states.get(hr)) is not None and s.phase == st.READY
+        ):
+            return "no Deployment or DaemonSet of it seen yet"
+        return None
 
     def _done(self, states: dict[tuple[str, str, str], ObjectState]) -> bool:
         for t in self.targets:

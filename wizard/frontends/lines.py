@@ -5,6 +5,7 @@ stream does not show (push progress, stage changes)."""
 from __future__ import annotations
 
 from wizard import events as ev
+from wizard.redact import printable
 
 GLYPH = {"waiting": "◎", "progressing": "►", "ready": "✔", "failed": "✗"}
 CHECK_GLYPH = {"ok": "✔", "warn": "⚠", "fail": "✗"}
@@ -14,11 +15,6 @@ SECRET_STATE = {
     "replace": "exists; re-encrypted with the new token if it changed",
     "exists": "exists; kept as is",
 }
-
-
-def printable(text: str) -> str:
-    """Text safe for a terminal: control characters (escape sequences in file names) made visible."""
-    return "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" for c in text)
 
 
 def finding_text(f: ev.Finding) -> str:
@@ -52,6 +48,10 @@ def secret_line(s: ev.SecretChange) -> str:
     )
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def plain_line(e: ev.Event) -> str:
     text = _line(e)
     return printable(text) if text else ""
@@ -70,10 +70,12 @@ def _line(e: ev.Event) -> str:
     if isinstance(e, ev.OutsideAction):
         return f"► will {e.description}"
     if isinstance(e, ev.PlanReady):
-        n = len(e.files) + len(e.secrets)
-        if not n:
-            return f"► plan: {', '.join(e.steps)} (nothing to write)"
-        return f"► plan: {', '.join(e.steps)} ({n} file{'s' if n != 1 else ''} to write)"
+        parts = []
+        if e.files:
+            parts.append(f"{_plural(len(e.files), 'file')} to write")
+        if e.secrets:
+            parts.append(f"{_plural(len(e.secrets), 'sops Secret')} to encrypt if new or changed")
+        return f"► plan: {', '.join(e.steps)} ({', '.join(parts) or 'nothing to write'})"
     if isinstance(e, ev.FileWritten):
         return f"✚ wrote {e.path}"
     if isinstance(e, ev.SecretEncrypted):

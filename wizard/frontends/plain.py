@@ -19,6 +19,7 @@ from wizard import events as ev
 from wizard import questions as Q
 from wizard.flow import AnswersRequest, Back, Confirm, Options, Review, Services, TokenRequest, run_flow
 from wizard.frontends.lines import plain_line
+from wizard.redact import show
 
 Out = Callable[[str], None]
 INTERRUPTED = 130
@@ -107,15 +108,21 @@ class PlainDecisions:
 
 
 class _Progress:
-    """What this run changed on disk, for the message after Ctrl-C or a failure."""
+    """What this run changed on disk, for the message after Ctrl-C or a failure. The engine writes
+    the plan as one transaction, so the first FileWritten means every planned file is on disk."""
 
     def __init__(self) -> None:
+        self.planned: list[str] = []
         self.written: list[str] = []
         self.committed = False
 
     def see(self, e: ev.Event) -> None:
-        if isinstance(e, ev.FileWritten) or (isinstance(e, ev.SecretEncrypted) and e.changed):
-            self.written.append(e.path)
+        if isinstance(e, ev.FileChange) or (isinstance(e, ev.SecretChange) and e.status != "exists"):
+            self.planned.append(e.path)
+        if isinstance(e, ev.FileWritten | ev.SecretEncrypted) and not self.written:
+            self.written = list(self.planned)
+        if isinstance(e, ev.SecretEncrypted) and not e.changed and e.path in self.written:
+            self.written.remove(e.path)  # it already held this token: not rewritten
         if isinstance(e, ev.Committed):
             self.committed = True
 
@@ -152,7 +159,7 @@ def run_plain(
             progress.see(e)
             if isinstance(e, ev.Failed):
                 code = e.exit_code
-                out(plain_line(e))
+                out(show(plain_line(e)))
                 progress.report(out, after_error=True)
                 continue
             if isinstance(e, ev.Done):
@@ -160,7 +167,7 @@ def run_plain(
             if not isinstance(e, NOT_PRINTED):
                 text = plain_line(e)
                 if text:
-                    out(text)
+                    out(show(text))
         return code
 
     try:

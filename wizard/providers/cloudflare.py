@@ -7,12 +7,12 @@ from typing import Any
 import httpx
 
 from wizard.errors import UserError
-from wizard.providers import (
+from wizard.providers.http import (
+    SKIP_HINT,
     CheckUnavailable,
     TokenCheck,
     base_url,
     clean,
-    derive_zone,
     describe_found,
     get,
     json_body,
@@ -22,6 +22,7 @@ from wizard.providers import (
     unexpected,
     zone_list_text,
 )
+from wizard.providers.zones import derive_zone
 
 LABEL = "Cloudflare"
 ENV_VAR = "EDGE_WIZARD_CLOUDFLARE_API"
@@ -45,7 +46,7 @@ def _errors(body: Any) -> tuple[set[int], str]:
             if not isinstance(err, dict):
                 continue
             try:
-                codes.add(int(err.get("code")))
+                codes.add(int(err.get("code")))  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 pass
             if err.get("message"):
@@ -53,7 +54,7 @@ def _errors(body: Any) -> tuple[set[int], str]:
             for sub in err.get("error_chain") or []:
                 if isinstance(sub, dict):
                     try:
-                        codes.add(int(sub.get("code")))
+                        codes.add(int(sub.get("code")))  # type: ignore[arg-type]
                     except (TypeError, ValueError):
                         pass
     return codes, "; ".join(texts)
@@ -107,7 +108,7 @@ def _is_auth_failure(resp: httpx.Response) -> bool:
 def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> TokenCheck:
     base = base_url(ENV_VAR, DEFAULT_URL, "/client/v4")
     api = f"{base}/client/v4"
-    kw = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
+    kw: dict[str, Any] = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
     account_token = False
     verify_failure: httpx.Response | None = None
     with make_client(token, timeout) as client:
@@ -120,10 +121,10 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
             if not (isinstance(body, dict) and body.get("success") is True) or not status:
                 raise CheckUnavailable(
                     f"Could not check the {LABEL} token: the verify endpoint answered without a token status "
-                    f"(not the Cloudflare API? Check {ENV_VAR}). Pass --skip-token-check to continue without the check."
+                    f"(not the Cloudflare API? Check {ENV_VAR}). {SKIP_HINT}"
                 )
             if status == "expired":
-                exp = clean(result.get("expires_on", ""), token, 40)
+                exp = clean(result.get("expires_on", "") if isinstance(result, dict) else "", token, 40)
                 raise UserError(
                     f"The Cloudflare API token expired{' on ' + exp if exp else ''} (token status: expired). "
                     f"external-dns would be rejected and never create records, so nothing was written. "
@@ -156,7 +157,7 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
             if not isinstance(result, list):
                 raise CheckUnavailable(
                     f"Could not check the {LABEL} token: the zones endpoint answered without a result list "
-                    f"(check {ENV_VAR}). Pass --skip-token-check to continue without the check."
+                    f"(check {ENV_VAR}). {SKIP_HINT}"
                 )
             found = next(
                 (z for z in result if isinstance(z, dict) and str(z.get("name", "")).lower().rstrip(".") == cand), None
@@ -192,7 +193,7 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
 
 
 def _found(domain: str, zone: str, z: dict[str, Any], account_token: bool) -> TokenCheck:
-    ns = tuple(str(n).rstrip(".").lower() for n in (z.get("name_servers") or []) if n)
+    ns = tuple(clean(n, "", 80).rstrip(".").lower() for n in (z.get("name_servers") or []) if n)
     where = "account"
     msg = describe_found(LABEL, domain, zone, z.get("id"), where)
     if account_token:

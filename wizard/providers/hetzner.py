@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 
 from wizard.errors import UserError
-from wizard.providers import (
+from wizard.providers.http import (
+    SKIP_HINT,
     CheckUnavailable,
     TokenCheck,
     base_url,
     clean,
-    derive_zone,
     describe_found,
     get,
     json_body,
@@ -26,6 +26,7 @@ from wizard.providers import (
     unexpected,
     zone_list_text,
 )
+from wizard.providers.zones import derive_zone
 
 LABEL = "Hetzner Cloud"
 ENV_VAR = "EDGE_WIZARD_HETZNER_API"
@@ -76,7 +77,7 @@ def _zones(resp: httpx.Response) -> tuple[list[dict[str, Any]], int | None]:
     if not isinstance(zones, list):
         raise CheckUnavailable(
             f"Could not check the {LABEL} token: the API answered without a zones list (not the Hetzner Cloud API? "
-            f"Check {ENV_VAR}). Pass --skip-token-check to continue without the check."
+            f"Check {ENV_VAR}). {SKIP_HINT}"
         )
     total = None
     try:
@@ -89,7 +90,7 @@ def _zones(resp: httpx.Response) -> tuple[list[dict[str, Any]], int | None]:
 def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> TokenCheck:
     base = base_url(ENV_VAR, DEFAULT_URL, "/v1")
     url = f"{base}/v1/zones"
-    kw = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
+    kw: dict[str, Any] = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
     with make_client(token, timeout) as client:
         for cand in candidates:
             resp = get(client, url, {"name": cand}, **kw)
@@ -132,7 +133,7 @@ def _found(domain: str, zone: str, z: dict[str, Any]) -> TokenCheck:
     status = None
     if isinstance(ans, dict):
         if isinstance(ans.get("assigned"), list):
-            assigned = [str(n).rstrip(".").lower() for n in ans["assigned"] if n]
+            assigned = [clean(n, "", 80).rstrip(".").lower() for n in ans["assigned"] if n]
         status = ans.get("delegation_status")
     msg = describe_found(LABEL, domain, zone, z.get("id"), "project")
     if str(z.get("mode", "primary")).lower() == "secondary":

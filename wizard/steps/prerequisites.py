@@ -83,10 +83,10 @@ class PrerequisitesStep(Step):
         env_config = os.environ.get("SOPS_CONFIG")
         if env_config:
             sp.warnings.append(
-                f"SOPS_CONFIG is set ({env_config}), so sops reads that file and not the "
-                f"repository's {CONFIG}; edge-wizard leaves it alone."
+                f"SOPS_CONFIG is set ({env_config}); edge-wizard ignores it and uses only the repository's "
+                f"{CONFIG} (it runs sops with --config {CONFIG}), so the token is encrypted for the keys the "
+                "repository names."
             )
-            return sp
         existing = ctx.ws.read(CONFIG)
         if existing is None and (root / ".sops.yml").is_file():
             sp.warnings.append(
@@ -105,8 +105,12 @@ class PrerequisitesStep(Step):
                 "including the cluster after a rebuild, can decrypt the repository's secrets."
             )
         sp.paths.append(CONFIG)
-        if edit.text is not None:  # an unchanged .sops.yaml is not touched: it stays the user's file
+        if edit.text is not None:
             ctx.ws.write(CONFIG, edit.text, self.name)
+        elif existing is not None:
+            # unchanged on disk, but a managed file: committed with the stage when a --no-commit run or an
+            # interrupted one left it repaired and uncommitted
+            ctx.ws.touch(CONFIG, self.name)
         sp.warnings += edit.problems
 
         age, _pgp = rule_recipients(edit.text or existing, probe)

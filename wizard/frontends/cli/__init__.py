@@ -145,22 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from wizard.frontends.cli.output import Out
 
     out = Out(getattr(args, "json", False))
+    from wizard.childenv import isolated
     from wizard.errors import WizardError
 
     try:
-        from wizard.frontends.cli import commands
-
-        if args.command is None:
-            return commands.interactive(args, out)
-        handler = {
-            "steps": commands.cmd_steps,
-            "plan": commands.cmd_plan,
-            "run": commands.cmd_run,
-            "demo": commands.cmd_demo,
-            "doctor": commands.cmd_doctor,
-            "watch": commands.cmd_watch,
-        }[args.command]
-        return handler(args, out)
+        # SOPS_AGE_KEY* and the --token-env variable leave os.environ now: no child process ever sees them
+        with isolated(token_var=getattr(args, "token_env", None)):
+            return _dispatch(args, out)
     except WizardError as exc:
         if args.debug:
             raise
@@ -169,6 +160,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.error("Interrupted.", 130)
         return 130
+
+
+def _dispatch(args: argparse.Namespace, out: Any) -> int:
+    from wizard.frontends.cli import commands
+
+    if args.command is None:
+        return commands.interactive(args, out)
+    handler = {
+        "steps": commands.cmd_steps,
+        "plan": commands.cmd_plan,
+        "run": commands.cmd_run,
+        "demo": commands.cmd_demo,
+        "doctor": commands.cmd_doctor,
+        "watch": commands.cmd_watch,
+    }[args.command]
+    return int(handler(args, out))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -124,10 +124,11 @@ def interactive(args: argparse.Namespace, out: Out) -> int:
 
 def _record_self(args: argparse.Namespace) -> int:
     """Re-run this same command in a pty of --size and record what it prints."""
+    from wizard.childenv import environ
     from wizard.demo.record import parse_size, record
 
     argv = [sys.executable, "-m", "wizard", *sys.argv[1:]]
-    env = {**os.environ, "EDGE_WIZARD_RECORDING": "1"}
+    env = {**environ(), "EDGE_WIZARD_RECORDING": "1"}  # the recorded wizard needs the age key variables
     return record(argv, Path(args.record), size=parse_size(args.size), env=env)
 
 
@@ -135,7 +136,7 @@ def _record_self(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace, out: Out) -> int:
     """A sandbox, then: the UI (a terminal), the UI driven by a script in a pty (--script), or
     plain lines (no terminal: `make demo` in a pipe or CI never waits for a key)."""
-    from wizard import demo
+    from wizard import childenv, demo
     from wizard.errors import UserError
 
     pace = max(0.0, args.pace)
@@ -163,7 +164,7 @@ def cmd_demo(args: argparse.Namespace, out: Out) -> int:
             argv,
             cast,
             size=parse_size(getattr(args, "size", None) or "100x30"),
-            env={**os.environ, "EDGE_WIZARD_RECORDING": "1"},
+            env={**childenv.environ(), "EDGE_WIZARD_RECORDING": "1"},
             feeder=feeder,
             title="edge-wizard demo",
             passthrough=sys.stdout.isatty(),

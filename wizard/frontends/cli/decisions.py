@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,10 +28,6 @@ class FlagDecisions:
     def __init__(self, args: argparse.Namespace, out: Out) -> None:
         self.args = args
         self.out = out
-        if getattr(args, "token_env", None):
-            from wizard.secrets import SECRET_ENV
-
-            SECRET_ENV.add(args.token_env)  # no child process (sops, git, hooks) gets this variable
 
     async def preflight(self, checks: Sequence[ev.Check]) -> bool:
         return True
@@ -49,7 +44,9 @@ class FlagDecisions:
     async def token(self, request: TokenRequest) -> str | None | Back:
         a = self.args
         if a.token_env:
-            value = os.environ.get(a.token_env)
+            from wizard.childenv import take
+
+            value = take(a.token_env)  # out of os.environ (cli.main already took it): no child inherits it
             if not value:
                 raise UserError(
                     f"--token-env {a.token_env}: that environment variable is not set or empty. Export it first "

@@ -8,6 +8,7 @@ from typing import Any
 
 from wizard import events as ev
 from wizard.frontends.lines import plain_line
+from wizard.redact import scrub, show
 
 # What a text stream shows of the plan: the diff is for `plan` and the confirmation prompt.
 QUIET_IN_RUN = (ev.StepRow, ev.FileChange, ev.SecretChange, ev.OutsideAction)
@@ -22,11 +23,11 @@ class Out:
 
     def line(self, text: str = "") -> None:
         if not self.json:
-            print(text, flush=True)
+            print(show(text), flush=True)
 
     def obj(self, data: dict[str, Any]) -> None:
         if self.json:
-            print(json.dumps(data, sort_keys=True), flush=True)
+            print(scrub(json.dumps(data, sort_keys=True)), flush=True)
 
     def error(self, text: str, code: int) -> None:
         self.event(ev.Failed(text, code))
@@ -47,4 +48,4 @@ class Out:
         if not text:
             return
         stream = sys.stderr if isinstance(e, ev.Failed | ev.Warning) else sys.stdout
-        print(text, file=stream, flush=True)
+        print(show(text), file=stream, flush=True)

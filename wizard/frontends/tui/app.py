@@ -133,6 +133,7 @@ class WizardApp(App[int]):
         self.label = label
         self.token: str | None = None  # typed on the token screen: scrubbed from everything shown
         self.stage_screen: WizardScreen | None = None
+        self.shown: list[WizardScreen] = []  # every stage screen, in order (tests read the ones gone by)
         self.notes: list[str] = []
         self.events: list[ev.Event] = []  # every event of the flow (tests read it)
         self.errors: list[str] = []  # every error message shown (tests read it)
@@ -162,6 +163,7 @@ class WizardApp(App[int]):
         else:
             await self.switch_screen(screen)
         self.stage_screen = screen
+        self.shown.append(screen)
 
     def take_notes(self) -> list[str]:
         notes, self.notes = self.notes, []
@@ -236,8 +238,9 @@ class WizardApp(App[int]):
 
     def scrub(self, text: str) -> str:
         """Remove the token from any text that is about to be shown; shorten home paths to ~."""
-        if self.token and len(self.token) >= 4:
-            text = text.replace(self.token, "***")
+        from wizard.redact import show  # the one scrubber (and no escape sequence reaches the terminal)
+
+        text = show(text, [self.token])
         home = str(Path.home())
         if len(home) > 1:
             for h in {home, os.path.realpath(home)}:

@@ -28,9 +28,15 @@ def asset_text(rel: str) -> str:
     return (assets_dir() / rel).read_text(encoding="utf-8")
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_asset(text: str, source: str) -> yamlio.YamlDoc:
+    return yamlio.parse(text, source=source)
+
+
 def load_asset(rel: str) -> yamlio.YamlDoc:
-    """A fresh round-trip copy of an asset (callers mutate it)."""
-    return yamlio.parse(asset_text(rel), source=f"assets/{rel}")
+    """A fresh round-trip copy of an asset (callers mutate it). Each asset text is parsed once per
+    process; callers get a deep copy (ruamel.yaml copies comments and formatting with it)."""
+    return copy.deepcopy(_parsed_asset(asset_text(rel), f"assets/{rel}"))
 
 
 def _deep_update(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -230,25 +230,10 @@ def _engine(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -
 
 
 def cmd_steps(args: argparse.Namespace, out: Out) -> int:
-    from wizard import steps as steps_mod
+    from wizard.steptable import step_table
 
-    engine = _engine(args)
-    engine.load()
-    rows = []
-    for step in steps_mod.select(None):
-        try:
-            plan = engine.plan([step.name])
-            state = plan.step_state(step.name)
-            problem = ""
-        except Exception as exc:  # a step that cannot plan yet (missing answer, no policy)
-            from wizard.errors import WizardError
-
-            if not isinstance(exc, WizardError):
-                raise
-            state, problem = "blocked", str(exc)
-        rows.append(
-            {"step": step.name, "title": step.title, "state": state, "summary": step.summary, "problem": problem}
-        )
+    layout, answers = _engine(args).load()
+    rows = [row.to_json() for row in step_table(layout, answers)]
     if out.json:
         for row in rows:
             out.obj({"event": "Step", **row})

@@ -121,6 +121,12 @@ class Workspace:
         if step not in owners:
             owners.append(step)
 
+    def write_doc(self, rel: str, doc: Any, step: str) -> None:
+        """Write a parsed document (``yamlio.YamlDoc``) that ``step`` created or changed."""
+        from wizard import yamlio
+
+        self.write(rel, yamlio.render(doc), step)
+
     def touch(self, rel: str, step: str) -> None:
         """Record a managed file that needs no change (so it is still committed and reported)."""
         text = self.read(rel)

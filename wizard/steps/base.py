@@ -57,7 +57,7 @@ def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc,
     if own and rel not in step.paths:
         step.paths.append(rel)
     if existing is None:
-        ctx.ws.write(rel, yamlio.render(rendered), step.step)
+        ctx.ws.write_doc(rel, rendered, step.step)
         return
     try:
         doc = yamlio.parse(existing, source=rel)
@@ -71,7 +71,7 @@ def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc,
         else:
             yamlio.merge_managed(match, new)
     if yamlio.to_plain(doc.docs) != before:
-        ctx.ws.write(rel, yamlio.render(doc), step.step)
+        ctx.ws.write_doc(rel, doc, step.step)
     else:
         ctx.ws.touch(rel, step.step)
 
@@ -97,7 +97,7 @@ def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
         k["resources"] = resources
     if any(norm(str(r)) == norm(entry) for r in resources):
         if text is None:
-            ctx.ws.write(kfile, yamlio.render(doc), step.step)
+            ctx.ws.write_doc(kfile, doc, step.step)
         else:
             ctx.ws.touch(kfile, step.step)
         return
@@ -105,7 +105,7 @@ def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
     # kustomize lists written in flow style ("resources: []") become block style once filled.
     if hasattr(resources, "fa"):
         resources.fa.set_block_style()
-    ctx.ws.write(kfile, yamlio.render(doc), step.step)
+    ctx.ws.write_doc(kfile, doc, step.step)
 
 
 def helm_docs(ctx: Context, chart_key: str, asset: str) -> yamlio.YamlDoc:

@@ -93,3 +93,23 @@ def test_assets_are_parsed_once_and_handed_out_as_copies() -> None:
     a.docs[0]["metadata"]["name"] = "changed"
     assert b.docs[0]["metadata"]["name"] != "changed"
     assert yamlio.render(catalog.load_asset("manifests/ingress/ingress-nginx.yaml")) == yamlio.render(fresh)
+
+
+def test_steps_command_imports_no_git_cluster_or_ui_library(guide_repo: Path, answers_file: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from wizard.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['steps', '--repo', {str(guide_repo)!r}, '--answers', {str(answers_file)!r}])\n"
+        "print(json.dumps([rc, sorted(sys.modules)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    rc, modules = json.loads(out.splitlines()[-1])
+    heavy = sorted(
+        {m.split(".")[0] for m in modules} & {"git", "lightkube", "httpx", "httpx2", "textual", "questionary"}
+    )
+    assert rc == 0 and heavy == []

@@ -222,9 +222,15 @@ def is_flux_kustomization(doc: Doc) -> bool:
 @dataclass
 class _Entry:
     text: str
-    scan: Scan
+    _scan: Scan | None = None
     raw: list[Any] | None = None  # every document as loaded (None: not parsed yet)
     error: str | None = None  # why it could not be parsed
+
+    @property
+    def scan(self) -> Scan:
+        if self._scan is None:
+            self._scan = scan(self.text)
+        return self._scan
 
 
 class RepoIndex:
@@ -252,7 +258,7 @@ class RepoIndex:
             return None
         e = self._entries.get(rel)
         if e is None or e.text != text:
-            e = _Entry(text, scan(text))
+            e = _Entry(text)
             self._entries[rel] = e
         return e
 
@@ -325,14 +331,11 @@ class RepoIndex:
 
     def flux_version(self, rel: str) -> str | None:
         """The ``# Flux Version:`` header of a Flux bundle (gotk-components.yaml), from its first lines."""
-        try:
-            with (self.root / rel).open(encoding="utf-8") as fh:
-                for _, line in zip(range(20), fh):
-                    m = _FLUX_VERSION.match(line)
-                    if m:
-                        return m.group(1)
-        except (OSError, UnicodeDecodeError):
-            return None
+        text = self.text(rel)
+        for line in (text or "").split("\n", 20)[:20]:
+            m = _FLUX_VERSION.match(line)
+            if m:
+                return m.group(1)
         return None
 
 

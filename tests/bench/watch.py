@@ -315,8 +315,6 @@ class Follower:
     lines: list[tuple[float, str]] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     rusage: Any = None
-    cpu_at: dict[str, float] = field(default_factory=dict)
-    peak_kib: int = 0
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
@@ -340,13 +338,20 @@ class Follower:
                 line, buf = buf.split(b"\n", 1)
                 self.lines.append((t, line.decode("utf-8", "replace")))
 
+    def alive(self) -> bool:
+        """Still running (without reaping it: wait4 collects its rusage later)."""
+        assert self.proc is not None
+        if self.proc.returncode is not None:
+            return False
+        return os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
     def wait_line(self, pred: Callable[[str], bool], timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for _, line in list(self.lines):
                 if pred(line):
                     return line
-            if self.proc is not None and self.proc.poll() is not None:
+            if self.proc is not None and not self.alive():
                 break
             time.sleep(0.02)
         tail = "\n".join(line for _, line in self.lines[-15:])
@@ -366,7 +371,7 @@ class Follower:
 
     def finish(self, sig: int | None = signal.SIGTERM, timeout: float = 30.0) -> int:
         assert self.proc is not None
-        if sig is not None and self.proc.poll() is None:
+        if sig is not None and self.alive():
             self.proc.send_signal(sig)
         deadline = time.monotonic() + timeout
         while True:
@@ -652,7 +657,7 @@ def run(tools: Path, flux: Path, edge_wizard: Path, rounds: int, idle: float, se
             edge_exit = edge.finish(sig=None, timeout=30)
         except TimeoutError:
             edge_exit = edge.finish()
-        peak = {n: f.peak_rss_kib() if f.proc and f.proc.poll() is None else 0 for n, f in followers.items()}
+        peak = {n: f.peak_rss_kib() if f.alive() else 0 for n, f in followers.items()}
         followers["flux-get"].finish()
         for n, f in followers.items():
             peak[n] = max(peak.get(n, 0), f.rusage.ru_maxrss if f.rusage else 0)
@@ -688,7 +693,7 @@ def run(tools: Path, flux: Path, edge_wizard: Path, rounds: int, idle: float, se
         )
     finally:
         for f in followers.values():
-            if f.proc is not None and f.proc.poll() is None:
+            if f.proc is not None and f.alive():
                 f.proc.kill()
         cp.stop()
         if not os.environ.get("BENCH_KEEP"):

@@ -9,7 +9,7 @@ for the documents of some kinds (or API groups, or sops-encrypted ones) below a 
   file holding none of the kinds asked for is never parsed: Flux's CRD bundle
   (``gotk-components.yaml``, thousands of lines of CustomResourceDefinitions) only gives its
   ``# Flux Version:`` line;
-- parses the files that may matter with the C-accelerated loader (:func:`yamlio.load_fast`),
+- parses the files that may matter with the C-accelerated loader (:func:`yamlio.load_fast`, libyaml),
   each at most once per process for a given content (a file changed on disk is parsed again).
 
 Files the wizard rewrites are read with round-trip ruamel.yaml by the steps, never from here.
@@ -267,7 +267,7 @@ class RepoIndex:
             self.parsed[rel] = self.parsed.get(rel, 0) + 1
             try:
                 e.raw = yamlio.load_fast(e.text)
-            except Exception as exc:  # libyaml raises several types
+            except Exception as exc:  # ruamel/libyaml raise several types
                 e.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return e.raw or []
 

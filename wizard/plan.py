@@ -121,6 +121,14 @@ class Workspace:
         if step not in owners:
             owners.append(step)
 
+    def read_doc(self, rel: str) -> Any | None:
+        """The pending or on-disk content of ``rel`` parsed round-trip (``yamlio.YamlDoc``), None
+        when it does not exist. Raises ValueError when it is not valid YAML."""
+        from wizard import yamlio
+
+        text = self.read(rel)
+        return None if text is None else yamlio.parse(text, source=rel)
+
     def write_doc(self, rel: str, doc: Any, step: str) -> None:
         """Write a parsed document (``yamlio.YamlDoc``) that ``step`` created or changed."""
         from wizard import yamlio

@@ -3,19 +3,22 @@
 Every front end shows it (``edge-wizard steps``, the plain prompts, the TUI's steps screen); it is
 computed here once per layout and answers. Each step is planned on its own, exactly as
 ``edge-wizard run STEP`` would plan it, but as cheaply as that can be: the layout is discovered
-once (and reads through the shared index), assets are parsed once per process, and a file a step
+once (and reads through the shared index), assets are read as data only (their comments and
+layout matter only to the text written, with the C loader, once per process), and a file a step
 creates or changes is never rendered to text unless the step reads it back: its state does not
 depend on the text.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard import yamlio
+from wizard import catalog, yamlio
 from wizard.answers import Answers
 from wizard.errors import WizardError
 from wizard.plan import FileChange, Plan, Workspace
@@ -40,6 +43,12 @@ class StepRow:
             "summary": self.summary,
             "problem": self.problem,
         }
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(text: str, source: str) -> yamlio.YamlDoc:
+    """Each repository file's text is parsed round-trip once per process (steps get copies)."""
+    return yamlio.parse(text, source=source)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,12 @@ class _StateWorkspace(Workspace):
             self._pending[rel] = yamlio.render(self._docs.pop(rel))
         return super().read(rel)
 
+    def read_doc(self, rel: str) -> Any | None:
+        if rel in self._docs:  # a document this plan wrote: hand it back, no render and re-parse
+            return self._docs[rel]
+        text = super().read(rel)
+        return None if text is None else copy.deepcopy(_parsed(text, rel))
+
     def changes(self) -> list[FileChange]:
         out: list[FileChange] = []
         for c in super().changes():
@@ -84,7 +99,8 @@ def step_state(layout: Layout, answers: Answers, step: Any) -> StepRow:
 
     try:
         ws = _StateWorkspace(layout.root)
-        sp = step.plan(Context(layout=layout, answers=answers, ws=ws))
+        with catalog.unrendered():
+            sp = step.plan(Context(layout=layout, answers=answers, ws=ws))
         state, problem = Plan(steps=[sp], changes=ws.changes()).step_state(step.name), ""
     except WizardError as exc:  # a step that cannot plan yet (missing answer, no policy, ...)
         state, problem = "blocked", str(exc)

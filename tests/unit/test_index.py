@@ -204,9 +204,11 @@ def test_fast_loader_reads_what_the_pure_loader_reads(big: Path) -> None:
         assert yamlio.load_fast(text) == yamlio.load_plain(text)
 
 
-def test_fast_loader_raises_on_invalid_yaml() -> None:
+def test_fast_loader_is_libyaml_and_raises_on_invalid_yaml() -> None:
+    assert yamlio.fast_loader_is_c()  # ruamel.yaml.clib is a dependency on CPython
     with pytest.raises(Exception, match="flow|expected|found"):
         yamlio.load_fast("a: [1, 2\n")
+    assert yamlio.load_fast("a: yes\n---\n---\nb: 010\n") == [{"a": "yes"}, {"b": 10}]  # YAML 1.2, as load_plain
 
 
 def test_find_root_without_gitpython(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

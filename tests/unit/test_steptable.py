@@ -113,3 +113,19 @@ def test_steps_command_imports_no_git_cluster_or_ui_library(guide_repo: Path, an
         {m.split(".")[0] for m in modules} & {"git", "lightkube", "httpx", "httpx2", "textual", "questionary"}
     )
     assert rc == 0 and heavy == []
+
+
+def test_states_match_after_hand_edits(guide_repo: Path, answers_file: Path) -> None:
+    """Merges into existing files: a managed key edited by hand is a change, an added key is not."""
+    assert main(["run", *NO_SECRET_STEPS, "--repo", str(guide_repo), "--answers", str(answers_file), *RUN]) == 0
+    infra = guide_repo / "manifests/infrastructure"
+    hr = infra / "ingress-nginx/ingress-nginx.yaml"
+    hr.write_text(hr.read_text().replace('version: ">=4.15.0 <4.16.0"', 'version: "4.11.0"'))
+    ns = infra / "cert-manager/namespace.yaml"
+    ns.write_text(ns.read_text() + "  labels:\n    team: platform  # ours\n")
+    kfile = guide_repo / "manifests/cluster/flux-system/kustomization.yaml"
+    kfile.write_text(kfile.read_text().replace("  - smoke-test.yaml\n", "").replace("- smoke-test.yaml\n", ""))
+    states = {r.step: r.state for r in table(guide_repo, answers_file)}
+    assert states == engine_states(guide_repo, answers_file)
+    assert states["ingress"] == "changes" and states["smoke-test"] == "changes", states
+    assert states["cert-manager"] == "up to date" and states["cluster-issuers"] == "up to date", states

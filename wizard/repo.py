@@ -108,7 +108,7 @@ def _rel(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-def _find_flux_dir(root: Path, override: str | None, idx: RepoIndex) -> Path:
+def _find_flux_dir(root: Path, override: str | None, listing: list[str]) -> Path:
     if override:
         d = root / norm(override)
         if not (d / "kustomization.yaml").is_file():
@@ -117,7 +117,7 @@ def _find_flux_dir(root: Path, override: str | None, idx: RepoIndex) -> Path:
                 "folder holding gotk-sync.yaml and kustomization.yaml (the Flux bootstrap folder)."
             )
         return d
-    hits = [(root / rel).parent for rel in idx.yaml_files() if PurePosixPath(rel).name == "gotk-sync.yaml"]
+    hits = [(root / rel).parent for rel in listing if PurePosixPath(rel).name == "gotk-sync.yaml"]
     if not hits:
         hits = sorted(p for p in root.glob("clusters/*/flux-system") if p.is_dir())
     if not hits:
@@ -177,7 +177,8 @@ def discover(
     paths = paths or {}
     root = find_root(repo)
     idx = index_mod.for_root(root)
-    flux_dir = _find_flux_dir(root, paths.get("flux"), idx)
+    listing = idx.yaml_files()  # one walk for the whole discovery
+    flux_dir = _find_flux_dir(root, paths.get("flux"), listing)
     flux_rel = _rel(root, flux_dir)
 
     git_repository, git_url, git_branch, root_path, root_ks = "flux-system", None, None, flux_rel, "flux-system"
@@ -250,11 +251,8 @@ def discover(
         folders = [
             k.path for k in kustomizations.values() if k.path and k.path != flux_rel and (root / k.path).is_dir()
         ]
-        found = {
-            f
-            for f in (_control_plane_policies(idx) if folders else [])
-            if any(f == p or f.startswith(p + "/") for p in folders)
-        }
+        applied = [f for f in listing if any(f.startswith(p + "/") for p in folders)]
+        found = set(_control_plane_policies(idx, files=applied))
         if len(found) == 1:
             fw = next(iter(found))
         elif not found:

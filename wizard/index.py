@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from wizard import yamlio
 
@@ -85,8 +85,7 @@ def walk(root: Path, under: str = "") -> Iterator[str]:
     yield from (rel for _, rel in found)
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     """What a line scan of a file's text tells about its documents, without parsing it."""
 
     kinds: frozenset[str]
@@ -122,13 +121,24 @@ def is_sops_doc(data: Any) -> bool:
     return isinstance(meta, dict) and ("mac" in meta or "lastmodified" in meta)
 
 
-@dataclass(frozen=True)
 class Doc:
-    """One top-level mapping of a YAML file (read-only)."""
+    """One top-level mapping of a YAML file (read-only). A plain class: the index makes many."""
 
-    path: str  # repo-relative
-    index: int  # position among the file's documents
-    data: dict[str, Any] = field(compare=False)
+    __slots__ = ("data", "index", "path")
+
+    def __init__(self, path: str, index: int, data: dict[str, Any]) -> None:
+        self.path = path  # repo-relative
+        self.index = index  # position among the file's documents
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Doc({self.path!r}, {self.index}, {self.kind} {self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Doc) and (self.path, self.index) == (other.path, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.index))
 
     @property
     def kind(self) -> str:
@@ -162,8 +172,7 @@ class Doc:
         return s if isinstance(s, dict) else {}
 
 
-@dataclass(frozen=True)
-class SourceRef:
+class SourceRef(NamedTuple):
     kind: str
     name: str
     namespace: str | None = None
@@ -219,12 +228,14 @@ def is_flux_kustomization(doc: Doc) -> bool:
     return doc.kind == "Kustomization" and doc.api.startswith(FLUX_KUSTOMIZE_API) and bool(doc.name)
 
 
-@dataclass
 class _Entry:
-    text: str
-    _scan: Scan | None = None
-    raw: list[Any] | None = None  # every document as loaded (None: not parsed yet)
-    error: str | None = None  # why it could not be parsed
+    __slots__ = ("_scan", "error", "raw", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._scan: Scan | None = None
+        self.raw: list[Any] | None = None  # every document as loaded (None: not parsed yet)
+        self.error: str | None = None  # why it could not be parsed
 
     @property
     def scan(self) -> Scan:

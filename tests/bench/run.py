@@ -189,6 +189,7 @@ def main() -> int:
     if only in ("", "watch"):
         bench_watch(rec, int(os.environ.get("BENCH_ROUNDS", "20")), float(os.environ.get("BENCH_IDLE", "15")))
     rec.add("bench.duration", time.time() - t0, "s")
+    rec.add("bench.commands_realtime_priority", int(bool(startup.priority())), "bool")
     load = os.getloadavg()
     rec.add("machine.cpus", os.cpu_count() or 0, "cpus")
     rec.add("machine.loadavg_1m", load[0], "load")

@@ -107,10 +107,16 @@ def bench_commands(rec: Records, runs: int) -> None:
         rec.add("python_pass.wall", base.median_ms, "ms")
         t: dict[str, startup.Timing] = {}
         for cmd in ("steps", "plan"):
-            for label, repo in (("sandbox", small), ("big", big)):
-                t[f"{cmd}.{label}"] = startup.time_command(
-                    f"{cmd} {label}", [str(exe), cmd, "--repo", str(repo), "--answers", str(answers)], runs
+            t.update(
+                startup.time_commands(
+                    {
+                        f"{cmd}.{label}": [str(exe), cmd, "--repo", str(repo), "--answers", str(answers)]
+                        for label, repo in (("sandbox", small), ("big", big))
+                    },
+                    runs,
                 )
+            )
+            for label in ("sandbox", "big"):
                 rec.add(f"{cmd}.{label}.wall", t[f"{cmd}.{label}"].median_ms, "ms")
             ratio = t[f"{cmd}.big"].median_ms / t[f"{cmd}.sandbox"].median_ms
             rec.add(f"{cmd}.big_to_sandbox", ratio, "x")
@@ -181,7 +187,12 @@ def bench_watch(rec: Records, rounds: int, idle: float) -> None:
 
 def main() -> int:
     only = os.environ.get("BENCH_ONLY", "")
-    runs = int(os.environ.get("BENCH_RUNS", "9"))
+    runs = int(os.environ.get("BENCH_RUNS", "11"))
+    niced = 0
+    if os.environ.get("BENCH_PRIORITY", "1") != "0" and os.geteuid() == 0:
+        # the whole bench (control plane and followers alike) ahead of other work on a shared
+        # machine; every follower inherits the same priority, so the comparison stays fair
+        niced = os.nice(-15)
     rec = Records()
     t0 = time.time()
     if only in ("", "commands"):
@@ -190,6 +201,7 @@ def main() -> int:
         bench_watch(rec, int(os.environ.get("BENCH_ROUNDS", "20")), float(os.environ.get("BENCH_IDLE", "15")))
     rec.add("bench.duration", time.time() - t0, "s")
     rec.add("bench.commands_realtime_priority", int(bool(startup.priority())), "bool")
+    rec.add("bench.nice", niced, "nice")
     load = os.getloadavg()
     rec.add("machine.cpus", os.cpu_count() or 0, "cpus")
     rec.add("machine.loadavg_1m", load[0], "load")

@@ -62,18 +62,30 @@ def compile_package(python: Path) -> None:
     subprocess.run([str(python), "-m", "compileall", "-q", str(ROOT / "wizard")], check=True, env=_env())
 
 
+def _run_once(name: str, argv: list[str], env: dict[str, str], expect: int | None) -> float:
+    t0 = time.perf_counter()
+    res = subprocess.run([*priority(), *argv], capture_output=True, stdin=subprocess.DEVNULL, env=env)
+    dt = time.perf_counter() - t0
+    if expect is not None and res.returncode != expect:
+        raise RuntimeError(f"{name}: {argv} exited {res.returncode}: {res.stderr.decode(errors='replace')[-800:]}")
+    return dt
+
+
 def time_command(name: str, argv: list[str], runs: int, *, expect: int | None = 0) -> Timing:
+    return time_commands({name: argv}, runs, expect=expect)[name]
+
+
+def time_commands(commands: dict[str, list[str]], runs: int, *, expect: int | None = 0) -> dict[str, Timing]:
+    """Each command ``runs`` times, interleaved (a, b, a, b, ...) so that what they are compared
+    with lives through the same moments of the machine; one warm-up run of each first."""
     env = _env()
-    out: list[float] = []
+    out: dict[str, list[float]] = {n: [] for n in commands}
     for i in range(runs + 1):
-        t0 = time.perf_counter()
-        res = subprocess.run([*priority(), *argv], capture_output=True, stdin=subprocess.DEVNULL, env=env)
-        dt = time.perf_counter() - t0
-        if expect is not None and res.returncode != expect:
-            raise RuntimeError(f"{name}: {argv} exited {res.returncode}: {res.stderr.decode(errors='replace')[-800:]}")
-        if i:  # the first run warms the caches
-            out.append(dt)
-    return Timing(name, out)
+        for name, argv in commands.items():
+            dt = _run_once(name, argv, env, expect)
+            if i:  # the first round warms the caches
+                out[name].append(dt)
+    return {n: Timing(n, v) for n, v in out.items()}
 
 
 def first_frame(argv: list[str], marker: bytes, runs: int, size: tuple[int, int] = (100, 30)) -> Timing:

@@ -19,11 +19,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard.errors import StepFailed, UserError
 
@@ -265,7 +265,13 @@ def _read_lines(path: Path) -> list[str]:
         raise UserError(f"The age key file {path} cannot be read ({exc.strerror}).") from None
 
 
+if TYPE_CHECKING:
+    import subprocess
+
+
 def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    import subprocess  # here: importing it costs every command ~10 ms, and only runs need it
+
     env = {k: v for k, v in os.environ.items() if k not in (ENV_KEY,)}
     try:
         return subprocess.run(

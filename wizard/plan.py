@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,8 @@ class FileChange:
         return "unchanged" if self.old == self.new else "changed"
 
     def diff(self) -> str:
+        import difflib  # imported when a diff is shown, not by every command
+
         old = [] if self.old is None else self.old.splitlines(keepends=True)
         new = self.new.splitlines(keepends=True)
         lines = difflib.unified_diff(
@@ -152,6 +152,8 @@ class Workspace:
 
 def atomic_write(path: Path, text: str | bytes) -> None:
     """Write via a temp file in the same folder and rename, keeping an existing file's mode."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode("utf-8") if isinstance(text, str) else text
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644

@@ -20,16 +20,17 @@ import fnmatch
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard import yamlio
 from wizard.errors import StepFailed, UserError
 from wizard.plan import SecretChange
+
+if TYPE_CHECKING:  # subprocess and tempfile are imported where sops runs: every command pays for an import
+    import subprocess
 
 CONFIG_NAME = ".sops.yaml"
 STDIN_MIN_VERSION = (3, 10, 0)
@@ -471,6 +472,8 @@ class SopsSecretWriter:
         stdin: bytes | None = None,
         pass_fds: tuple[int, ...] = (),
     ) -> subprocess.CompletedProcess[bytes]:
+        import subprocess
+
         self.spawned.append(list(argv))
         try:
             return subprocess.run(
@@ -688,6 +691,9 @@ def can_cluster_key_decrypt(
         "SOPS_KMS_ARN",
         "SOPS_KEYSERVICE",
     )
+    import subprocess
+    import tempfile
+
     data = (age_private_key.strip() + "\n").encode("utf-8")
     with tempfile.TemporaryDirectory(prefix="edge-wizard-empty-") as empty:
         env = {k: v for k, v in _child_env([age_private_key.strip()]).items() if k not in drop}

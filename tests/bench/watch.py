@@ -243,6 +243,13 @@ def run(tools: Path, flux: Path, edge_wizard: Path, rounds: int, idle: float, se
                 Follower("flux-reconcile", [], {}, lines=rec_lines), [w for w in series.writes if w.final], t_start
             ),
         }
+        # the same writes as each flux command shows, for the side-by-side comparisons
+        lat["edge-wizard/kustomization"] = match_latency(
+            followers["edge-wizard"], [w for w in series.writes if w.kind == "Kustomization"], t_start
+        )
+        lat["edge-wizard/final"] = match_latency(
+            followers["edge-wizard"], [w for w in series.writes if w.final], t_start
+        )
         writes = {
             "edge-wizard": len(series.writes),
             "flux-get": sum(1 for w in series.writes if w.kind == "Kustomization"),

@@ -41,7 +41,10 @@ test-unit: venv
 demo: venv
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) $(VENV)/bin/edge-wizard demo $(DEMO_ARGS)
 
+# Benchmarks (not tests): prints a table and writes bench/results.json. The Flux bundle for the
+# generated ~100-file repository is assembled first, outside the netns (Go module proxy).
 bench: venv tools
+	$(PY) tests/bench/bundle.py
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
 		$(PY) tests/bench/run.py
 

@@ -21,11 +21,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard import childenv, redact
 from wizard.errors import StepFailed, UserError
@@ -269,7 +269,13 @@ def _read_lines(path: Path) -> list[str]:
         raise UserError(f"The age key file {path} cannot be read ({exc.strerror}).") from None
 
 
+if TYPE_CHECKING:
+    import subprocess
+
+
 def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    import subprocess  # here: importing it costs every command ~10 ms, and only runs need it
+
     env = childenv.env()  # age-keygen reads identities from argv paths or stdin, never SOPS_AGE_KEY*
     try:
         return subprocess.run(

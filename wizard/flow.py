@@ -275,21 +275,17 @@ def _blocked_message(blocked: Sequence[ev.StepRow]) -> str:
 
 
 def step_rows(engine: Engine, unavailable: Mapping[str, str]) -> list[ev.StepRow]:
-    """Each step with its state, planned once (``blocked`` with the reason when it cannot plan)."""
-    from wizard import steps as steps_mod
+    """Each step with its state, computed once (wizard.steptable: each step planned alone, as
+    ``run STEP`` would; ``blocked`` with the reason when it cannot plan)."""
+    from wizard.steptable import step_table
 
-    rows = []
-    for step in steps_mod.select(None):
-        problem = unavailable.get(step.name, "")
-        state = "blocked" if problem else ""
-        if not problem:
-            try:
-                plan = engine.plan([step.name])
-                state = plan.step_state(step.name)
-            except WizardError as exc:
-                state, problem = "blocked", str(exc)
-        rows.append(ev.StepRow(step=step.name, title=step.title, state=state, summary=step.summary, problem=problem))
-    return rows
+    if engine.layout is None or engine.answers is None:
+        engine.load()
+    assert engine.layout is not None and engine.answers is not None
+    return [
+        ev.StepRow(step=r.step, title=r.title, state=r.state, summary=r.summary, problem=r.problem or "")
+        for r in step_table(engine.layout, engine.answers, unavailable=unavailable)
+    ]
 
 
 def _plan_events(review: Review) -> list[ev.Event]:

@@ -44,6 +44,7 @@ class FileChange:
         return "unchanged" if self.old == self.new else "changed"
 
     def diff(self) -> str:
+
         old = [] if self.old is None else self.old.splitlines(keepends=True)
         new = self.new.splitlines(keepends=True)
         shown = printable(self.path, newlines=False)
@@ -143,6 +144,20 @@ class Workspace:
         owners = self._owners.setdefault(rel, [])
         if step not in owners:
             owners.append(step)
+
+    def read_doc(self, rel: str) -> Any | None:
+        """The pending or on-disk content of ``rel`` parsed round-trip (``yamlio.YamlDoc``), None
+        when it does not exist. Raises ValueError when it is not valid YAML."""
+        from wizard import yamlio
+
+        text = self.read(rel)
+        return None if text is None else yamlio.parse(text, source=rel)
+
+    def write_doc(self, rel: str, doc: Any, step: str) -> None:
+        """Write a parsed document (``yamlio.YamlDoc``) that ``step`` created or changed."""
+        from wizard import yamlio
+
+        self.write(rel, yamlio.render(doc), step)
 
     def touch(self, rel: str, step: str) -> None:
         """Record a managed file that needs no change (so it is still committed and reported)."""

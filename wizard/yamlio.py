@@ -190,6 +190,21 @@ def load_plain(text: str, source: str = "<yaml>") -> list[Any]:
     return [d for d in y.load_all(text) if d is not None]
 
 
+def load_fast(text: str) -> list[Any]:
+    """Read-only scans of the repository: every document as plain Python objects (None dropped),
+    with libyaml's C parser (ruamel.yaml.clib) under ruamel.yaml's safe constructor, so the result
+    is exactly :func:`load_plain`'s (YAML 1.2) at a fraction of the cost, and nothing new to
+    import. Without the C extension it falls back to the pure-Python parser. Raises ruamel's
+    ``YAMLError`` on invalid YAML. Not for files the wizard rewrites: those go through
+    :func:`parse` (round-trip)."""
+    return [d for d in YAML(typ="safe").load_all(text) if d is not None]
+
+
+def fast_loader_is_c() -> bool:
+    """Whether :func:`load_fast` runs on libyaml (ruamel.yaml.clib is installed)."""
+    return YAML(typ="safe").Parser.__name__ == "CParser"
+
+
 def to_plain(value: Any) -> Any:
     """Turn ruamel round-trip containers into plain dicts/lists/scalars for comparison."""
     if isinstance(value, dict):
@@ -240,8 +255,10 @@ __all__ = [
     "YamlDoc",
     "YamlRefused",
     "detect_indent",
+    "fast_loader_is_c",
     "find_doc",
     "guard",
+    "load_fast",
     "load_plain",
     "merge_managed",
     "parse",

@@ -25,7 +25,20 @@ Rules this module keeps:
 * Only the wizard's own commits are pushed (``preflight`` refuses when others are unpushed).
 """
 
-from wizard.gitops.ops import GitOps, GitTarget
+from typing import TYPE_CHECKING, Any
+
 from wizard.gitops.urls import flux_source_from_sync, normalize_url, redact_url
 
+if TYPE_CHECKING:
+    from wizard.gitops.ops import GitOps, GitTarget
+
 __all__ = ["GitOps", "GitTarget", "flux_source_from_sync", "normalize_url", "redact_url"]
+
+
+def __getattr__(name: str) -> Any:
+    """GitOps imports GitPython (slow): only when a run gets to git, not for `steps` or `--help`."""
+    if name in ("GitOps", "GitTarget"):
+        from wizard.gitops import ops
+
+        return getattr(ops, name)
+    raise AttributeError(name)

@@ -17,7 +17,7 @@ class Context:
     layout: Layout
     answers: Answers
     ws: Workspace
-    cat: dict[str, Any] = field(default_factory=catalog.catalog)
+    cat: catalog.Catalog = field(default_factory=catalog.catalog)
     # Flux Kustomizations the plan declares so far (name -> flux file), to resolve dependsOn.
     declared: dict[str, str] = field(default_factory=dict)
 
@@ -113,8 +113,8 @@ def helm_docs(ctx: Context, chart_key: str, asset: str) -> yamlio.YamlDoc:
     chart = ctx.cat["charts"][chart_key]
     api = ctx.cat["api_versions"]
     doc = catalog.load_asset(asset)
-    repo = yamlio.find_doc(doc.docs, "HelmRepository")
-    rel = yamlio.find_doc(doc.docs, "HelmRelease")
+    repo = yamlio.require_doc(doc.docs, "HelmRepository")
+    rel = yamlio.require_doc(doc.docs, "HelmRelease")
     repo["apiVersion"] = api["helm_repository"]
     repo["spec"]["url"] = chart["repository"]
     rel["apiVersion"] = api["helm_release"]

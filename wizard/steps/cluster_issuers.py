@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wizard import catalog, yamlio
 from wizard.plan import StepPlan
 from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_release_check, write_docs
@@ -22,7 +24,7 @@ class ClusterIssuersStep(Step):
         self.require(ctx)
         sp = StepPlan(self.name, self.title)
         folder = ctx.component(FOLDER)
-        docs: list = []
+        docs: list[Any] = []
         for issuer, server in ctx.cat["acme"].items():
             d = catalog.load_asset("manifests/cluster-issuers/cluster-issuer.yaml")
             ci = d.docs[0]

@@ -8,15 +8,22 @@ PY := $(VENV)/bin/python
 TOOLS ?= all
 PYTEST_ARGS ?=
 
-.PHONY: venv tools test test-unit demo demo-live bench clean
+.PHONY: venv tools lint test test-unit demo demo-live bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	$(VENV)/bin/pip install -q -e '.[test,lint]'
 	touch $@
 
 venv: $(VENV)/.installed
+
+# ruff (format check + lint), mypy (strict on the core) and the import-linter contracts
+lint: venv
+	$(VENV)/bin/ruff format --check wizard tests
+	$(VENV)/bin/ruff check wizard tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 tools:
 	bash tests/tools/build.sh $(TOOLS) >/dev/null
@@ -42,7 +49,10 @@ demo-live: venv
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
 		$(PY) -m tests.e2e.live_demo $(DEMO_ARGS)
 
+# Benchmarks (not tests): prints a table and writes bench/results.json. The Flux bundle for the
+# generated ~100-file repository is assembled first, outside the netns (Go module proxy).
 bench: venv tools
+	$(PY) tests/bench/bundle.py
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
 		$(PY) tests/bench/run.py
 

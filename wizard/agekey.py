@@ -2,7 +2,9 @@
 
 Rules this module keeps (tests check them):
 
-* The private key is never printed, logged, put in argv or in a child's environment. ``age-keygen
+* The private key is never printed, logged, put in argv or in a child's environment (children get
+  wizard.childenv's environment, without ``SOPS_AGE_KEY*``; the variables are read through
+  :func:`wizard.childenv.environ`, which sees them while they are held out of ``os.environ``). ``age-keygen
   -o FILE`` writes it straight to the file; public keys are read back with ``age-keygen -y``
   (a path in argv, or an identity through a pipe on stdin).
 * A key file is never created inside the repository (:func:`assert_outside_repo`), and it is
@@ -19,12 +21,13 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wizard import childenv, redact
 from wizard.errors import StepFailed, UserError
 
 KEYS_SUBPATH = ("sops", "age", "keys.txt")
@@ -76,7 +79,7 @@ class AgeKey:
 # -- where ----------------------------------------------------------------------------------
 def user_config_dir(env: Mapping[str, str] | None = None, platform: str | None = None) -> Path | None:
     """Go's os.UserConfigDir as sops uses it (see the module docstring)."""
-    env = os.environ if env is None else env
+    env = childenv.environ() if env is None else env
     platform = platform or sys.platform
     xdg = env.get("XDG_CONFIG_HOME", "")
     home = env.get("HOME", "")
@@ -102,7 +105,7 @@ def locate(env: Mapping[str, str] | None = None, *, age_keygen: str | None = Non
 
     Reads public keys only. Never creates anything.
     """
-    env = os.environ if env is None else env
+    env = childenv.environ() if env is None else env
     if env.get(ENV_KEY_FILE):
         path, origin = Path(os.path.expanduser(env[ENV_KEY_FILE])), ENV_KEY_FILE
     elif env.get(ENV_KEY, "").strip():
@@ -112,15 +115,15 @@ def locate(env: Mapping[str, str] | None = None, *, age_keygen: str | None = Non
         except (UserError, StepFailed) as exc:
             return AgeKey(path=None, origin=ENV_KEY, exists=True, problem=str(exc))
     else:
-        path = default_keys_file(env)
-        if path is None:
+        default = default_keys_file(env)
+        if default is None:
             return AgeKey(
                 path=None,
                 origin="default",
                 exists=False,
                 problem="HOME is not set, so sops has no default age key location.",
             )
-        origin = "default"
+        path, origin = default, "default"
     path = path if path.is_absolute() else Path.cwd() / path
     if not path.is_file():
         return AgeKey(path=path, origin=origin, exists=False)
@@ -188,7 +191,7 @@ def identity_for(key: AgeKey, recipient: str, age_keygen: str | None = None) -> 
     Only that identity leaves the machine, not the other keys a keys file may hold.
     """
     if key.origin == ENV_KEY:
-        text = os.environ.get(ENV_KEY, "")
+        text = childenv.get(ENV_KEY) or ""
         where = ENV_KEY
     else:
         assert key.path is not None
@@ -201,6 +204,7 @@ def identity_for(key: AgeKey, recipient: str, age_keygen: str | None = None) -> 
             continue
         res = _run([binary, "-y"], stdin=line + "\n")
         if res.returncode == 0 and res.stdout.strip() == recipient:
+            redact.remember(line)
             return PrivateKey(f"# public key: {recipient}\n{line}\n", recipient)
     raise UserError(f"{where} holds no identity for the age public key {recipient}.")
 
@@ -265,8 +269,14 @@ def _read_lines(path: Path) -> list[str]:
         raise UserError(f"The age key file {path} cannot be read ({exc.strerror}).") from None
 
 
+if TYPE_CHECKING:
+    import subprocess
+
+
 def _run(argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in (ENV_KEY,)}
+    import subprocess  # here: importing it costs every command ~10 ms, and only runs need it
+
+    env = childenv.env()  # age-keygen reads identities from argv paths or stdin, never SOPS_AGE_KEY*
     try:
         return subprocess.run(
             argv,

@@ -14,8 +14,8 @@ from wizard import yamlio
 from wizard.errors import UserError
 
 STATE_FILE = ".edge-wizard.yaml"
+MAX_ANSWERS_BYTES = 64 * 1024  # an answers or state file is a dozen short lines
 
-PROVIDERS = ("hetzner", "cloudflare")
 INGRESS_CONTROLLERS = ("ingress-nginx",)
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 PATH_KEYS = ("flux", "components", "firewall_policy")
@@ -23,6 +23,35 @@ SECRET_LIKE_KEYS = ("token", "dns_token", "api_token", "hetzner_token", "cloudfl
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,}$")
+_ATOM = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$")
+_OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
+_SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# RFC 5321 4.5.3.1: local part 64 octets, domain 255, the whole path 256 with its <> (so 254)
+EMAIL_LOCAL_MAX, EMAIL_MAX = 64, 254
+TEXT_KEYS = (
+    "domain",
+    "zone",
+    "email",
+    "dns_provider",
+    "ingress_controller",
+    "smoke_test_host",
+    "smoke_test_issuer",
+    "txt_owner_id",
+    "sops_secret",
+)
+
+
+def providers() -> tuple[str, ...]:
+    """The DNS providers (THE registry, assets/providers.yaml)."""
+    from wizard.providers import registry
+
+    return registry.names()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PROVIDERS":  # kept for callers of the old constant
+        return providers()
+    raise AttributeError(f"module 'wizard.answers' has no attribute {name!r}")
 
 
 def validate_domain(value: str, key: str = "domain") -> str | None:
@@ -53,22 +82,67 @@ def validate_domain(value: str, key: str = "domain") -> str | None:
 
 def validate_email(value: str, key: str = "email") -> str | None:
     if not isinstance(value, str) or not _EMAIL.match(value or ""):
+        shown = _show(value)
         return (
-            f"{key} {value!r} is not an e-mail address. Let's Encrypt sends expiry notices there; "
+            f"{key} {shown} is not an e-mail address. Let's Encrypt sends expiry notices there; "
             "give one like you@example.com."
         )
+    local, _, domain = value.rpartition("@")
+    if len(value) > EMAIL_MAX or len(local) > EMAIL_LOCAL_MAX:
+        return (
+            f"{key} is {len(value)} characters long (the part before the @ {len(local)}), beyond the limits of "
+            f"e-mail (RFC 5321: {EMAIL_LOCAL_MAX} before the @, {EMAIL_MAX} in all), so Let's Encrypt would refuse "
+            "the account. Give a real address like you@example.com."
+        )
+    if not all(_ATOM.match(part) for part in local.split(".")):
+        return f"{key} {_show(value)} has a dot at the start or end of the name, or two in a row; that is not an e-mail address."
+    err = validate_domain(domain.lower(), f"the domain of {key}")
+    if err:
+        return err
     return None
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as it may appear in a message: repr, printable, shortened."""
+    from wizard.redact import printable
+
+    text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return printable(text, newlines=False)
 
 
 def validate_choice(value: Any, key: str, accepted: tuple[str, ...]) -> str | None:
-    if value not in accepted:
-        return f"{key} is {value!r}. Accepted: {', '.join(accepted)}."
+    if not isinstance(value, str) or value not in accepted:
+        return f"{key} is {_show(value)}. Accepted: {', '.join(accepted)}."
     return None
+
+
+def validate_rel_path(value: Any, key: str) -> str | None:
+    """``paths.*``: a relative, normalised path inside the repository (an error sentence, or None)."""
+    if not isinstance(value, str) or not value.strip():
+        return f"{key} is {_show(value)}; give a folder or file path relative to the repository root, e.g. manifests/infrastructure."
+    v = value.strip()
+    parts = v.replace("\\", "/").split("/")
+    if v.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", v):
+        why = "an absolute path"
+    elif ".." in parts:
+        why = "a path that climbs out with '..'"
+    elif any(ord(c) < 32 or c == "\\" for c in v):
+        why = "a path with control characters or backslashes"
+    elif len(v) > 1024:
+        why = "a path longer than 1024 characters"
+    else:
+        return None
+    return (
+        f"{key} is {_show(v)}, {why}. edge-wizard only reads and writes inside the repository, so every paths: value "
+        "must be relative to the repository root (e.g. manifests/infrastructure). Nothing was written."
+    )
 
 
 def derive_zone(domain: str) -> str:
     """The registrable domain, without asking the DNS provider (which knows better)."""
-    from wizard.providers import derive_zone as provider_derive
+    from wizard.providers.zones import derive_zone as provider_derive
 
     return provider_derive(domain)
 
@@ -187,29 +261,72 @@ def _flatten(raw: dict[str, Any], source: str) -> dict[str, Any]:
     if paths is not None:
         if not isinstance(paths, dict) or set(paths) - set(PATH_KEYS):
             raise UserError(f"{source}: paths accepts the keys {', '.join(PATH_KEYS)}.")
-        flat["paths"] = {k: str(v) for k, v in paths.items()}
+        errors = [e for k, v in paths.items() if (e := validate_rel_path(v, f"paths.{k}"))]
+        if errors:
+            raise UserError(f"{source}: " + " ".join(errors))
+        flat["paths"] = {k: _norm_rel(v) for k, v in paths.items()}
     return flat
 
 
+def _norm_rel(value: str) -> str:
+    parts = [p for p in value.strip().split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
 def read_file(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:
-    """Read an answers or state file into flat keys; raise UserError on any problem."""
+    """Read an answers file into flat keys; raise UserError on any problem."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_ANSWERS_BYTES + 1)
     except FileNotFoundError:
         if missing_ok:
             return {}
         raise UserError(f"The answers file {source} does not exist. Check the path given to --answers.") from None
     except OSError as exc:
         raise UserError(f"The answers file {source} cannot be read ({exc.strerror}).") from None
+    return parse_text(data, source)
+
+
+def read_state(repo_root: Path) -> dict[str, Any]:
+    """The committed state file (``.edge-wizard.yaml``), checked like every managed path (no symlink)."""
+    from wizard.plan import read_managed
+
+    text = read_managed(repo_root, STATE_FILE)
+    return {} if text is None else parse_text(text.encode("utf-8"), STATE_FILE)
+
+
+def parse_text(data: bytes, source: str) -> dict[str, Any]:
+    """Answers/state bytes into flat keys: bounded, UTF-8, no anchors/aliases, valid YAML."""
+    if len(data) > MAX_ANSWERS_BYTES:
+        raise UserError(
+            f"{source} is larger than {MAX_ANSWERS_BYTES // 1024} KB; an answers file is a dozen short lines "
+            "(domain:, email:, dns_provider: ...). Check that it is the right file, then run again."
+        )
     try:
-        docs = yamlio.load_plain(text)
-    except Exception as exc:  # ruamel raises several types
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{source} is not valid YAML ({first}). Fix the file and run again.") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{source} is not UTF-8 text. Save it as UTF-8 and run again.") from None
+    try:
+        yamlio.refuse_aliases(text, source)
+    except yamlio.YamlRefused as exc:
+        raise UserError(f"{exc} Remove them (write each value out) and run again.") from None
+    try:
+        docs = yamlio.load_plain(text, source)
+    except Exception as exc:  # ruamel raises several types; its text would quote the file's content
+        raise UserError(f"{source} is not valid YAML ({_yaml_where(exc)}). Fix the file and run again.") from None
     if not docs:
         return {}
     return _flatten(docs[0], source)
+
+
+def _yaml_where(exc: BaseException) -> str:
+    """Line and column of a YAML error, and its kind: never the text around it (it may be a secret)."""
+    problem = str(getattr(exc, "problem", "") or "").strip()
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    words = ": ".join(x for x in (where, problem) if x)
+    return words or type(exc).__name__
 
 
 def build(*layers: dict[str, Any]) -> Answers:
@@ -221,11 +338,41 @@ def build(*layers: dict[str, Any]) -> Answers:
                 merged.setdefault("paths", {}).update(value)
             elif value is not None:
                 merged[key] = value
+    type_errors = check_types(merged)
+    if type_errors:
+        raise UserError(" ".join(type_errors))
     answers = Answers(**{f.name: merged[f.name] for f in fields(Answers) if f.name in merged})
     errors = validate(answers)
     if errors:
         raise UserError(" ".join(errors))
     return answers
+
+
+def check_types(merged: dict[str, Any]) -> list[str]:
+    """Each key's type (and a sane length) before any value is used: one sentence per bad key."""
+    errors: list[str] = []
+    for key in TEXT_KEYS:
+        v = merged.get(key)
+        if v is None:
+            continue
+        if not isinstance(v, str):
+            errors.append(f"{key} is {_show(v)} ({type(v).__name__}); it must be text. Quote it in the YAML file.")
+        elif len(v) > 1024 or "\n" in v or "\r" in v:
+            errors.append(
+                f"{key} is {'more than 1024 characters long' if len(v) > 1024 else 'several lines'}; it must be one short line."
+            )
+    if "webhook_rule" in merged and not isinstance(merged["webhook_rule"], bool):
+        errors.append(f"firewall.webhook_rule is {_show(merged['webhook_rule'])}; accepted: true or false.")
+    steps = merged.get("steps")
+    if steps is not None and (not isinstance(steps, list) or not all(isinstance(x, str) for x in steps)):
+        errors.append(f"steps is {_show(steps)}; give a list of step names.")
+    paths = merged.get("paths")
+    if paths is not None:
+        if not isinstance(paths, dict):
+            errors.append(f"paths is {_show(paths)}; give a mapping of {', '.join(PATH_KEYS)}.")
+        else:
+            errors += [e for k, v in paths.items() if (e := validate_rel_path(v, f"paths.{k}"))]
+    return errors
 
 
 def validate(a: Answers) -> list[str]:
@@ -253,7 +400,7 @@ def validate(a: Answers) -> list[str]:
         if err:
             errors.append(err)
     if a.dns_provider is not None:
-        err = validate_choice(a.dns_provider, "dns_provider", PROVIDERS)
+        err = validate_choice(a.dns_provider, "dns_provider", providers())
         if err:
             errors.append(err)
     err = validate_choice(a.ingress_controller, "ingress_controller", INGRESS_CONTROLLERS)
@@ -280,8 +427,16 @@ def validate(a: Answers) -> list[str]:
 
         if not isinstance(a.steps, list) or any(st not in NAMES for st in a.steps):
             errors.append(f"steps is {a.steps!r}; give a list of step names from: {', '.join(NAMES)}.")
-    if a.sops_secret is not None and not _LABEL.match(str(a.sops_secret)):
-        errors.append(f"sops_secret {a.sops_secret!r} is not a valid Secret name.")
+    if a.sops_secret is not None and (len(a.sops_secret) > 253 or not _SECRET_NAME.match(a.sops_secret)):
+        errors.append(
+            f"sops_secret {_show(a.sops_secret)} is not a valid Secret name (lower-case letters, digits, '-' and '.', "
+            "at most 253 characters), e.g. sops-age."
+        )
+    if a.txt_owner_id is not None and not _OWNER.match(a.txt_owner_id):
+        errors.append(
+            f"txt_owner_id {_show(a.txt_owner_id)} is not a usable external-dns owner id: one word of letters, digits, "
+            "'.', '-' and '_' (at most 253 characters), e.g. my-cluster."
+        )
     return errors
 
 

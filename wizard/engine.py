@@ -1,16 +1,18 @@
-"""The engine: answers + repository -> plan -> write -> encrypt -> commit -> push -> watch.
+"""The engine: answers + repository -> plan -> write -> encrypt -> commit -> push.
 
-UI-free. Front ends call ``Engine.load``/``plan``/``run`` and render the events ``run`` yields.
+UI-free, and called only by :mod:`wizard.flow` (which orders every stage around it): ``load``
+reads the answers and discovers the layout, ``plan`` computes the file changes, ``run`` writes,
+encrypts, commits and pushes them, yielding events.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard import answers as answers_mod
 from wizard import repo as repo_mod
@@ -18,10 +20,13 @@ from wizard import steps as steps_mod
 from wizard.answers import Answers
 from wizard.errors import UserError
 from wizard.events import Event, FileWritten, Info, PlanReady, SecretEncrypted, Warning
-from wizard.plan import Plan, StepPlan, Workspace, atomic_write
+from wizard.plan import Plan, StepPlan, Workspace, check_writable, write_all
 from wizard.repo import Layout
 from wizard.secrets import RefusingSecretWriter, SecretWriter
 from wizard.steps import Context
+
+if TYPE_CHECKING:
+    from wizard.kube import KubeConnector
 
 
 def default_secret_writer() -> SecretWriter:
@@ -34,16 +39,14 @@ def default_secret_writer() -> SecretWriter:
 
 @dataclass
 class RunOptions:
+    """What :meth:`Engine.run` does after writing (the flow decides; see wizard.flow.Options)."""
+
     commit: bool = True
     push: bool = True
-    watch: bool = True
     token: str | None = field(default=None, repr=False)
-    skip_token_check: bool = False
     replace_token: bool = False  # write the token even when the existing Secret cannot be compared
-    context: str | None = None
-    timeout: float = 1200.0
     cluster: bool = True  # False (--no-cluster): never write to the cluster, print the kubectl command instead
-    kubeconfig: str | None = None
+    kube: KubeConnector | None = None  # the run's one cluster connection (None: no kubeconfig)
 
 
 class Engine:
@@ -67,7 +70,11 @@ class Engine:
         """Read the answers (state file < answers file < overrides) and discover the layout."""
         raw_file = answers_mod.read_file(Path(self.answers_file)) if self.answers_file else {}
         root = repo_mod.find_root(self.repo_arg)
-        raw_state = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+        from wizard.gitops.state import check_in_progress  # hardening: no plan on a half-rebased tree
+        from wizard.lock import git_dir
+
+        check_in_progress(git_dir(root))
+        raw_state = answers_mod.read_state(root)
         answers = answers_mod.build(raw_state, raw_file, self.overrides)
         layout = repo_mod.discover(root, answers.paths, answers.sops_secret)
         self.layout, self.answers = layout, answers
@@ -77,7 +84,7 @@ class Engine:
         """Previous answers (state file, then answers file) without validation, for prompts."""
         try:
             root = repo_mod.find_root(self.repo_arg)
-            data = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
+            data = answers_mod.read_state(root)
         except UserError:
             data = {}
         if self.answers_file:
@@ -89,38 +96,6 @@ class Engine:
         if self._secret_writer is None:
             self._secret_writer = default_secret_writer()
         return self._secret_writer
-
-    def check_token(self, token: str, *, skip: bool = False) -> list[Event]:
-        """Check the DNS token with the provider before anything is written.
-
-        Raises UserError (exit 2) when the provider says the token or the zone is wrong. When the
-        zone was not given, the provider's longest matching zone becomes the zone of the plan.
-        """
-        if self.layout is None or self.answers is None:
-            self.load()
-        assert self.answers is not None
-        a = self.answers
-        a.require(("domain", "dns_provider"), "checking the DNS token")
-        if skip:
-            return [
-                Warning(
-                    "The DNS token was not checked (--skip-token-check): a wrong token or zone "
-                    "will only show up later, as external-dns errors in the cluster."
-                )
-            ]
-        from wizard.providers import check_nameservers, check_token
-
-        result = check_token(a.dns_provider or "", a.domain or "", token, zone=a.zone)
-        if result.warning:
-            return [Warning(result.message)]
-        events: list[Event] = [Info(result.message)]
-        if a.zone is None and result.zone and result.zone != a.resolved_zone:
-            self.answers = dataclasses.replace(a, zone=result.zone)
-        if result.zone and result.nameservers:
-            ns_problem = check_nameservers(result.zone, result.nameservers)
-            if ns_problem:
-                events.append(Warning(ns_problem))
-        return events
 
     # -- planning ---------------------------------------------------------------------------
     def plan(self, step_names: list[str] | tuple[str, ...] | None = None) -> Plan:
@@ -140,37 +115,44 @@ class Engine:
         return Plan(steps=step_plans, changes=ws.changes())
 
     # -- running ----------------------------------------------------------------------------
-    def run(
-        self, plan: Plan, options: RunOptions, *, on_event: Callable[[Event], None] | None = None
-    ) -> Iterator[Event]:
+    def run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
         """Write the plan; later stages (commit, push, watch) follow in their own modules.
 
-        Everything that can fail on input is checked before the first file is written.
+        Everything that can fail on input is checked before the first file is written. One run at
+        a time per repository (wizard.lock); what a killed run left behind is cleaned up first.
         """
+        assert self.layout is not None
+        from wizard.lock import hold
+
+        with hold(self.layout.root) as held:
+            if held.stale_pid or held.cleaned:
+                yield Info(held.describe())
+            yield from self._run(plan, options)
+
+    def _run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
         assert self.layout is not None and self.answers is not None
         root = self.layout.root
+        from wizard import redact
+
+        redact.remember(options.token)
         yield PlanReady(
             steps=tuple(s.step for s in plan.steps),
             files=tuple(c.path for c in plan.pending),
-            secrets=tuple(s.path for s in plan.secrets),
+            # only the Secrets this run writes: a kept Secret is not "a file to write"
+            secrets=tuple(s.path for s in plan.secrets if options.token is not None or not s.exists),
         )
         for w in plan.warnings:
             yield Warning(w)
         buffer: list[Event] = []
+        check_writable(root, [c.path for c in plan.pending] + [s.path for s in plan.secrets])
 
         # 0. prerequisites outside the repository. Calling run is the user's consent: create the age
         #    key now, then plan again so .sops.yaml carries its public key (never a placeholder).
         prereq = None
         if any(s.step == "prerequisites" for s in plan.steps):
-            from wizard.steps.prerequisites import ensure_no_pending, prerequisite_actions
+            from wizard.outside import ensure_no_pending, prerequisite_actions
 
-            prereq = prerequisite_actions(
-                self.layout,
-                self.answers,
-                cluster=options.cluster,
-                kubeconfig=options.kubeconfig,
-                context=options.context,
-            )
+            prereq = prerequisite_actions(self.layout, self.answers, cluster=options.cluster, kube=options.kube)
             if prereq.prepare:
                 try:
                     for action in prereq.prepare:
@@ -187,7 +169,7 @@ class Engine:
 
             git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url, emit=buffer.append)
             git_ops.target()
-            git_ops.check_clean([c.path for c in plan.pending])
+            git_ops.preflight([c.path for c in plan.pending], push=options.push)
             yield from _drain(buffer)
 
         # 2. secrets: check the rules, decide, and encrypt in memory, before writing anything else.
@@ -195,7 +177,7 @@ class Engine:
         #    restored if anything fails before the files are written.
         sops_change = next((c for c in plan.pending if c.path == ".sops.yaml"), None) if plan.secrets else None
         if sops_change is not None:
-            atomic_write(root / sops_change.path, sops_change.new)
+            write_all(root, [(sops_change.path, sops_change.new)])
         try:
             encrypted = yield from self._encrypt(plan, options, root)
         except BaseException:
@@ -203,17 +185,16 @@ class Engine:
                 if sops_change.old is None:
                     (root / sops_change.path).unlink(missing_ok=True)
                 else:
-                    atomic_write(root / sops_change.path, sops_change.old)
+                    write_all(root, [(sops_change.path, sops_change.old)])
             raise
         if git_ops is not None and encrypted:
             git_ops.check_clean(list(encrypted))  # the Secret files we are about to replace
 
-        # 3. write, file by file, atomically
+        # 3. write: all files as one transaction (a failure puts every file back as it was)
+        write_all(root, [(c.path, c.new) for c in plan.pending] + list(encrypted.items()))
         for change in plan.pending:
-            atomic_write(root / change.path, change.new)
             yield FileWritten(change.path)
-        for path, text in encrypted.items():
-            atomic_write(root / path, text)
+        for path in encrypted:
             yield SecretEncrypted(path=path, changed=True)
 
         # 3b. the cluster's sops Secret (it reads the .sops.yaml just written), before the push so
@@ -241,7 +222,24 @@ class Engine:
                 yield from _drain(buffer)
             self.pushed_sha = sha
 
-    def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Iterator[Event]:
+    def git_pending(self, plan: Plan) -> tuple[list[str], bool]:
+        """What a commit-and-push of ``plan`` would carry besides its new writes: managed files an
+        earlier ``--no-commit`` run left uncommitted, and whether the branch has unpushed commits."""
+        from wizard.gitops import GitOps
+
+        assert self.layout is not None
+        root = self.layout.root
+        git_ops = GitOps(root, flux_branch=self.layout.git_branch, flux_url=self.layout.git_url)
+        pending = {c.path for c in plan.pending}
+        managed = [c.path for c in plan.changes if c.path not in pending]
+        managed += [s.path for s in plan.secrets if (root / s.path).exists()]
+        try:
+            git_ops.target()
+        except UserError:
+            return [], False  # no git target: the run says so itself
+        return sorted({p for p, _ in git_ops.dirty_paths(managed)}), git_ops.unpushed()
+
+    def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Generator[Event, None, dict[str, str]]:
         """Check the rules and encrypt every secret in memory; returns {path: encrypted text}."""
         encrypted: dict[str, str] = {}
         for secret in plan.secrets:
@@ -255,6 +253,9 @@ class Engine:
                     "with --token-env VAR (the name of an environment variable holding it) or "
                     "--token-stdin, or run in a terminal to be asked for it."
                 )
+            from wizard.providers.tokens import validate_token
+
+            token = validate_token(token, self.answers.dns_provider if self.answers else None)
             self.secret_writer.check(root, secret)
             if secret.exists:
                 same = self.secret_writer.unchanged(root, secret, token)

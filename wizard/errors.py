@@ -36,3 +36,9 @@ class WaitTimeout(WizardError):
     """Waiting for the cluster timed out. Exit code 3."""
 
     exit_code = 3
+
+
+class Cancelled(WizardError):
+    """The person stopped the run (a front end's quit while writing). Exit code 130."""
+
+    exit_code = 130

@@ -1,21 +1,94 @@
-"""Typed events the engine emits; front ends only render them."""
+"""Typed events: everything the flow tells a front end, and every ``--json`` record.
+
+Front ends only render these. Each event is a frozen dataclass; ``to_json()`` gives one JSON
+object with ``"event": <class name>`` and the fields, and :func:`json_schema` documents all of
+them at once (README "JSON output"; a test validates every record the tests produce against it).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
 class Event:
-    """Base class. ``kind`` is the JSON discriminator."""
+    """Base class. The JSON discriminator is the class name."""
+
+    doc: ClassVar[str] = ""
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["event"] = type(self).__name__
         return data
+
+
+# -- stages -----------------------------------------------------------------------------------------
+STAGES = ("preflight", "answers", "steps", "token", "review", "write", "watch", "prove", "diagnose", "done")
+
+
+@dataclass(frozen=True)
+class Stage(Event):
+    """The flow entered a stage (one of ``STAGES``)."""
+
+    name: str
+
+
+# -- preflight --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Check(Event):
+    """One preflight finding: ``ok``, ``warn`` or ``fail``. A failed check with ``blocking`` stops the
+    flow before anything is written."""
+
+    name: str
+    status: str
+    detail: str
+    fix: str = ""
+    blocking: bool = False
+
+
+# -- steps and plan ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepRow(Event):
+    """A step and its state: ``new``, ``changes``, ``up to date`` or ``blocked`` (``problem`` says why)."""
+
+    step: str
+    title: str
+    state: str
+    summary: str
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class FileChange(Event):
+    """A file the plan writes: ``new`` or ``changed``, with its unified diff."""
+
+    path: str
+    status: str
+    steps: tuple[str, ...] = ()
+    diff: str = ""
+
+
+@dataclass(frozen=True)
+class SecretChange(Event):
+    """A sops-encrypted Secret the plan writes (its value is never shown)."""
+
+    path: str
+    status: str  # new | exists | replace
+    namespace: str = ""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class OutsideAction(Event):
+    """Something the run will do outside the repository (age key, cluster Secret); announced before
+    the confirmation."""
+
+    description: str
 
 
 @dataclass(frozen=True)
@@ -25,6 +98,7 @@ class PlanReady(Event):
     secrets: tuple[str, ...] = ()
 
 
+# -- write, commit, push ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FileWritten(Event):
     path: str
@@ -58,23 +132,41 @@ class Pushed(Event):
     branch: str
 
 
+# -- the cluster ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ObjectState(Event):
+    """A Flux or workload object's phase: ``waiting``, ``progressing``, ``ready`` or ``failed``."""
+
     kind: str
     namespace: str
     name: str
-    phase: str  # waiting | progressing | ready | failed
+    phase: str
     message: str = ""
     since: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class Finding(Event):
+    """A doctor finding (``error``, ``warning`` or ``info``) with why it matters and the fix."""
+
+    id: str
+    severity: str
+    seen: str
+    why: str
+    fix: str
+    path: str | None = None
+    object: str | None = None
+    command: str | None = None
+
+
+# -- messages -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Hint(Event):
     message: str
 
 
 @dataclass(frozen=True)
-class Warning(Event):  # noqa: A001 - the design names it so
+class Warning(Event):  # noqa: A001 - the design names it so; used qualified or imported by name
     message: str
     step: str = ""
 
@@ -84,13 +176,89 @@ class Info(Event):
     message: str
 
 
+# -- the end ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Failed(Event):
+    """The flow stopped: ``exit_code`` 1 (a stage failed), 2 (bad input, nothing written) or 3 (timed
+    out waiting for the cluster)."""
+
     message: str
     exit_code: int = 1
 
 
 @dataclass(frozen=True)
 class Done(Event):
+    """The flow finished (exit 0). ``outcome``: ``nothing-to-do``, ``declined``, ``written``
+    (not committed), ``committed`` (not pushed), ``pushed`` (not followed: ``message`` says why),
+    ``reconciled`` (Flux reported every object ready) or ``proven`` (the edge was checked)."""
+
     message: str = ""
     url: str = ""
+    outcome: str = "reconciled"
+    sha: str = ""
+
+
+ALL: tuple[type[Event], ...] = (
+    Stage,
+    Check,
+    StepRow,
+    FileChange,
+    SecretChange,
+    OutsideAction,
+    PlanReady,
+    FileWritten,
+    SecretEncrypted,
+    Committed,
+    PushProgress,
+    Pushed,
+    ObjectState,
+    Finding,
+    Hint,
+    Warning,
+    Info,
+    Failed,
+    Done,
+)
+
+
+# -- the JSON schema --------------------------------------------------------------------------------
+def _type_schema(tp: Any) -> dict[str, Any]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_type_schema(a) for a in typing.get_args(tp)]}
+    if origin is tuple:
+        item = typing.get_args(tp)[0]
+        return {"type": "array", "items": _type_schema(item)}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
+    if tp in simple:
+        return {"type": simple[tp]}
+    raise TypeError(f"no JSON schema for {tp!r}")
+
+
+def json_schema() -> dict[str, Any]:
+    """One JSON Schema (draft 2020-12) for every record ``--json`` prints."""
+    variants = []
+    for cls in ALL:
+        hints = typing.get_type_hints(cls)
+        props: dict[str, Any] = {"event": {"const": cls.__name__}}
+        required = ["event"]
+        for f in dataclasses.fields(cls):
+            props[f.name] = _type_schema(hints[f.name])
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                required.append(f.name)
+        doc = (cls.__doc__ or "").strip()
+        variants.append(
+            {
+                "title": cls.__name__,
+                "description": " ".join(doc.split()),
+                "type": "object",
+                "properties": props,
+                "required": required,
+                "additionalProperties": False,
+            }
+        )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "edge-wizard --json records (one per line)",
+        "oneOf": variants,
+    }

@@ -84,12 +84,9 @@ def _host_check(value: str, so_far: dict[str, Any]) -> str | None:
 
 
 def _token_check(value: str, so_far: dict[str, Any]) -> str | None:
-    v = value.strip()
-    if not v:
-        return "The token is empty."
-    if any(c.isspace() for c in v) or not v.isprintable():
-        return "The token has spaces or control characters inside; copy it again from the provider's console."
-    return None
+    from wizard.providers.tokens import token_problem  # the one token validator
+
+    return token_problem(value, so_far.get("dns_provider"))
 
 
 def _provider_choices() -> tuple[tuple[str, str], ...]:
@@ -135,7 +132,7 @@ QUESTIONS: tuple[Question, ...] = (
         "Who hosts the zone; external-dns manages its records there.",
         kind="select",
         choices=_provider_choices(),
-        validate=lambda v, _: A.validate_choice(v, "dns_provider", A.PROVIDERS),
+        validate=lambda v, _: A.validate_choice(v, "dns_provider", A.providers()),
         default=lambda s: "hetzner",
         needed_by=("external-dns",),
     ),

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from wizard import yamlio
+from wizard import index as index_mod
 from wizard.errors import UserError
+from wizard.index import SKIP_DIRS, FluxKustomization, RepoIndex, norm
 
-SKIP_DIRS = {".git", "node_modules", ".venv", "__pycache__"}
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 DEFAULT_COMPONENTS = ("manifests/infrastructure", "infrastructure")
+FIREWALL_KIND = "CiliumClusterwideNetworkPolicy"
 
-
-@dataclass(frozen=True)
-class FluxKustomization:
-    name: str
-    file: str  # repo-relative path of the file declaring it
-    path: str  # spec.path, normalised (no leading ./, no trailing /)
-    decryption_secret: str | None
-    depends_on: tuple[str, ...] = ()
+__all__ = [
+    "CONTROL_PLANE_LABEL",
+    "DEFAULT_COMPONENTS",
+    "SKIP_DIRS",
+    "FluxKustomization",
+    "Layout",
+    "discover",
+    "find_root",
+    "norm",
+]
 
 
 @dataclass
@@ -42,6 +43,12 @@ class Layout:
     firewall_problem: str | None
     flux_version: str | None
     kustomizations: dict[str, FluxKustomization] = field(default_factory=dict)
+    root_kustomization: str = "flux-system"  # the Kustomization in gotk-sync.yaml
+
+    @property
+    def index(self) -> RepoIndex:
+        """The shared index of this repository's YAML documents."""
+        return index_mod.for_root(self.root)
 
     @property
     def flux_kustomization_file(self) -> str:
@@ -61,60 +68,72 @@ class Layout:
         raise UserError(self.firewall_problem or "No host firewall policy was found.")
 
 
-def norm(path: str) -> str:
-    p = str(PurePosixPath(path.strip()))
-    while p.startswith("./"):
-        p = p[2:]
-    return "" if p == "." else p.rstrip("/")
+def _git_top_level(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding a git work tree's ``.git`` (a folder, or the
+    ``gitdir:`` file of a linked worktree or submodule). Stdlib only: no GitPython import."""
+    cur = Path(os.path.normpath(os.path.abspath(start)))
+    while True:
+        dotgit = cur / ".git"
+        if dotgit.is_dir() and (dotgit / "HEAD").is_file():
+            return cur
+        if dotgit.is_file():
+            try:
+                first = dotgit.read_text(encoding="utf-8", errors="replace").split("\n", 1)[0]
+            except OSError:
+                first = ""
+            if first.startswith("gitdir:"):
+                target = Path(first[len("gitdir:") :].strip())
+                if ((cur / target) if not target.is_absolute() else target).joinpath("HEAD").is_file():
+                    return cur
+        if cur.parent == cur:
+            return None
+        cur = cur.parent
 
 
 def find_root(repo: str | os.PathLike[str] | None) -> Path:
     """The repository root: ``--repo`` as given, else the git top level of the cwd."""
-    import git  # GitPython
-
     start = Path(repo) if repo else Path.cwd()
     if repo and not start.is_dir():
         raise UserError(f"--repo {start} is not a folder. Pass the path of your Flux repository's clone.")
-    try:
-        top = git.Repo(start, search_parent_directories=True).working_tree_dir
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+    top = _git_top_level(start)
+    if top is None:
         raise UserError(
             f"{start.resolve()} is not inside a git repository. Run edge-wizard from your Flux "
             "repository's clone, or pass --repo PATH."
-        ) from None
-    return Path(top) if not repo else start.resolve()
+        )
+    return top if not repo else start.resolve()
 
 
-def _walk_yaml(root: Path, under: Path | None = None) -> Iterator[Path]:
-    base = under or root
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            if name.endswith((".yaml", ".yml")):
-                yield Path(dirpath) / name
+def checked_path(root: Path, rel: str, *, folder: bool = False) -> Path:
+    """``root / rel`` for a path from the answers/state (paths.*): relative, inside, no symlink (UserError)."""
+    from wizard.plan import safe_path
+
+    return safe_path(root, norm(rel), folder=folder)
 
 
-def _docs(path: Path) -> list[Any]:
+def _inside(root: Path, rel: str) -> Path | None:
+    """The folder ``root / rel`` when it is a plain path inside the repository without symlinks, else None."""
     try:
-        return yamlio.load_plain(path.read_text(encoding="utf-8"))
-    except Exception:
-        return []
+        return checked_path(root, rel, folder=True) if rel else None
+    except UserError:
+        return None
 
 
 def _rel(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-def _find_flux_dir(root: Path, override: str | None) -> Path:
+def _find_flux_dir(root: Path, override: str | None, listing: list[str]) -> Path:
     if override:
-        d = root / norm(override)
+        d = checked_path(root, override, folder=True)
+        checked_path(root, f"{norm(override)}/kustomization.yaml")
         if not (d / "kustomization.yaml").is_file():
             raise UserError(
                 f"paths.flux is {override!r}, but {d} has no kustomization.yaml. Point paths.flux at the "
                 "folder holding gotk-sync.yaml and kustomization.yaml (the Flux bootstrap folder)."
             )
         return d
-    hits = [p.parent for p in _walk_yaml(root) if p.name == "gotk-sync.yaml"]
+    hits = [(root / rel).parent for rel in listing if PurePosixPath(rel).name == "gotk-sync.yaml"]
     if not hits:
         hits = sorted(p for p in root.glob("clusters/*/flux-system") if p.is_dir())
     if not hits:
@@ -138,20 +157,8 @@ def _find_flux_dir(root: Path, override: str | None) -> Path:
     return d
 
 
-def _flux_version(flux_dir: Path) -> str | None:
-    comp = flux_dir / "gotk-components.yaml"
-    if not comp.is_file():
-        return None
-    with comp.open(encoding="utf-8") as fh:
-        for _, line in zip(range(20), fh):
-            m = re.match(r"#\s*Flux Version:\s*v?(\S+)", line)
-            if m:
-                return m.group(1)
-    return None
-
-
-def _sops_kind(sops_file: Path) -> str | None:
-    docs = _docs(sops_file)
+def _sops_kind(idx: RepoIndex, rel: str) -> str | None:
+    docs = idx.load(rel)
     if not docs or not isinstance(docs[0], dict):
         return None
     for rule in docs[0].get("creation_rules") or []:
@@ -164,57 +171,55 @@ def _sops_kind(sops_file: Path) -> str | None:
 
 
 def _is_control_plane_policy(doc: Any) -> bool:
-    if not isinstance(doc, dict) or doc.get("kind") != "CiliumClusterwideNetworkPolicy":
+    if not isinstance(doc, dict) or doc.get("kind") != FIREWALL_KIND:
         return False
-    labels = ((doc.get("spec") or {}).get("nodeSelector") or {}).get("matchLabels") or {}
-    return CONTROL_PLANE_LABEL in labels
+    selector = (doc.get("spec") or {}).get("nodeSelector") or {}
+    labels = (selector.get("matchLabels") if isinstance(selector, dict) else None) or {}
+    return isinstance(labels, dict) and CONTROL_PLANE_LABEL in labels
+
+
+def _control_plane_policies(idx: RepoIndex, *, under: str = "", files: list[str] | None = None) -> list[str]:
+    """Files holding a CiliumClusterwideNetworkPolicy that selects control-plane nodes."""
+    return sorted(
+        {d.path for d in idx.find({FIREWALL_KIND}, under=under, files=files) if _is_control_plane_policy(d.data)}
+    )
 
 
 def discover(
     repo: str | os.PathLike[str] | None, paths: dict[str, str] | None = None, sops_secret: str | None = None
 ) -> Layout:
+    """The layout of the repository at (or above) ``repo``. Reads through the shared index: files
+    that cannot hold what discovery looks for are never parsed."""
     paths = paths or {}
     root = find_root(repo)
-    flux_dir = _find_flux_dir(root, paths.get("flux"))
+    idx = index_mod.for_root(root)
+    listing = idx.yaml_files()  # one walk for the whole discovery
+    flux_dir = _find_flux_dir(root, paths.get("flux"), listing)
     flux_rel = _rel(root, flux_dir)
 
-    git_repository, git_url, git_branch, root_path = "flux-system", None, None, flux_rel
-    sync = flux_dir / "gotk-sync.yaml"
-    for doc in _docs(sync) if sync.is_file() else []:
-        if not isinstance(doc, dict):
-            continue
-        spec = doc.get("spec") or {}
-        if doc.get("kind") == "GitRepository":
-            git_repository = (doc.get("metadata") or {}).get("name", git_repository)
-            git_url = spec.get("url")
-            git_branch = (spec.get("ref") or {}).get("branch")
-        elif doc.get("kind") == "Kustomization" and spec.get("path"):
-            root_path = norm(spec["path"])
+    git_repository, git_url, git_branch, root_path, root_ks = "flux-system", None, None, flux_rel, "flux-system"
+    root_found = False
+    sync = f"{flux_rel}/gotk-sync.yaml" if flux_rel else "gotk-sync.yaml"
+    for doc in idx.find({"GitRepository", "Kustomization"}, files=[sync]):
+        spec = doc.spec
+        if doc.kind == "GitRepository":
+            git_repository = doc.name or git_repository
+            url, ref = spec.get("url"), spec.get("ref")
+            git_url = str(url) if url else None
+            branch = ref.get("branch") if isinstance(ref, dict) else None
+            git_branch = str(branch) if branch else None
+        else:
+            if index_mod.is_flux_kustomization(doc) and not root_found:
+                root_ks, root_found = doc.name, True
+            if spec.get("path"):
+                root_path = norm(str(spec["path"]))
 
-    kustomizations: dict[str, FluxKustomization] = {}
-    for f in sorted(flux_dir.glob("*.y*ml")):
-        for doc in _docs(f):
-            if not isinstance(doc, dict) or doc.get("kind") != "Kustomization":
-                continue
-            if not str(doc.get("apiVersion", "")).startswith("kustomize.toolkit.fluxcd.io/"):
-                continue
-            spec = doc.get("spec") or {}
-            name = (doc.get("metadata") or {}).get("name")
-            if not name:
-                continue
-            secret = ((spec.get("decryption") or {}).get("secretRef") or {}).get("name")
-            deps = tuple(d.get("name") for d in spec.get("dependsOn") or [] if isinstance(d, dict))
-            kustomizations[name] = FluxKustomization(
-                name=name,
-                file=_rel(root, f),
-                path=norm(str(spec.get("path", ""))),
-                decryption_secret=secret,
-                depends_on=deps,
-            )
+    kustomizations = {k.name: k for k in idx.flux_kustomizations(flux_rel)}
 
     # components folder
     if paths.get("components"):
         components = norm(paths["components"])
+        checked_path(root, components, folder=True)  # no symlinked folder: files would be written through it
     else:
         components = next((c for c in DEFAULT_COMPONENTS if (root / c).is_dir()), DEFAULT_COMPONENTS[0])
         if not (root / components).is_dir():
@@ -232,12 +237,13 @@ def discover(
     sops_config = ".sops.yaml" if (root / ".sops.yaml").is_file() else None
     names = sorted({k.decryption_secret for k in kustomizations.values() if k.decryption_secret})
     secret_problem = None
+    secret: str | None
     if sops_secret:
         secret = sops_secret
     elif len(names) == 1:
         secret = names[0]
     elif not names:
-        kind = _sops_kind(root / ".sops.yaml") if sops_config else None
+        kind = _sops_kind(idx, ".sops.yaml") if sops_config else None
         secret = "sops-gpg" if kind == "pgp" else "sops-age"
     else:
         secret = None
@@ -249,8 +255,9 @@ def discover(
     # host firewall policy, through the Kustomizations' paths
     fw, fw_problem = None, None
     if paths.get("firewall_policy"):
-        cand = root / norm(paths["firewall_policy"])
-        if not cand.is_file() or not any(_is_control_plane_policy(d) for d in _docs(cand)):
+        cand = checked_path(root, paths["firewall_policy"])
+        rel = norm(paths["firewall_policy"])
+        if not cand.is_file() or not _control_plane_policies(idx, files=[rel]):
             fw_problem = (
                 f"paths.firewall_policy is {paths['firewall_policy']!r}, but that file holds no "
                 "CiliumClusterwideNetworkPolicy selecting control-plane nodes. Point it at your host firewall policy."
@@ -258,17 +265,13 @@ def discover(
         else:
             fw = _rel(root, cand)
     else:
-        found: list[str] = []
-        for k in kustomizations.values():
-            folder = root / k.path if k.path else None
-            if not folder or not folder.is_dir() or k.path == flux_rel:
-                continue
-            for f in _walk_yaml(root, folder):
-                if any(_is_control_plane_policy(d) for d in _docs(f)):
-                    found.append(_rel(root, f))
-        found = sorted(set(found))
+        folders = [
+            k.path for k in kustomizations.values() if k.path and k.path != flux_rel and (root / k.path).is_dir()
+        ]
+        applied = [f for f in listing if any(f.startswith(p + "/") for p in folders)]
+        found = set(_control_plane_policies(idx, files=applied))
         if len(found) == 1:
-            fw = found[0]
+            fw = next(iter(found))
         elif not found:
             fw_problem = (
                 "No host firewall policy was found: edge-wizard looked, in the folders your Flux "
@@ -280,10 +283,11 @@ def discover(
             )
         else:
             fw_problem = (
-                f"More than one host firewall policy selects control-plane nodes ({', '.join(found)}). Set "
+                f"More than one host firewall policy selects control-plane nodes ({', '.join(sorted(found))}). Set "
                 "paths.firewall_policy in the answers file to the one to extend."
             )
 
+    bundle = f"{flux_rel}/gotk-components.yaml" if flux_rel else "gotk-components.yaml"
     return Layout(
         root=root,
         flux_dir=flux_rel,
@@ -297,6 +301,7 @@ def discover(
         sops_secret_problem=secret_problem,
         firewall_policy=fw,
         firewall_problem=fw_problem,
-        flux_version=_flux_version(flux_dir),
+        flux_version=idx.flux_version(bundle),
         kustomizations=kustomizations,
+        root_kustomization=root_ks,
     )

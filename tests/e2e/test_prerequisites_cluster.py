@@ -22,16 +22,17 @@ import time
 from pathlib import Path
 
 import pytest
-from support.repos import ANSWERS, git, make_guide_repo
 
 from wizard import agekey, yamlio
 from wizard.engine import Engine, RunOptions
 from wizard.events import Hint, Info, Warning
+from wizard.kube import KubeConnector
+from wizard.outside import ensure_no_pending, prerequisite_actions
 from wizard.plan import atomic_write
-from wizard.steps.prerequisites import ensure_no_pending, prerequisite_actions
 
 from .conftest import tools_bin
 from .stage import poll
+from support.repos import ANSWERS, git, make_guide_repo
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-Prereq-T0ken-0123456789abcdef"
@@ -111,7 +112,7 @@ def test_secret_created_through_the_api_and_flux_decrypts_with_it(control_plane,
     e = Engine(repo=repo, answers_file=str(answers))
     e.plan(["prerequisites"])
     events: list = []
-    actions = prerequisite_actions(e.layout, e.answers)
+    actions = prerequisite_actions(e.layout, e.answers, kube=KubeConnector())
     assert len(actions.prepare) == 1 and len(actions.cluster) == 1
     assert f"in cluster {cp.api_url} (context e2e" in actions.cluster[0].describe()  # named before writing
     for a in actions.prepare:
@@ -141,7 +142,7 @@ def test_secret_created_through_the_api_and_flux_decrypts_with_it(control_plane,
     # never overwritten: a second run keeps it
     version = secret["metadata"]["resourceVersion"]
     again: list = []
-    prerequisite_actions(e.layout, e.answers).cluster[0].apply(again.append)
+    prerequisite_actions(e.layout, e.answers, kube=KubeConnector()).cluster[0].apply(again.append)
     assert any(isinstance(ev, Info) and "exists" in ev.message and "kept" in ev.message for ev in again), again
     assert cp.get_json("-n", "flux-system", "secret/sops-age")["metadata"]["resourceVersion"] == version
 
@@ -206,7 +207,7 @@ def test_existing_secret_without_an_agekey_is_not_overwritten(control_plane, env
     answers.write_text(ANSWERS)
     e = Engine(repo=repo, answers_file=str(answers))
     e.load()
-    [action] = prerequisite_actions(e.layout, e.answers).cluster
+    [action] = prerequisite_actions(e.layout, e.answers, kube=KubeConnector()).cluster
     events: list = []
     action.apply(events.append)
     assert any(isinstance(ev, Warning) and "no data key ending in .agekey" in ev.message for ev in events), events
@@ -221,7 +222,7 @@ def test_unknown_context_prints_the_kubectl_command(control_plane, env, tmp_path
     answers.write_text(ANSWERS)
     e = Engine(repo=repo, answers_file=str(answers))
     e.load()
-    [action] = prerequisite_actions(e.layout, e.answers, context="nope").cluster
+    [action] = prerequisite_actions(e.layout, e.answers, kube=KubeConnector(context="nope")).cluster
     events: list = []
     action.apply(events.append)
     [hint] = [ev for ev in events if isinstance(ev, Hint)]
@@ -236,7 +237,7 @@ def test_run_yes_on_a_fresh_repo_and_cluster_ends_with_decrypted_token(
 ):
     if "cluster" not in RunOptions.__dataclass_fields__:
         pytest.skip("needs the engine/cli patch from the prerequisites report (RunOptions.cluster, --no-cluster)")
-    from wizard import cli
+    from wizard.frontends import cli
 
     cp = control_plane
     delete_secret(cp, "sops-age")

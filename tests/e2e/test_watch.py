@@ -16,17 +16,17 @@ import threading
 import time
 
 import pytest
-from support.repos import git
 
-from wizard import cli
 from wizard.engine import Engine
 from wizard.errors import StepFailed, WaitTimeout
 from wizard.events import Done, Event, ObjectState, Warning
 from wizard.flux import FluxWatcher, follow_sync
 from wizard.flux.targets import Target
-from wizard.render import plain_line
+from wizard.frontends import cli
+from wizard.frontends.lines import plain_line
 
 from .stage import Stage, bootstrap, clear_conflicts, poll
+from support.repos import git
 
 pytestmark = pytest.mark.e2e
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from support.fakedns import FakeProviderAPI
 from support.repos import ANSWERS, git, make_guide_repo
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ui.helpers import FIXED_NOW, on_screen, wait_for
 from wizard import demo
 from wizard import events as ev
-from wizard.record import record, strip_ansi
+from wizard.demo.record import record, strip_ansi
+from wizard.demo.script import script_feeder
+
+from ui.helpers import FIXED_NOW, on_screen
 
 ROOT = Path(__file__).parents[2]
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
@@ -113,14 +115,23 @@ def test_replay_waits_real_time_scaled_by_pace() -> None:
 
 # -- the sandbox ----------------------------------------------------------------------------------
 def test_sandbox_without_sops_skips_external_dns_and_never_writes_a_plaintext_secret(tmp_path: Path) -> None:
+    import asyncio
+
     box = demo.make_sandbox(tmp_path, encryption=False)
     assert not box.encryption and not (box.repo / ".sops.yaml").exists()
     assert any("skips encryption" in n for n in box.notes)
-    engine = box.engine_factory()()
-    with pytest.raises(Exception, match="skipped in this sandbox"):
-        engine.plan(["external-dns"])
-    plan = engine.plan(None)
-    assert "external-dns" not in [s.step for s in plan.steps] and not plan.secrets
+
+    async def collect() -> list[ev.Event]:
+        return [e async for e in demo.run_unattended(box)]
+
+    events = asyncio.run(collect())
+    rows = {e.step: e for e in events if isinstance(e, ev.StepRow)}
+    assert rows["external-dns"].state == "blocked" and "skipped in this sandbox" in rows["external-dns"].problem
+    assert rows["prerequisites"].state == "blocked"
+    assert isinstance(events[-1], ev.Done), events[-3:]
+    written = [e.path for e in events if isinstance(e, ev.FileWritten)]
+    assert written and not any("external-dns" in p for p in written)
+    assert not list(box.repo.rglob("hetzner-token.yaml"))
 
 
 def test_sandbox_key_lives_in_the_sandbox_not_in_the_users_config(tmp_path: Path) -> None:
@@ -138,50 +149,49 @@ def test_sandbox_key_lives_in_the_sandbox_not_in_the_users_config(tmp_path: Path
 
 # -- the TUI, driven by pilot: replay labelled, done screen, the README screenshot --------------
 async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: Path) -> None:
-    from wizard.ui.app import make_app
+    from wizard.frontends.tui.app import make_app
+
+    from ui.helpers import asked
 
     box = demo.make_sandbox(tmp_path)
     old = {k: os.environ.get(k) for k in box.env()}
     os.environ.update(box.env())
     try:
-        replayed = demo.replay_source(0, clock=lambda: FIXED_NOW)
+        services = box.services(0, clock=lambda: FIXED_NOW)
+        replay_watcher = services.watcher(None)
         titles: list[str] = []
 
-        async def source(session):  # the Reconcile screen is up when its source starts
-            titles.append(str(app.screen.query_one(".title").render()))
-            async for event in replayed(session):
-                yield event
+        class Titled:  # the Reconcile screen is up when the watch starts: note its title then
+            needs_cluster = False
 
+            async def follow(self, *a, **kw):
+                titles.append(str(app.screen.query_one(".title").render()))
+                async for event in replay_watcher.follow(*a, **kw):
+                    yield event
+
+        services.watcher = lambda _kube: Titled()
         app = make_app(
-            box.engine_factory(),
-            repo=str(box.repo),
-            answers_file=str(box.answers),
-            reconcile_source=source,
-            reconcile_label=demo.REPLAY_LABEL,
+            box.options(),
+            services=services,
+            label=demo.REPLAY_LABEL,
             clock=lambda: FIXED_NOW,
             blink=False,
             theme="edge-dark",
             repo_name="demo cluster",
         )
         async with app.run_test(size=(100, 30)) as pilot:
-            await on_screen(pilot, "PreflightScreen", "CheckRow")
-            await wait_for(pilot, lambda: not pilot.app.screen.query_one("#continue").disabled)
+            await asked(pilot, await on_screen(pilot, "PreflightScreen", "#continue:enabled"))
             await pilot.press("enter")
-            await on_screen(pilot, "AnswersScreen", "#input-token")
-            await pilot.press(*demo.DEMO_TOKEN)
+            await asked(pilot, await on_screen(pilot, "AnswersScreen", "#input-domain"))
             await pilot.press("ctrl+s")
-            steps = await on_screen(pilot, "StepsScreen")
-            await wait_for(pilot, lambda: steps.rows)
-            notes = str(steps.query_one("#notes").render())
-            assert "not checked" in notes
+            await asked(pilot, await on_screen(pilot, "StepsScreen", "DataTable"))
             await pilot.press("a")
-            review = await on_screen(pilot, "ReviewScreen")
-            await wait_for(pilot, lambda: review.plan is not None)
+            await asked(pilot, await on_screen(pilot, "TokenScreen", "#input-token"))
+            await pilot.press(*demo.DEMO_TOKEN, "ctrl+s")
+            review = await asked(pilot, await on_screen(pilot, "ReviewScreen"))
+            assert any("not checked" in n for n in review.notes), review.notes
             await pilot.press("w")
-            commit = await on_screen(pilot, "CommitScreen")
-            await wait_for(pilot, lambda: commit.outcome == "done", timeout=60)
-            await pilot.press("enter")
-            await on_screen(pilot, "DoneScreen", "#url")
+            await on_screen(pilot, "DoneScreen", "#url", timeout=60)
             assert len(titles) == 1 and "[replay: recorded events, not a live cluster]" in titles[0]
             assert "podinfo.apps.k8s.example.com" in str(pilot.app.screen.query_one("#url").render())
             assert not pilot.app.errors
@@ -285,7 +295,7 @@ def test_record_script_feeder_drives_the_demo_child_directly(tmp_path: Path) -> 
         cast,
         size=(100, 30),
         env=env,
-        feeder=demo.script_feeder(0),
+        feeder=script_feeder(0),
         passthrough=False,
     )
     assert code == 0

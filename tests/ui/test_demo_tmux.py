@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from ui.test_tmux import Tmux, tmux  # noqa: F401 - the fixture
 from wizard.demo import DEMO_TOKEN
+
+from ui.test_tmux import Tmux, tmux  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).parents[2]
 
@@ -59,19 +60,19 @@ def test_person_runs_make_demo_to_the_done_screen(tmux: Tmux, tmp_path: Path) ->
     screen = tmux.wait_for("What edge-wizard found", "Repository layout", "Git remote", timeout=60)
     assert "✔ Repository layout" in screen
     tmux.keys("Enter")
-    screen = tmux.wait_for("DNS provider token", "k8s.example.com")
+    screen = tmux.wait_for("Answers", "k8s.example.com")
     assert "ops@example.com" in screen  # example answers, prefilled
+    tmux.keys("C-s")
+    tmux.wait_for("Run all", "smoke-test")
+    tmux.keys("a")
+    tmux.wait_for("DNS provider token", "sops")
     tmux.keys(DEMO_TOKEN, literal=True)
     screen = tmux.wait_for("•" * 10)
     assert DEMO_TOKEN not in screen
     tmux.keys("C-s")
-    screen = tmux.wait_for("Run all", "smoke-test")
+    screen = tmux.wait_for("Review:", "files to write")
     assert "not checked" in screen  # the demo says the token is not checked with the provider
-    tmux.keys("a")
-    tmux.wait_for("Review:", "files to write")
     tmux.keys("w")
-    tmux.wait_for("Continue to follow Flux", timeout=90)
-    tmux.keys("Enter")
     screen = tmux.wait_for("replay", "not a live cluster")
     screen = tmux.wait_for("Done", "podinfo.apps.k8s.example.com", timeout=60)
     assert DEMO_TOKEN not in screen

@@ -1,9 +1,11 @@
-"""One SVG per screen at 100x30, the main ones again at 80x24 (pytest-textual-snapshot).
+"""One SVG per screen and state at 100x30, the main ones again at 80x24 (pytest-textual-snapshot).
 
 Deterministic: fixed git dates and age recipient (stable SHAs), a fixed clock for elapsed times,
-no cursor blink, the repository shown by its folder name only. Update with --snapshot-update
-after looking at the report; the README screenshots come from these same screens
-(tests/ui/make_screenshots.py).
+no cursor blink, the repository shown by its folder name only. Every screen is reached by
+driving the real app through the flow (tests/ui/helpers.drive), except the write log, which
+a harness app shows with a fixed event list (the real write is over before a snapshot can be
+taken). Update with --snapshot-update after looking at the report; the README screenshots come
+from these same SVGs (tests/ui/make_screenshots.py).
 """
 
 from __future__ import annotations
@@ -11,86 +13,51 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.app import App
+from textual.widgets import Input
+
+from wizard import events as ev
+from wizard.frontends.tui.app import STYLES
+from wizard.frontends.tui.screens.commit import CommitScreen
+from wizard.frontends.tui.theme import THEMES
 
 from ui.conftest import TOKEN
-from ui.helpers import T0, build_app, on_screen, scripted_events, wait_for
-from wizard.errors import UserError
-from wizard.events import Info, ObjectState
-from wizard.steps import NAMES
+from ui.helpers import T0, build_app, drive, on_screen, scripted_events, wait_for
 
 BIG, SMALL = (100, 30), (80, 24)
 
 
-async def to_answers(pilot, token: str | None = TOKEN):
-    await on_screen(pilot, "PreflightScreen", "#continue:enabled")
-    await pilot.press("enter")
-    screen = await on_screen(pilot, "AnswersScreen", "#input-token")
-    if token:
-        screen.query_one("#input-token", Input).focus()
-        await pilot.press(*token)
-    return screen
-
-
-async def to_steps(pilot, token: str | None = TOKEN):
-    await to_answers(pilot, token)
-    await pilot.press("ctrl+s")
-    steps = await on_screen(pilot, "StepsScreen", "DataTable")
-    await wait_for(pilot, lambda: steps.rows, what="step rows")
-    return steps
-
-
-async def to_review(pilot, step: str | None = None, token: str | None = TOKEN):
-    steps = await to_steps(pilot, token)
-    if step:
-        steps.query_one(DataTable).move_cursor(row=list(NAMES).index(step))
-        await pilot.press("enter")
-    else:
-        await pilot.press("a")
-    review = await on_screen(pilot, "ReviewScreen")
-    await wait_for(pilot, lambda: review.plan, what="plan")
-    return review
-
-
-async def to_commit(pilot):
-    await to_review(pilot, "ingress", token=None)
-    await pilot.press("w")
-    commit = await on_screen(pilot, "CommitScreen")
-    await wait_for(pilot, lambda: commit.outcome, what="write outcome")
-    return commit
-
-
-async def halfway(_session):
+async def halfway():
     """A reconcile in progress: some objects ready, one progressing, then nothing more yet."""
-    async for event in scripted_events(_session):
-        if isinstance(event, ObjectState) and event.kind == "ClusterIssuer":
+    async for event in scripted_events():
+        if isinstance(event, ev.ObjectState) and event.kind == "ClusterIssuer":
             break
         yield event
-    yield ObjectState(
+    yield ev.ObjectState(
         "ClusterIssuer", "", "letsencrypt-production", "progressing", "Waiting for cert-manager webhook", since=T0 + 40
     )
-    yield Info("Requested a reconcile of Kustomization flux-system/ingress-nginx")
+    yield ev.Info("Requested a reconcile of Kustomization flux-system/ingress-nginx")
     await asyncio.Event().wait()
 
 
 def test_preflight(ui_env, snap_compare) -> None:
     async def run_before(pilot):
-        await on_screen(pilot, "PreflightScreen", "#continue:enabled")
+        await drive(pilot, "preflight")
 
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", [BIG, SMALL], ids=["100x30", "80x24"])
-def test_answers_with_token_typed(ui_env, snap_compare, size) -> None:
+def test_answers(ui_env, snap_compare, size) -> None:
     async def run_before(pilot):
-        await to_answers(pilot)
+        await drive(pilot, "answers")
 
     assert snap_compare(build_app(ui_env), terminal_size=size, run_before=run_before)
 
 
 def test_answers_inline_error(ui_env, snap_compare) -> None:
     async def run_before(pilot):
-        screen = await to_answers(pilot, token=None)
+        screen = await drive(pilot, "answers")
         screen.query_one("#input-email", Input).value = "ops@"
         screen.query_one("#input-email", Input).focus()
 
@@ -99,8 +66,21 @@ def test_answers_inline_error(ui_env, snap_compare) -> None:
 
 def test_steps(ui_env, snap_compare) -> None:
     async def run_before(pilot):
-        steps = await to_steps(pilot)
+        from textual.widgets import DataTable
+
+        from wizard.steps import NAMES
+
+        steps = await drive(pilot, "steps")
         steps.query_one(DataTable).move_cursor(row=list(NAMES).index("firewall"))
+
+    assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
+
+
+def test_token_typed_is_masked(ui_env, snap_compare) -> None:
+    async def run_before(pilot):
+        screen = await drive(pilot, "token")
+        screen.query_one("#input-token", Input).focus()
+        await pilot.press(*TOKEN)
 
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
@@ -108,55 +88,91 @@ def test_steps(ui_env, snap_compare) -> None:
 @pytest.mark.parametrize("size", [BIG, SMALL], ids=["100x30", "80x24"])
 def test_review(ui_env, snap_compare, size) -> None:
     async def run_before(pilot):
-        await to_review(pilot)
+        await drive(pilot, "review", token=TOKEN)
 
     assert snap_compare(build_app(ui_env), terminal_size=size, run_before=run_before)
 
 
-def test_commit(ui_env, snap_compare) -> None:
-    async def run_before(pilot):
-        await to_commit(pilot)
+class WriteLog(App[None]):
+    """A harness: the write screen with a fixed event list."""
 
-    assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
+    CSS_PATH = [STYLES / "global.tcss", STYLES / "commit.tcss"]
+    EVENTS = (
+        ev.PlanReady(steps=("ingress", "firewall"), files=("a", "b", "c", "d")),
+        ev.FileWritten(".edge-wizard.yaml"),
+        ev.FileWritten("manifests/cluster/flux-system/ingress.yaml"),
+        ev.FileWritten("manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml"),
+        ev.FileWritten("manifests/infrastructure/ingress-nginx/ingress-nginx.yaml"),
+        ev.Committed(sha="3f1c2b9a7d" + "0" * 30, subject="edge-wizard: ingress, firewall", files=("a",)),
+        ev.PushProgress(stage="writing objects", percent=60.0),
+    )
+
+    def scrub(self, text: str) -> str:
+        return text
+
+    def on_mount(self) -> None:
+        for t in THEMES:
+            self.register_theme(t)
+        self.theme = "edge-dark"
+        screen = CommitScreen("cluster")
+        self.push_screen(screen)
+        for e in self.EVENTS:
+            screen.on_flow_event(e)
+
+
+def test_write_log(snap_compare) -> None:
+    async def run_before(pilot):
+        await on_screen(pilot, "CommitScreen")
+        await pilot.pause()
+
+    assert snap_compare(WriteLog(), terminal_size=BIG, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", [BIG, SMALL], ids=["100x30", "80x24"])
 def test_reconcile_live_tree(ui_env, snap_compare, size) -> None:
     async def run_before(pilot):
-        await to_commit(pilot)
-        await pilot.press("enter")
-        screen = await on_screen(pilot, "ReconcileScreen", "#tree")
+        screen = await drive(pilot, "watch", step="ingress")
         tree = screen.query_one("#tree")
         await wait_for(pilot, lambda: tree.phase("ClusterIssuer", "", "letsencrypt-production"), what="tree")
 
-    assert snap_compare(build_app(ui_env, reconcile_source=halfway), terminal_size=size, run_before=run_before)
-
-
-def test_reconcile_unavailable(ui_env, snap_compare) -> None:
-    async def run_before(pilot):
-        await to_commit(pilot)
-        await pilot.press("enter")
-        await on_screen(pilot, "ReconcileScreen", "#unavailable")
-
-    assert snap_compare(build_app(ui_env, reconcile_source=None), terminal_size=BIG, run_before=run_before)
+    assert snap_compare(build_app(ui_env, watch=halfway), terminal_size=size, run_before=run_before)
 
 
 def test_done(ui_env, snap_compare) -> None:
     async def run_before(pilot):
-        await to_commit(pilot)
-        await pilot.press("enter")
-        await on_screen(pilot, "DoneScreen")
+        await drive(pilot, "done", step="ingress")
 
-    assert snap_compare(build_app(ui_env, reconcile_source=scripted_events), terminal_size=BIG, run_before=run_before)
+    assert snap_compare(build_app(ui_env, watch=scripted_events), terminal_size=BIG, run_before=run_before)
+
+
+def test_done_pushed_not_followed(ui_env, snap_compare) -> None:
+    async def run_before(pilot):
+        await drive(pilot, "done", step="ingress")
+
+    assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
+
+
+def test_leave_out_dialog(ui_env, snap_compare) -> None:
+    async def run_before(pilot):
+        await drive(pilot, "steps")
+        await pilot.press("a")
+        await on_screen(pilot, "LeaveOutDialog")
+
+    from support.repos import git
+
+    (ui_env.repo / "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml").unlink()
+    git(ui_env.repo, "commit", "-qam", "no host firewall policy")
+    assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 
 def test_error_dialog(ui_env, snap_compare) -> None:
     async def run_before(pilot):
-        await on_screen(pilot, "PreflightScreen", "#continue:enabled")
-        pilot.app.show_error(
-            UserError(
-                "The DNS provider refused the token (HTTP 401): it is wrong, expired or revoked.",
-                hint="Create a new API token in the Hetzner Console and type it again.",
+        await drive(pilot, "preflight")
+        pilot.app.fail(
+            ev.Failed(
+                "The DNS provider refused the token (HTTP 401): it is wrong, expired or revoked. Create a new API "
+                "token in the Hetzner Console and type it again.",
+                2,
             )
         )
         await on_screen(pilot, "ErrorDialog")
@@ -166,7 +182,7 @@ def test_error_dialog(ui_env, snap_compare) -> None:
 
 def test_quit_dialog(ui_env, snap_compare) -> None:
     async def run_before(pilot):
-        await on_screen(pilot, "PreflightScreen", "#continue:enabled")
+        await drive(pilot, "preflight")
         await pilot.press("ctrl+c")
         await on_screen(pilot, "ConfirmQuit")
 

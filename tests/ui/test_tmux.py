@@ -6,7 +6,6 @@ the review screen; then quits with q and checks nothing was written.
 
 from __future__ import annotations
 
-import inspect
 import os
 import shlex
 import shutil
@@ -17,22 +16,18 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support.repos import snapshot
 
+from support.repos import snapshot
 from ui.conftest import TOKEN
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _command(env) -> list[str]:
-    """`edge-wizard` once cli.py hands the no-subcommand case to the TUI, else `python -m wizard.ui`."""
-    from wizard import cli
-
-    args = ["--repo", str(env.repo), "--answers", str(env.answers)]
+    """`edge-wizard` as installed in the venv (the console script)."""
     exe = Path(sys.executable).parent / "edge-wizard"
-    if "run_tui" in inspect.getsource(cli) and exe.is_file():
-        return [str(exe), *args]
-    return [sys.executable, "-m", "wizard.ui", *args]
+    assert exe.is_file(), "pip install -e . makes the edge-wizard console script"
+    return [str(exe), "--repo", str(env.repo), "--answers", str(env.answers)]
 
 
 class Tmux:
@@ -82,14 +77,16 @@ def test_person_completes_answers_and_reaches_review(ui_env, tmux, tmp_path) -> 
     screen = tmux.wait_for("What edge-wizard found", "Repository layout", "sops")
     assert "✔ Repository layout" in screen
     tmux.keys("Enter")
-    screen = tmux.wait_for("DNS provider token", "k8s.example.com")
+    screen = tmux.wait_for("Answers", "k8s.example.com")
     assert "ops@example.com" in screen  # prefilled from --answers
-    tmux.keys(TOKEN, literal=True)  # the token field has the focus: the only empty one
-    screen = tmux.wait_for("•" * len(TOKEN))
-    assert TOKEN not in screen
     tmux.keys("C-s")
     screen = tmux.wait_for("Run all", "external-dns", "smoke-test", "new")
     tmux.keys("a")
+    tmux.wait_for("DNS provider token", "sops")
+    tmux.keys(TOKEN, literal=True)  # the token field has the focus
+    screen = tmux.wait_for("•" * len(TOKEN))
+    assert TOKEN not in screen
+    tmux.keys("C-s")
     screen = tmux.wait_for("Review:", "Write, commit and push", "files to write")
     assert "ingress-nginx" in screen and TOKEN not in screen
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.repos import snapshot
 
 from wizard import answers
-from wizard.cli import main
 from wizard.errors import UserError
+from wizard.frontends.cli import main
+
+from support.repos import snapshot
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pytest
 from e2e.egress import EgressProxy
 from e2e.runtime.images import TABLE, ContainerContext, ImageTable, StackInfo, external_dns, repository, set_flag
 from e2e.runtime.podspec import expand
+
 from support.fakedns import FakeProviderAPI, ZoneDNSServer
 
 

@@ -247,7 +247,7 @@ def _run_plan(repo: Path, answers: Path, steps: list[str]):
 
     engine = Engine(repo=repo, answers_file=str(answers))
     plan = engine.plan(steps)
-    list(engine.run(plan, RunOptions(commit=False, push=False, watch=False)))
+    list(engine.run(plan, RunOptions(commit=False, push=False)))
     return engine, plan
 
 
@@ -335,91 +335,6 @@ def test_importing_wizard_flux_does_not_import_lightkube():
         check=True,
     ).stdout.strip()
     assert out == "False"
-
-
-def _discovery(**groups):
-    return {
-        "kind": "APIGroupList",
-        "groups": [
-            {
-                "name": g.replace("_", "."),
-                "versions": [{"groupVersion": f"{g.replace('_', '.')}/{v}", "version": v} for v in vs],
-            }
-            for g, vs in groups.items()
-        ],
-    }
-
-
-def test_preflight_accepts_the_flux_ga_apis():
-    from wizard.flux.kube import check_served
-
-    check_served(
-        _discovery(
-            source_toolkit_fluxcd_io=["v1", "v1beta2"],
-            kustomize_toolkit_fluxcd_io=["v1"],
-            helm_toolkit_fluxcd_io=["v2"],
-            apps=["v1"],
-        )
-    )
-
-
-def test_preflight_names_what_an_old_flux_serves_and_how_to_upgrade():
-    from wizard.errors import UserError
-    from wizard.flux.kube import check_served
-
-    with pytest.raises(UserError) as info:
-        check_served(
-            _discovery(
-                source_toolkit_fluxcd_io=["v1beta2"],
-                kustomize_toolkit_fluxcd_io=["v1"],
-                helm_toolkit_fluxcd_io=["v2beta1"],
-            ),
-            "https://10.0.0.1:6443",
-        )
-    msg = str(info.value)
-    assert info.value.exit_code == 2
-    assert "helm.toolkit.fluxcd.io serves v2beta1" in msg and "source.toolkit.fluxcd.io serves v1beta2" in msg
-    assert "Flux 2.3" in msg and "flux migrate" in msg
-    with pytest.raises(UserError, match="Flux is not installed in the cluster at https://10.0.0.1:6443"):
-        check_served(_discovery(apps=["v1"]), "https://10.0.0.1:6443")
-
-
-def _kubeconfig(tmp_path: Path, server: str) -> Path:
-    import json as _json
-
-    p = tmp_path / "kubeconfig"
-    p.write_text(
-        _json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "c",
-                "clusters": [{"name": "k", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-            }
-        )
-    )
-    return p
-
-
-def test_preflight_without_a_reachable_cluster_is_a_clear_user_error(tmp_path: Path):
-    import socket
-
-    from wizard.errors import UserError
-    from wizard.flux import FluxWatcher, preflight_sync
-
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    kc = _kubeconfig(tmp_path, f"https://127.0.0.1:{port}")
-    with pytest.raises(UserError, match=f"Cannot reach the Kubernetes API at https://127.0.0.1:{port}") as info:
-        preflight_sync(FluxWatcher(kubeconfig=str(kc)))
-    assert info.value.exit_code == 2
-    with pytest.raises(UserError, match="has no context 'other' \\(it has: c\\)"):
-        preflight_sync(FluxWatcher(kubeconfig=str(kc), context="other"))
-    with pytest.raises(UserError, match="No kubeconfig at"):
-        preflight_sync(FluxWatcher(kubeconfig=str(tmp_path / "missing")))
 
 
 def test_events_of_an_earlier_object_with_the_same_name_do_not_count():

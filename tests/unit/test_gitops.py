@@ -16,9 +16,9 @@ if str(ROOT) not in sys.path:
 
 from tests.support.githttp import GitHTTPServer  # noqa: E402
 from wizard import events as ev  # noqa: E402
+from wizard.demo.sandbox import gotk_sync  # noqa: E402
 from wizard.errors import StepFailed, UserError  # noqa: E402
 from wizard.gitops import GitOps, flux_source_from_sync, normalize_url, redact_url  # noqa: E402
-from wizard.sandbox import gotk_sync  # noqa: E402
 
 TOKEN = "cf-Tok3n-9f8e7d6c5b4a3928170ffeeddccbbaa"
 

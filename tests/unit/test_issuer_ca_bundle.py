@@ -7,10 +7,11 @@ import base64
 from pathlib import Path
 
 import pytest
-from support.repos import make_guide_repo
 
 from wizard import yamlio
-from wizard.cli import main
+from wizard.frontends.cli import main
+
+from support.repos import make_guide_repo
 
 ISSUERS = "manifests/infrastructure/cluster-issuers/cluster-issuers.yaml"
 RUN = ["--yes", "--no-commit", "--no-push", "--no-watch"]

@@ -1,5 +1,6 @@
-"""Front-end parity: for the same answers, the non-interactive CLI, plain mode and the TUI write
-byte-identical files (the sops-encrypted Secret is compared decrypted: sops picks a random data key).
+"""Front-end parity: the same scripted decisions through the CLI (flags, ``--json``), plain mode
+(questionary, scripted) and the TUI (pilot) give the same event list and the same bytes on disk
+(the sops-encrypted Secret compared decrypted: sops picks a random data key).
 
 Also: the non-interactive path asks nothing. A missing answer is an exit-2 error naming the key,
 even with a standard input that stays open and silent (a hang would hit the timeout).
@@ -7,123 +8,41 @@ even with a standard input that stays open and silent (a hang would hit the time
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support.repos import make_guide_repo, snapshot
-from test_plain import Lines, Script  # the scripted questionary prompts (FakePrompt)
 
-from wizard.cli import main
-from wizard.plain import run_plain
+from wizard import events as ev
+from wizard.flow import Options
+from wizard.frontends.cli import main
+from wizard.frontends.plain import run_plain
+
+from support.prompts import Lines, Script  # the scripted questionary prompts (FakePrompt)
+from support.repos import git, make_guide_repo, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 NO_DNS_ANSWERS = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\n"
-TYPED = {
-    "Domain": "k8s.example.com",
-    "DNS zone": "example.com",
-    "ACME e-mail": "ops@example.com",
-    "Smoke-test host": "podinfo.apps.k8s.example.com",
-}
-ALL_STEPS = ["ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test"]
+# what the interactive front ends answer with their select defaults, given to the CLI too
+PARITY_ANSWERS = NO_DNS_ANSWERS + "dns_provider: hetzner\n"
+STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+ALL_STEPS = ["prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test"]
 FLUX_URL = "ssh://git@github.com/example/cluster"  # make_guide_repo's default
-TYPED_KEYS = {
-    "domain": "k8s.example.com",
-    "zone": "example.com",
-    "email": "ops@example.com",
-    "smoke_test_host": "podinfo.apps.k8s.example.com",
-}
 TOKEN = "hcloud-Zm9vYmFyYmF6cXV4cXV1eA-parity"
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
+FIXED_DATE = "2026-01-02T03:04:05+00:00"
 
 
-def noninteractive(repo: Path, answers: Path, steps: list[str], *extra: str) -> int:
-    return main(
-        [
-            "run",
-            *steps,
-            "--repo",
-            str(repo),
-            "--answers",
-            str(answers),
-            "--yes",
-            "--no-commit",
-            "--no-push",
-            "--no-watch",
-            *extra,
-        ]
-    )
-
-
-def plain(
-    repo: Path,
-    steps: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    answers: dict | None = None,
-    answers_file: Path | None = None,
-) -> int:
-    script = Script(
-        answers={"Steps to run": steps, **(answers or {}), "Write these changes": True, "Commit and push": False}
-    ).install(monkeypatch)
-    out = Lines()
-    rc = run_plain(repo=str(repo), answers_file=str(answers_file) if answers_file else None, out=out)
-    assert rc == 0, out.text
-    assert script.prompt("Commit and push").message  # commit declined through the prompt
-    return rc
-
-
-async def tui(repo: Path, answers: Path, token: str) -> list[str]:
-    """The TUI on ``repo`` (answers prefilled from ``answers``, token typed): run all steps.
-
-    The TUI always commits and pushes, so ``repo`` needs its remote (see :func:`pushable_repo`).
-    Returns the steps the TUI ran.
-    """
-    try:
-        from wizard.ui.app import make_app
-    except ImportError:
-        pytest.skip("TODO(parity-tui): wizard.ui.app.make_app is not available")
-    from textual.widgets import Input
-
-    from tests.ui.helpers import on_screen, wait_for
-    from wizard.engine import Engine
-
-    app = make_app(
-        Engine,
-        repo=str(repo),
-        answers_file=str(answers),
-        reconcile_source=None,
-        blink=False,
-        theme="edge-dark",
-        repo_name="cluster",
-    )
-    async with app.run_test(size=(100, 30)) as pilot:
-        await on_screen(pilot, "PreflightScreen", "#continue:enabled")
-        await pilot.press("enter")
-        form = await on_screen(pilot, "AnswersScreen", "#input-token")
-        form.query_one("#input-token", Input).focus()
-        await pilot.press(*token)
-        await pilot.press("ctrl+s")
-        steps = await on_screen(pilot, "StepsScreen", "DataTable")
-        await wait_for(pilot, lambda: steps.rows, what="step rows")
-        await pilot.press("a")
-        review = await on_screen(pilot, "ReviewScreen")
-        await wait_for(pilot, lambda: review.plan, what="plan")
-        await pilot.press("w")
-        commit = await on_screen(pilot, "CommitScreen")
-        await wait_for(pilot, lambda: commit.outcome, what="write outcome")
-        assert commit.outcome == "done", app.errors
-        ran = list(review.steps)
-        app.exit(0)
-    return ran
-
-
-def pushable_repo(root: Path, **kw) -> Path:
+def pushable_repo(root: Path, **kw: Any) -> Path:
     """A guide repository whose Flux URL (the default one) reaches a local bare remote."""
-    from support.repos import git
-
     repo = make_guide_repo(root / "repo", **kw)
     remote = root / "remote.git"
     remote.mkdir()
@@ -134,140 +53,154 @@ def pushable_repo(root: Path, **kw) -> Path:
     return repo
 
 
-def differing(a: dict[str, bytes], b: dict[str, bytes], ignore: frozenset[str] = frozenset()) -> str:
-    """The unified diffs of the files that differ (empty when none do), for assertion messages."""
-    import difflib
+# -- the three front ends, given the same decisions -------------------------------------------------
+def by_cli(repo: Path, answers: Path, steps: list[str], token: str | None) -> list[dict]:
+    args = ["run", *steps, "--repo", str(repo), "--answers", str(answers), "--yes", "--json"]
+    if token:
+        args += ["--token-env", "T"]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(args)
+    records = [json.loads(line) for line in buf.getvalue().splitlines()]
+    assert rc == 0, records[-3:]
+    return records
 
+
+def by_plain(repo: Path, answers: Path, steps: list[str], token: str | None, mp: pytest.MonkeyPatch) -> list[dict]:
+    scripted: dict[str, Any] = {"Steps to run": steps, "Write these changes": True, "Commit and push": True}
+    if token:
+        scripted["DNS provider token"] = token
+    Script(answers=scripted).install(mp)  # every answer takes its (prefilled) default
+    events: list[ev.Event] = []
+    out = Lines()
+    assert run_plain(Options(repo=str(repo), answers_file=str(answers)), out=out, record=events) == 0, out.text
+    return [e.to_json() for e in events]
+
+
+async def by_tui(repo: Path, answers: Path, steps: list[str], token: str | None) -> list[dict]:
+    from textual.widgets import DataTable, Input
+
+    from wizard.frontends.tui.app import make_app
+    from wizard.steps import NAMES
+
+    from ui.helpers import asked, on_screen, wait_for
+
+    app = make_app(Options(repo=str(repo), answers_file=str(answers)), blink=False, theme="edge-dark")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await asked(pilot, await on_screen(pilot, "PreflightScreen", "#continue:enabled"))
+        await pilot.press("enter")
+        await asked(pilot, await on_screen(pilot, "AnswersScreen", "#input-domain"))
+        await pilot.press("ctrl+s")
+        table = await asked(pilot, await on_screen(pilot, "StepsScreen", "DataTable"))
+        if steps == ALL_STEPS:
+            await pilot.press("a")
+        else:
+            [step] = steps  # the TUI re-runs one step, or all of them
+            table.query_one(DataTable).move_cursor(row=list(NAMES).index(step))
+            await pilot.press("enter")
+        if token:
+            screen = await asked(pilot, await on_screen(pilot, "TokenScreen", "#input-token"))
+            screen.query_one("#input-token", Input).focus()
+            await pilot.press(*token, "ctrl+s")
+        await asked(pilot, await on_screen(pilot, "ReviewScreen"))
+        await pilot.press("w")
+        await on_screen(pilot, "DoneScreen", timeout=60)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.return_code is not None, what="exit")
+    assert app.return_code == 0, app.errors
+    return [e.to_json() for e in app.events]
+
+
+# -- comparing them ---------------------------------------------------------------------------------
+def normalised(records: list[dict], repo: Path) -> list[dict]:
+    """The event list without what must differ between three repositories: their paths, the commit
+    SHAs (the encrypted Secret differs byte for byte), times and git's progress lines."""
     out = []
-    for path in sorted(set(a) | set(b)):
-        if path in ignore or a.get(path) == b.get(path):
+    root = str(repo.parent)
+    for r in records:
+        if r["event"] == "PushProgress":
             continue
-        old = (a.get(path) or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        new = (b.get(path) or b"").decode("utf-8", "replace").splitlines(keepends=True)
-        out.append("".join(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}")) or f"{path} differs\n")
-    return "".join(out)
-
-
-def assert_same(diff: str) -> None:
-    if diff:
-        pytest.fail("the front ends wrote different files:\n" + diff, pytrace=False)
-
-
-def two_repos(tmp_path: Path, style: str, **kw) -> tuple[Path, Path]:
-    return (
-        make_guide_repo(tmp_path / "cli" / "repo", style=style, **kw),
-        make_guide_repo(tmp_path / "plain" / "repo", style=style, **kw),
-    )
-
-
-@pytest.fixture
-def no_dns_answers(tmp_path: Path) -> Path:
-    p = tmp_path / "answers.yaml"
-    p.write_text(NO_DNS_ANSWERS, encoding="utf-8")
-    return p
-
-
-@pytest.mark.parametrize("style", ["2023", "2024"])
-def test_cli_and_plain_write_identical_bytes(
-    tmp_path: Path, style: str, no_dns_answers: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cli_repo, plain_repo = two_repos(tmp_path, style)
-    before = snapshot(cli_repo)
-    assert noninteractive(cli_repo, no_dns_answers, STEPS) == 0
-    assert plain(plain_repo, STEPS, monkeypatch, answers=TYPED) == 0
-    a, b = snapshot(cli_repo), snapshot(plain_repo)
-    assert a != before and len(set(a) - set(before)) > 5  # something real was written
-    assert_same(differing(a, b))
-
-
-@pytest.mark.parametrize("subset", [["ingress"], ["firewall", "cluster-issuers"], ["smoke-test"]])
-def test_parity_for_step_subsets(tmp_path: Path, subset: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the questions the subset needs are asked; the CLI gets exactly those answers."""
-    from wizard.questions import for_steps
-
-    asked = {q.key for q in for_steps(subset)}
-    answers = tmp_path / "subset.yaml"
-    answers.write_text("".join(f"{k}: {v}\n" for k, v in TYPED_KEYS.items() if k in asked))
-    cli_repo, plain_repo = two_repos(tmp_path, "2024")
-    assert noninteractive(cli_repo, answers, subset) == 0
-    plain(plain_repo, subset, monkeypatch, answers=TYPED)
-    assert_same(differing(snapshot(cli_repo), snapshot(plain_repo)))
-
-
-def test_plain_with_the_answers_file_and_defaults_matches_the_cli(
-    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cli_repo, plain_repo = two_repos(tmp_path, "2023")
-    assert noninteractive(cli_repo, answers_file, STEPS) == 0
-    plain(plain_repo, STEPS, monkeypatch, answers_file=answers_file)  # every prompt takes its default
-    assert_same(differing(snapshot(cli_repo), snapshot(plain_repo)))
-
-
-# -- with external-dns: real sops + age, fake provider API on 127.0.0.1 -----------------------------
-@pytest.fixture
-def dns_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from conftest import require_tool
-    from support.agekeys import make_age_key
-    from support.fakedns import FakeProviderAPI
-
-    try:
-        import wizard.sops  # noqa: F401
-    except ImportError:
-        pytest.skip("wizard.sops is not there yet")
-    require_tool("sops")
-    key = make_age_key(tmp_path / "keys")
-    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
-    monkeypatch.setenv("T", TOKEN)
-    with FakeProviderAPI(tokens=(TOKEN,), zones=({"name": "example.com", "nameservers": []},)) as api:
-        monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", api.url)
-        yield key
+        text = json.dumps(r, sort_keys=True).replace(root, "<root>")
+        r = json.loads(text)
+        for key in ("sha", "since"):
+            r.pop(key, None)
+        if r["event"] == "Committed":
+            r.pop("subject", None)
+        if r["event"] == "Done":
+            r["message"] = re.sub(r"\b[0-9a-f]{10}\b", "<sha>", r["message"])
+        out.append(r)
+    return out
 
 
 def decrypt(repo: Path) -> str:
     from conftest import require_tool
 
     return subprocess.run(
-        [require_tool("sops"), "decrypt", SECRET],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        check=True,
+        [require_tool("sops"), "decrypt", SECRET], cwd=repo, capture_output=True, text=True, check=True
     ).stdout
 
 
-@pytest.mark.parametrize("style", ["2023", "2024"])
-def test_parity_with_external_dns(
-    tmp_path: Path, style: str, dns_env, answers_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    steps = ALL_STEPS
-    cli_repo, plain_repo = two_repos(tmp_path, style, age_recipient=dns_env.recipient)
-    assert noninteractive(cli_repo, answers_file, steps, "--token-env", "T") == 0
-    plain(plain_repo, steps, monkeypatch, answers={**TYPED, "DNS provider token": TOKEN})
-    a, b = snapshot(cli_repo), snapshot(plain_repo)
-    assert a.keys() == b.keys() and SECRET in a
-    assert_same(differing(a, b, frozenset({SECRET})))
-    assert TOKEN.encode() not in a[SECRET] and TOKEN.encode() not in b[SECRET]
-    assert decrypt(cli_repo) == decrypt(plain_repo)
-    assert TOKEN in decrypt(plain_repo)
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Real sops + age, a fake provider API on 127.0.0.1, fixed git dates."""
+    from conftest import require_tool
+    from support.agekeys import make_age_key
+    from support.fakedns import FakeProviderAPI
+
+    require_tool("sops")
+    key = make_age_key(Path(os.environ["HOME"]) / ".config/sops/age", "keys.txt")
+    monkeypatch.setenv("T", TOKEN)
+    monkeypatch.setenv("GIT_AUTHOR_DATE", FIXED_DATE)
+    monkeypatch.setenv("GIT_COMMITTER_DATE", FIXED_DATE)
+    with FakeProviderAPI(tokens=(TOKEN,), zones=({"name": "example.com", "nameservers": []},)) as api:
+        monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", api.url)
+        yield key
 
 
-async def test_tui_writes_the_same_files_as_cli_and_plain(
-    tmp_path: Path, dns_env, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+SCENARIOS = {
+    "all steps, token": (ALL_STEPS, TOKEN, "answers"),
+    "one step, no token": (["firewall"], None, "no-dns"),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+async def test_cli_plain_and_tui_give_the_same_events_and_bytes(
+    tmp_path: Path, env: Any, answers_file: Path, monkeypatch: pytest.MonkeyPatch, scenario: str
 ) -> None:
-    """ "Run all" in the TUI, then the same steps, answers file and token through the CLI and plain mode."""
-    cli_repo = make_guide_repo(tmp_path / "cli" / "repo", style="2024", age_recipient=dns_env.recipient)
-    plain_repo = make_guide_repo(tmp_path / "plain" / "repo", style="2024", age_recipient=dns_env.recipient)
-    tui_repo = pushable_repo(tmp_path / "tui", style="2024", age_recipient=dns_env.recipient)
-    ran = await tui(tui_repo, answers_file, TOKEN)
-    assert {"external-dns", "smoke-test"} <= set(ran)
-    assert noninteractive(cli_repo, answers_file, ran, "--token-env", "T") == 0
-    plain(plain_repo, ran, monkeypatch, answers={"DNS provider token": TOKEN}, answers_file=answers_file)
-    a, b, c = snapshot(cli_repo), snapshot(plain_repo), snapshot(tui_repo)
-    assert a.keys() == b.keys() == c.keys() and SECRET in a
-    assert_same(differing(a, b, frozenset({SECRET})))
-    assert_same(differing(a, c, frozenset({SECRET})))
-    assert decrypt(cli_repo) == decrypt(plain_repo) == decrypt(tui_repo)
+    steps, token, which = SCENARIOS[scenario]
+    answers = answers_file
+    if which == "no-dns":
+        answers = tmp_path / "one-step.yaml"
+        answers.write_text(PARITY_ANSWERS, encoding="utf-8")
+    repos = {n: pushable_repo(tmp_path / n, style="2024", age_recipient=env.recipient) for n in ("cli", "plain", "tui")}
+    before = snapshot(repos["cli"])
+    # the CLI and plain mode run their own event loop: in a thread, beside the test's
+    events = {
+        "cli": await asyncio.to_thread(by_cli, repos["cli"], answers, steps, token),
+        "plain": await asyncio.to_thread(by_plain, repos["plain"], answers, steps, token, monkeypatch),
+        "tui": await by_tui(repos["tui"], answers, steps, token),
+    }
+    # the same event list, stage by stage (and something real happened)
+    cli = normalised(events["cli"], repos["cli"])
+    assert [r["event"] for r in cli].count("FileWritten") >= 2
+    assert cli[-1]["event"] == "Done" and cli[-1]["outcome"] == "pushed"
+    for name in ("plain", "tui"):
+        other = normalised(events[name], repos[name])
+        assert [r["event"] for r in other] == [r["event"] for r in cli], name
+        assert other == cli, name
+    # the same bytes on disk, and the same commit on each remote
+    shots = {n: snapshot(r) for n, r in repos.items()}
+    assert shots["cli"] != before
+    for name in ("plain", "tui"):
+        differ = sorted(p for p in set(shots["cli"]) | set(shots[name]) if shots["cli"].get(p) != shots[name].get(p))
+        assert differ in ([], [SECRET]), (name, differ)
+    if token:
+        assert decrypt(repos["cli"]) == decrypt(repos["plain"]) == decrypt(repos["tui"])
+        assert TOKEN in decrypt(repos["cli"]) and TOKEN.encode() not in shots["cli"][SECRET]
+    for name, repo in repos.items():
+        assert git(repo, "status", "--porcelain") == "", name
+        files = git(repo, "show", "--name-only", "--format=", "HEAD").splitlines()
+        assert sorted(files) == sorted(git(repos["cli"], "show", "--name-only", "--format=", "HEAD").splitlines())
 
 
 # -- the non-interactive path never asks ------------------------------------------------------------
@@ -335,8 +268,8 @@ def test_missing_token_is_an_error_not_a_prompt(tmp_path: Path, answers_file: Pa
     assert snapshot(repo) == before
 
 
-def test_token_env_and_yes_ask_nothing(tmp_path: Path, answers_file: Path, dns_env) -> None:
-    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=dns_env.recipient)
+def test_token_env_and_yes_ask_nothing(tmp_path: Path, answers_file: Path, env) -> None:
+    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=env.recipient)
     r = run_silent_stdin(
         "run",
         "--repo",

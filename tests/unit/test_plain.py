@@ -1,4 +1,4 @@
-"""Plain mode (wizard.plain) driven by scripted questionary prompts, without a terminal.
+"""Plain mode (wizard.frontends.plain) driven by scripted questionary prompts, without a terminal.
 
 questionary.text/select/password/confirm/checkbox are replaced by a FakePrompt whose ``unsafe_ask``
 returns the scripted answer for the first key that is a substring of the prompt's message; an
@@ -9,23 +9,17 @@ prompt's own ``validate=`` callable, as questionary would, so the declared valid
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-import questionary
+
+from wizard import flow
+from wizard.flow import Options
+from wizard.frontends import plain
+from wizard.frontends.plain import run_plain as _run_plain
+
+from support.prompts import CTRL_C, Lines, Script, Seq
 from support.repos import git, make_guide_repo, snapshot
-
-from wizard import plain
-from wizard.plain import run_plain
-
-CTRL_C = object()  # script value: the user presses Ctrl-C at this prompt
-
-
-class Seq(list):
-    """Script value for a prompt asked more than once: one answer per time, in order."""
-
 
 STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 ANSWERS = {
@@ -35,93 +29,13 @@ ANSWERS = {
 }
 
 
-@dataclass
-class Asked:
-    kind: str
-    message: str
-    kwargs: dict[str, Any]
-
-
-@dataclass
-class Script:
-    """Scripted answers keyed by a substring of the prompt message (a list answers repeated prompts)."""
-
-    answers: dict[str, Any] = field(default_factory=dict)
-    asked: list[Asked] = field(default_factory=list)
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> Script:
-        for kind in ("text", "select", "password", "confirm", "checkbox"):
-            monkeypatch.setattr(questionary, kind, self._factory(kind))
-        return self
-
-    def _factory(self, kind: str):
-        def make(message: str, *args: Any, **kwargs: Any) -> FakePrompt:
-            if args:
-                kwargs["choices" if kind in ("select", "checkbox") else "default"] = args[0]
-            return FakePrompt(self, Asked(kind, message, kwargs))
-
-        return make
-
-    def messages(self) -> list[str]:
-        return [a.message for a in self.asked]
-
-    def prompt(self, fragment: str) -> Asked:
-        return next(a for a in self.asked if fragment in a.message)
-
-    def answer_for(self, asked: Asked) -> Any:
-        for key, value in self.answers.items():
-            if key in asked.message:
-                if isinstance(value, Seq):
-                    return value.pop(0)
-                return value
-        return default_of(asked)
-
-
-def default_of(asked: Asked) -> Any:
-    kw = asked.kwargs
-    if asked.kind == "checkbox":
-        return [c.value for c in kw["choices"] if c.checked]
-    if asked.kind == "select":
-        return kw.get("default") or kw["choices"][0].value
-    if asked.kind == "confirm":
-        return kw.get("default", True)
-    if asked.kind == "password":
-        raise AssertionError(f"unscripted password prompt {asked.message!r}")
-    return kw.get("default", "")
-
-
-@dataclass
-class FakePrompt:
-    script: Script
-    asked: Asked
-
-    def unsafe_ask(self) -> Any:
-        self.script.asked.append(self.asked)
-        value = self.script.answer_for(self.asked)
-        if value is CTRL_C:
-            raise KeyboardInterrupt
-        validate = self.asked.kwargs.get("validate")
-        if validate is not None:
-            verdict = validate(value)
-            assert verdict is True, f"{self.asked.message!r} rejected {value!r}: {verdict}"
-        return value
-
-    def ask(self) -> Any:  # plain mode must never use ask(): it swallows Ctrl-C
-        raise AssertionError("plain mode called .ask() instead of .unsafe_ask()")
+def run_plain(*, repo: str, out, answers_file: str | None = None) -> int:
+    return _run_plain(Options(repo=repo, answers_file=answers_file), out=out)
 
 
 @pytest.fixture
 def script(monkeypatch: pytest.MonkeyPatch) -> Script:
     return Script(answers=dict(ANSWERS)).install(monkeypatch)
-
-
-class Lines(list):
-    def __call__(self, text: str = "") -> None:
-        self.append(text)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self)
 
 
 def remote_repo(tmp_path: Path, style: str = "2024") -> tuple[Path, Path]:
@@ -142,9 +56,10 @@ def test_full_flow_writes_commits_and_pushes(tmp_path: Path, script: Script, sty
     out = Lines()
     assert run_plain(repo=str(repo), out=out) == 0, out.text
 
-    assert [a.kind for a in script.asked] == ["checkbox", "text", "text", "text", "text", "confirm", "confirm"]
-    assert [a.message for a in script.asked[1:5]] == ["Domain", "DNS zone", "ACME e-mail", "Smoke-test host"]
-    assert "DNS provider" not in script.messages() and "DNS provider token" not in script.messages()
+    kinds = ["text", "text", "text", "select", "text", "checkbox", "confirm", "confirm"]
+    assert [a.kind for a in script.asked] == kinds
+    assert script.messages()[:5] == ["Domain", "DNS zone", "ACME e-mail", "DNS provider", "Smoke-test host"]
+    assert "DNS provider token" not in script.messages()  # external-dns was not chosen: no token asked
     assert script.prompt("DNS zone").kwargs["default"] == "example.com"  # derived from the domain answer
     assert script.prompt("Smoke-test host").kwargs["default"] == "podinfo.apps.k8s.example.com"
     assert script.prompt("Write these changes").kwargs["default"] is False
@@ -182,9 +97,11 @@ def test_second_run_prefills_answers_and_has_nothing_to_do(
     steps = again.prompt("Steps to run").kwargs["choices"]
     assert all("(up to date)" in c.title and not c.checked for c in steps if c.value in STEPS)
     dns = next(c for c in steps if c.value == "external-dns")
-    assert dns.checked and "(needs answers)" in dns.title  # never run (no dns_provider yet): offered
+    assert dns.checked and "(new)" in dns.title  # never run: offered
     assert again.prompt("Domain").kwargs["default"] == "k8s.example.com"  # from .edge-wizard.yaml
     assert "Nothing to change: the repository is up to date." in out
+    assert "Write these changes" not in again.messages()  # nothing to confirm
+    assert any(line.startswith("✔ Nothing to change") and "remote already has" in line for line in out), out.text
     assert snapshot(repo) == before
 
 
@@ -211,7 +128,16 @@ def test_validators_are_the_declared_ones(guide_repo: Path, script: Script) -> N
 # -- Ctrl-C -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "prompt",
-    ["Steps to run", "Domain", "DNS zone", "ACME e-mail", "Smoke-test host", "Write these changes", "Commit and push"],
+    [
+        "Domain",
+        "DNS zone",
+        "ACME e-mail",
+        "DNS provider",
+        "Smoke-test host",
+        "Steps to run",
+        "Write these changes",
+        "Commit and push",
+    ],
 )
 def test_ctrl_c_at_each_prompt_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prompt: str) -> None:
     repo, bare = remote_repo(tmp_path)
@@ -236,10 +162,13 @@ def test_ctrl_c_while_writing_lists_the_written_files_and_a_rerun_finishes(tmp_p
             raise KeyboardInterrupt
 
     assert run_plain(repo=str(repo), out=interrupt_after_two_writes) == 130
-    written = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
-    assert len(written) == 2
+    shown = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
+    assert len(shown) == 2
+    # the plan is written as one transaction: every planned file is on disk, and the report says so
+    planned = [line.removeprefix("+++ b/") for line in out.text.splitlines() if line.startswith("+++ b/")]
     tail = out[out.index("These files were already written (not committed):") :]
-    assert tail[1:3] == [f"  {p}" for p in written]
+    assert tail[1 : 1 + len(planned)] == [f"  {p}" for p in planned] and len(planned) > 2
+    assert all((repo / p).is_file() for p in planned)
     assert tail[-1] == "Re-running edge-wizard is safe: it continues from what is on disk."
     assert "No changes were made." not in out
 
@@ -280,7 +209,7 @@ def test_help_lines_come_from_the_declarations(guide_repo: Path, script: Script)
 def test_plain_never_calls_ask(guide_repo: Path, script: Script) -> None:
     """FakePrompt.ask raises; a full declined run proves every prompt went through unsafe_ask."""
     assert run_plain(repo=str(guide_repo), out=Lines()) == 0
-    assert len(script.asked) == 6
+    assert len(script.asked) == 7  # five answers, the steps, "Write these changes?"
     assert plain.INTERRUPTED == 130
 
 
@@ -325,6 +254,7 @@ def test_token_is_masked_checked_reasked_and_encrypted(dns_repo: Path, monkeypat
         answers={
             "Steps to run": ["external-dns"],
             "Domain": "k8s.example.com",
+            "ACME e-mail": "ops@example.com",
             "DNS provider token": Seq(["wrong-token-value-1", TOKEN]),
             "Write these changes": True,
             "Commit and push": False,
@@ -334,7 +264,8 @@ def test_token_is_masked_checked_reasked_and_encrypted(dns_repo: Path, monkeypat
     assert run_plain(repo=str(dns_repo), out=out) == 0, out.text
     assert [a.kind for a in script.asked if a.message == "DNS provider token"] == ["password", "password"]
     assert script.prompt("DNS provider").kind == "select"
-    assert sum(line.startswith("✗ ") for line in out) == 1  # the rejected token, then the accepted one
+    rejected = [line for line in out if line.startswith("⚠ ") and "token" in line.lower()]
+    assert len(rejected) == 1, out.text  # the rejected token said once, then the accepted one
     assert f"# {SECRET}: sops-encrypted Secret" in out.text
     assert f"✔ {SECRET} encrypted with sops" in out
     assert TOKEN not in out.text and "wrong-token-value-1" not in out.text
@@ -342,12 +273,14 @@ def test_token_is_masked_checked_reasked_and_encrypted(dns_repo: Path, monkeypat
     assert TOKEN in decrypt(dns_repo)
 
     # a second run asks whether to replace the token; no means no token prompt and nothing to do
-    again = Script(answers={"Steps to run": ["external-dns"]}).install(monkeypatch)
+    again = Script(answers={"Steps to run": ["external-dns"], "Commit and push": False}).install(monkeypatch)
     before = snapshot(dns_repo)
     out = Lines()
     assert run_plain(repo=str(dns_repo), out=out) == 0, out.text
     assert "Replace the DNS token?" in again.prompt("Replace the DNS token").message
     assert "DNS provider token" not in again.messages()
+    # nothing new to write, but the first run's files are still uncommitted: it says so and asks
+    assert any(line.startswith("  Also commits what an earlier run wrote") and SECRET in line for line in out), out.text
     assert snapshot(dns_repo) == before
 
 
@@ -356,20 +289,26 @@ def test_three_rejected_tokens_exit_2_and_write_nothing(dns_repo: Path, monkeypa
         answers={
             "Steps to run": ["external-dns"],
             "Domain": "k8s.example.com",
+            "ACME e-mail": "ops@example.com",
             "DNS provider token": "wrong-token-value-1",
         }
     ).install(monkeypatch)
     before = snapshot(dns_repo)
     out = Lines()
     assert run_plain(repo=str(dns_repo), out=out) == 2
-    assert script.messages().count("DNS provider token") == plain.TOKEN_ATTEMPTS
+    assert script.messages().count("DNS provider token") == flow.TOKEN_ATTEMPTS
     assert "Write these changes?" not in script.messages()
     assert snapshot(dns_repo) == before
 
 
 def test_ctrl_c_at_the_token_prompt(dns_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Script(
-        answers={"Steps to run": ["external-dns"], "Domain": "k8s.example.com", "DNS provider token": CTRL_C}
+        answers={
+            "Steps to run": ["external-dns"],
+            "Domain": "k8s.example.com",
+            "ACME e-mail": "ops@example.com",
+            "DNS provider token": CTRL_C,
+        }
     ).install(monkeypatch)
     before = snapshot(dns_repo)
     out = Lines()

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.repos import git, make_guide_repo, snapshot
 
 from wizard import steps as steps_mod
 from wizard.engine import Engine
-from wizard.plain import _Flow
+from wizard.flow import step_rows
+
+from support.repos import git, make_guide_repo, snapshot
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -25,7 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 WANTED = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 DOWN, SPACE, ENTER, CTRL_C = "\x1b[B", " ", "\r", "\x03"
 # run_plain through a tiny script: the CLI wiring (edge-wizard --plain) is the lead's cli.py
-SCRIPT = "import sys; from wizard.plain import run_plain; sys.exit(run_plain(repo=sys.argv[1]))"
+SCRIPT = (
+    "import sys; from wizard.flow import Options; from wizard.frontends.plain import run_plain; "
+    "sys.exit(run_plain(Options(repo=sys.argv[1], watch=False)))"
+)
+TYPED = {"domain": "k8s.example.com", "email": "ops@example.com", "dns_provider": "hetzner"}
 
 
 def spawn(repo: Path, *, piped_stdout: bool) -> pexpect.spawn:
@@ -40,12 +45,12 @@ def spawn(repo: Path, *, piped_stdout: bool) -> pexpect.spawn:
 
 
 def checkbox_keys(repo: Path) -> str:
-    """Keys that leave exactly WANTED checked, from the preselection plain mode makes."""
-    engine = Engine(repo)
+    """Keys that leave exactly WANTED checked, from the preselection plain mode makes (every step
+    that is neither up to date nor blocked, as the flow computes the table after the answers)."""
     keys = ""
-    for step in steps_mod.select(None):
-        checked = _Flow.step_state(engine, step.name) != "up to date"
-        if checked != (step.name in WANTED):
+    for row in step_rows(Engine(repo, overrides=dict(TYPED)), {}):
+        checked = row.state not in ("up to date", "blocked")
+        if checked != (row.step in WANTED):
             keys += SPACE
         keys += DOWN
     return keys + ENTER
@@ -65,17 +70,19 @@ def test_full_flow_in_a_terminal(repo: Path, piped_stdout: bool) -> None:
     keys = checkbox_keys(repo)
     child = spawn(repo, piped_stdout=piped_stdout)
     try:
-        child.expect("Steps to run")
-        child.expect_exact(title("smoke-test"))
-        child.send(keys)
         child.expect("Domain")
         child.send("k8s.example.com" + ENTER)
         child.expect("DNS zone")
         child.send(ENTER)  # the derived default, example.com
         child.expect("ACME e-mail")
         child.send("ops@example.com" + ENTER)
+        child.expect("DNS provider")
+        child.send(ENTER)  # the default, Hetzner
         child.expect("Smoke-test host")
         child.send(ENTER)  # default podinfo.apps.k8s.example.com
+        child.expect("Steps to run")
+        child.expect_exact(title("smoke-test"))
+        child.send(keys)
         child.expect_exact("+++ b/manifests/infrastructure/ingress-nginx/ingress-nginx.yaml")
         child.expect("Write these changes")
         child.send("y")
@@ -99,9 +106,6 @@ def test_ctrl_c_in_a_terminal(repo: Path, piped_stdout: bool) -> None:
     before = snapshot(repo)
     child = spawn(repo, piped_stdout=piped_stdout)
     try:
-        child.expect("Steps to run")
-        child.expect_exact(title("smoke-test"))
-        child.send(checkbox_keys(repo))
         child.expect("Domain")
         child.send("k8s.exa")
         child.send(CTRL_C)
@@ -116,9 +120,6 @@ def test_ctrl_c_in_a_terminal(repo: Path, piped_stdout: bool) -> None:
 def test_invalid_answer_is_refused_in_place(repo: Path) -> None:
     child = spawn(repo, piped_stdout=False)
     try:
-        child.expect("Steps to run")
-        child.expect_exact(title("smoke-test"))
-        child.send(checkbox_keys(repo))
         child.expect("Domain")
         child.send("K8s.Example.com" + ENTER)
         child.expect("upper-case")  # the declared validator's message, shown under the prompt

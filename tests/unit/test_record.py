@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from wizard.demo.record import parse_size, record, strip_ansi
 from wizard.errors import UserError
-from wizard.record import parse_size, record, strip_ansi
 
 ROOT = Path(__file__).parents[2]
 TOKEN = "rec-Token-Q29mZmVlQmVhbnM4Mg-9f1c"

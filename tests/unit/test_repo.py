@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support.repos import make_guide_repo
 
 from wizard import repo
 from wizard.errors import UserError
+
+from support.repos import make_guide_repo
 
 
 def test_discovers_the_guide_layout(guide_repo: Path) -> None:

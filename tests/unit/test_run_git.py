@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from wizard.frontends.cli import main
+
 from support.githttp import GitHTTPServer
 from support.repos import git, make_guide_repo
-
-from wizard.cli import main
 
 STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 

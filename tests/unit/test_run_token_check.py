@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from wizard.frontends.cli import main
+
 from support.fakedns import FakeProviderAPI
 from support.repos import snapshot
-
-from wizard.cli import main
-from wizard.engine import Engine
 
 TOKEN = "hcloud-Zm9vYmFyYmF6cXV4cXV1eA"
 RUN = ["--yes", "--no-commit", "--no-push", "--no-watch", "--token-env", "T"]
@@ -68,20 +68,38 @@ def test_zone_not_in_project_exits_2(
     assert snapshot(guide_repo) == before
 
 
-def test_provider_zone_becomes_the_domain_filter(guide_repo: Path, tmp_path: Path, fake: FakeProviderAPI) -> None:
+@pytest.fixture
+def dns_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A guide repository whose .sops.yaml encrypts to a local age key (real sops)."""
+    from conftest import require_tool
+    from support.agekeys import make_age_key
+    from support.repos import make_guide_repo
+
+    require_tool("sops")
+    key = make_age_key(tmp_path / "keys")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    return make_guide_repo(tmp_path / "repo", style="2024", age_recipient=key.recipient)
+
+
+def test_provider_zone_becomes_the_domain_filter(
+    dns_repo: Path, tmp_path: Path, fake: FakeProviderAPI, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
     f = tmp_path / "a.yaml"
     f.write_text("domain: apps.k8s.example.com\ndns_provider: hetzner\n")
-    engine = Engine(repo=guide_repo, answers_file=str(f))
-    engine.load()
-    assert engine.answers.resolved_zone == "example.com"
-    events = engine.check_token(TOKEN)
-    assert any("k8s.example.com" in getattr(e, "message", "") for e in events)
-    plan = engine.plan(["external-dns"])
-    release = next(c for c in plan.changes if c.path.endswith("external-dns/external-dns.yaml"))
-    assert "- k8s.example.com" in release.new
+    monkeypatch.setenv("T", TOKEN)
+    assert main(["run", "external-dns", "--repo", str(dns_repo), "--answers", str(f), *RUN]) == 0, capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "zone k8s.example.com" in out  # the provider named the longer zone, and the flow said so
+    release = (dns_repo / "manifests/infrastructure/external-dns/external-dns.yaml").read_text()
+    assert "- k8s.example.com" in release and "- example.com" not in release
+    assert "zone: k8s.example.com" in (dns_repo / ".edge-wizard.yaml").read_text()
 
 
-def test_skip_token_check_warns(guide_repo: Path, answers_file: Path) -> None:
-    engine = Engine(repo=guide_repo, answers_file=str(answers_file))
-    events = engine.check_token("whatever-token", skip=True)
-    assert "not checked" in events[0].message
+def test_skip_token_check_warns_and_asks_the_provider_nothing(
+    dns_repo: Path, answers_file: Path, fake: FakeProviderAPI, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("T", "whatever-token-0123456789")
+    args = ["run", "external-dns", "--repo", str(dns_repo), "--answers", str(answers_file), *RUN, "--skip-token-check"]
+    assert main(args) == 0
+    assert "not checked (--skip-token-check)" in capsys.readouterr().err
+    assert fake.requests == []

@@ -8,15 +8,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from wizard import yamlio
+from wizard.engine import Engine
+from wizard.errors import UserError
+from wizard.frontends.cli import main
+from wizard.sops import SopsSecretWriter, can_cluster_key_decrypt, glob_to_regex, resolve
+
 from conftest import find_tool, require_tool
 from support.agekeys import AgeKey, make_age_key
 from support.repos import make_guide_repo, snapshot
-
-from wizard import yamlio
-from wizard.cli import main
-from wizard.engine import Engine
-from wizard.errors import UserError
-from wizard.sops import SopsSecretWriter, can_cluster_key_decrypt, glob_to_regex, resolve
 
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 KEY = "HETZNER_API_KEY"
@@ -199,7 +200,7 @@ def test_writer_records_argv_without_the_token(
     plan = engine.plan(["external-dns"])
     from wizard.engine import RunOptions
 
-    list(engine.run(plan, RunOptions(commit=False, push=False, watch=False, token=TOKEN)))
+    list(engine.run(plan, RunOptions(commit=False, push=False, token=TOKEN)))
     assert writer.spawned and all(TOKEN not in " ".join(argv) for argv in writer.spawned)
     assert any("--filename-override" in argv for argv in writer.spawned)
 
@@ -266,7 +267,7 @@ BAD_RULES = {
         "    kms: arn:aws:kms:eu-west-1:111:key/abc\n",
         ["only has kms keys"],
     ),
-    "missing": (None, ["No .sops.yaml was found"]),
+    "missing": (None, ["has no .sops.yaml at its root"]),
     "yml": ("yml", ["ignores .sops.yml", "rename it"]),
 }
 
@@ -342,7 +343,7 @@ def test_legacy_sops_path_passes_the_rule_explicitly(
     engine = Engine(repo=repo, answers_file=str(answers_file), secret_writer=writer)
     from wizard.engine import RunOptions
 
-    list(engine.run(engine.plan(["external-dns"]), RunOptions(commit=False, push=False, watch=False, token=TOKEN)))
+    list(engine.run(engine.plan(["external-dns"]), RunOptions(commit=False, push=False, token=TOKEN)))
     enc = [a for a in writer.spawned if "--encrypt" in a]
     assert enc and enc[0][-1] == "/dev/stdin" and age_key.recipient in enc[0]
     assert "^(data|stringData)$" in enc[0]

@@ -6,15 +6,14 @@ lightkube's AsyncClient (read-only: list/get, never a write). Every finding says
 (the exact object and message), why it matters and the fix, and names the ``edge-wizard run STEP``
 that applies the fix when the wizard can.
 
-    findings = diagnose(layout)                  # repo + cluster (when reachable)
-    findings = run_repo_checks(layout)           # offline
-    findings = await run_cluster_checks(kubeconfig=None, context=None, layout=layout)
+    findings = await diagnose_async(layout, kube=kube)   # repo + cluster (when reachable)
+    findings = run_repo_checks(layout)                    # offline
+    findings = await run_cluster_checks(kube, layout=layout)
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,11 +41,22 @@ class Finding:
     def command(self) -> str | None:
         return f"edge-wizard run {self.step}" if self.step else None
 
+    def to_event(self) -> Any:
+        from wizard.events import Finding as FindingEvent
+
+        return FindingEvent(
+            id=self.id,
+            severity=self.severity,
+            seen=self.seen,
+            why=self.why,
+            fix=self.fix,
+            path=self.path,
+            object=self.object,
+            command=self.command,
+        )
+
     def to_json(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["event"] = "Finding"
-        data["command"] = self.command
-        return data
+        return dict(self.to_event().to_json())
 
 
 @dataclass(frozen=True)
@@ -121,13 +131,11 @@ def run_repo_checks(layout: Any) -> list[Finding]:
     return _run("repo", RepoContext.build(layout))
 
 
-async def run_cluster_checks(
-    kubeconfig: str | None = None, context: str | None = None, *, layout: Any = None, timeout: float = 10.0
-) -> list[Finding]:
-    """All cluster checks. Raises :class:`ClusterUnreachable` when no API server answers."""
+async def run_cluster_checks(kube: Any, *, layout: Any = None) -> list[Finding]:
+    """All cluster checks through the connector. Raises :class:`ClusterUnreachable` when no API server answers."""
     from wizard.doctor.cluster_checks import take_snapshot
 
-    snap = await take_snapshot(kubeconfig, context, layout=layout, timeout=timeout)
+    snap = await take_snapshot(kube, layout=layout)
     return _run("cluster", snap)
 
 
@@ -169,20 +177,17 @@ def skipped_finding(reason: str) -> Finding:
     )
 
 
-async def diagnose_async(
-    layout: Any,
-    *,
-    kubeconfig: str | None = None,
-    context: str | None = None,
-    cluster: bool = True,
-    timeout: float = 10.0,
-) -> list[Finding]:
+async def diagnose_async(layout: Any, *, kube: Any = None, cluster: bool = True) -> list[Finding]:
+    """Repository checks, then cluster checks through ``kube`` when a cluster answers (else one info finding)."""
     findings = run_repo_checks(layout) if layout is not None else []
     if cluster:
-        try:
-            findings += await run_cluster_checks(kubeconfig, context, layout=layout, timeout=timeout)
-        except ClusterUnreachable as exc:
-            findings.append(skipped_finding(str(exc)))
+        if kube is None:
+            findings.append(skipped_finding("no kubeconfig was found ($KUBECONFIG, ~/.kube/config)"))
+        else:
+            try:
+                findings += await run_cluster_checks(kube, layout=layout)
+            except ClusterUnreachable as exc:
+                findings.append(skipped_finding(str(exc)))
     return sort_findings(findings)
 
 
@@ -194,8 +199,19 @@ def diagnose(
     cluster: bool = True,
     timeout: float = 10.0,
 ) -> list[Finding]:
-    """Repository checks, then cluster checks when a cluster answers (else one info finding)."""
-    return _run_coro(diagnose_async(layout, kubeconfig=kubeconfig, context=context, cluster=cluster, timeout=timeout))
+    """:func:`diagnose_async` for scripts and tests (front ends go through wizard.flow.doctor_flow)."""
+    from wizard.kube import KubeConnector
+
+    async def go() -> list[Finding]:
+        kube = KubeConnector(kubeconfig, context, timeout=timeout) if cluster else None
+        try:
+            return await diagnose_async(layout, kube=kube, cluster=cluster)
+        finally:
+            if kube is not None:
+                await kube.aclose()
+
+    found: list[Finding] = _run_coro(go())
+    return found
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -218,43 +234,8 @@ def summary(findings: list[Finding]) -> str:
     return f"doctor: {n['error']} error(s), {n['warning']} warning(s), {n['info']} note(s)"
 
 
-def as_events(findings: Iterable[Finding]) -> list[Any]:
-    """Findings as engine events (for run/watch failure messages): errors and warnings as Hints."""
-    from wizard.events import Hint
-
-    return [Hint(render_text(f)) for f in findings if f.severity in ("error", "warning")]
-
-
 def exit_code(findings: Iterable[Finding]) -> int:
     return 1 if any(f.severity == "error" for f in findings) else 0
-
-
-def cmd_doctor(args: Any, out: Any) -> int:
-    """The ``doctor`` subcommand: ``args.repo``, ``args.context``, ``args.offline``, ``args.json``."""
-    from wizard import answers as answers_mod
-    from wizard import repo as repo_mod
-    from wizard.errors import UserError
-
-    root = repo_mod.find_root(getattr(args, "repo", None))
-    try:
-        state = answers_mod.read_file(answers_mod.state_path(root), missing_ok=True)
-    except UserError:
-        state = {}
-    layout = repo_mod.discover(root, state.get("paths") or None, state.get("sops_secret"))
-    findings = diagnose(
-        layout,
-        kubeconfig=getattr(args, "kubeconfig", None),
-        context=getattr(args, "context", None),
-        cluster=not getattr(args, "offline", False),
-    )
-    if out.json:
-        for f in findings:
-            out.obj(f.to_json())
-    else:
-        for f in findings:
-            out.line(render_text(f))
-        out.line(summary(findings))
-    return exit_code(findings)
 
 
 __all__ = [
@@ -262,10 +243,8 @@ __all__ = [
     "Check",
     "ClusterUnreachable",
     "Finding",
-    "as_events",
     "check",
     "checks",
-    "cmd_doctor",
     "diagnose",
     "diagnose_async",
     "exit_code",

@@ -10,10 +10,14 @@ import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.doctor import ClusterUnreachable, Finding, check
 from wizard.flux.kube import KINDS
+from wizard.retry import Backoff
+
+if TYPE_CHECKING:
+    from wizard.kube import KubeConnector
 
 FLUX_CONTROLLERS = (
     "source-controller",
@@ -77,24 +81,26 @@ def _false(o: dict[str, Any], type_: str = "Ready") -> dict[str, Any] | None:
 
 
 # -- reading the cluster ----------------------------------------------------------------------
-async def take_snapshot(
-    kubeconfig: str | None, context: str | None, *, layout: Any = None, timeout: float = 10.0
-) -> Snapshot:
+async def take_snapshot(kube: KubeConnector, *, layout: Any = None) -> Snapshot:
+    """Read what the cluster checks need through the run's one connector (read-only)."""
     import httpx2
-    from lightkube import ApiError, AsyncClient, KubeConfig
+    from lightkube import ApiError
+
+    from wizard.errors import UserError
 
     try:
-        cfg = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        single = cfg.get(context_name=context)
-    except Exception as exc:
-        raise ClusterUnreachable(f"no usable kubeconfig ({exc})") from None
-    if single is None:
-        raise ClusterUnreachable("the kubeconfig has no current context")
-    client = AsyncClient(config=single, timeout=httpx2.Timeout(timeout))
+        cluster = kube.resolve()
+        if cluster is None:
+            raise ClusterUnreachable("no kubeconfig was found ($KUBECONFIG, ~/.kube/config)")
+        client = kube.async_client()
+    except UserError as exc:
+        raise ClusterUnreachable(exc.message) from None
+    server = cluster.server
 
     async def listing(res: Any, **kw: Any) -> list[dict[str, Any]]:
         # A CRD created moments ago answers 429/503 ("storage is (re)initializing") for a while.
-        for attempt in range(6):
+        backoff = Backoff(first=0.2, cap=6.4, attempts=5)
+        while True:
             try:
                 return [o.to_dict() for o in [x async for x in client.list(res, **kw)]]
             except ApiError as exc:
@@ -102,24 +108,23 @@ async def take_snapshot(
                     return []
                 if exc.status.code == 401:
                     raise ClusterUnreachable(
-                        f"the API server {single.cluster.server} rejected the credentials ({exc.status.message})"
+                        f"the API server {server} rejected the credentials ({exc.status.message})"
                     ) from None
-                if exc.status.code not in (429, 500, 503) or attempt == 5:
+                if exc.status.code not in (429, 500, 503) or backoff.exhausted:
                     raise
             except httpx2.HTTPStatusError as exc:
-                if exc.response.status_code != 429 or attempt == 5:
+                if exc.response.status_code != 429 or backoff.exhausted:
                     raise
-            await asyncio.sleep(0.2 * 2**attempt)
-        return []
+            await backoff.wait()
 
     try:
         return await _read(client, listing, layout)
     except (httpx2.TransportError, OSError) as exc:
-        raise ClusterUnreachable(
-            f"the API server {single.cluster.server} did not answer ({type(exc).__name__}: {exc})"
-        ) from None
-    finally:
-        await client.close()
+        raise ClusterUnreachable(f"the API server {server} did not answer ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:
+        if type(exc).__name__ == "ConfigError":  # a failing exec credential plugin, said in one sentence
+            raise ClusterUnreachable(kube.explain(exc).message) from None
+        raise
 
 
 async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
@@ -143,7 +148,8 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
             return []
         make = create_namespaced_resource if namespaced else create_global_resource
         res = make(group, versions[0], kind, plural)
-        return await listing(res, namespace=ALL_NS) if namespaced else await listing(res)
+        got: list[dict[str, Any]] = await listing(res, namespace=ALL_NS) if namespaced else await listing(res)
+        return got
 
     keys = list(CUSTOM)
     results = await asyncio.gather(
@@ -172,11 +178,10 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
 def _ready_workload(kind: str, o: dict[str, Any]) -> bool:
     st, spec = o.get("status") or {}, o.get("spec") or {}
     if kind == "DaemonSet":
-        return (st.get("desiredNumberScheduled") or 0) > 0 and (st.get("numberReady") or 0) >= (
-            st.get("desiredNumberScheduled") or 0
-        )
-    want = spec.get("replicas", 1)
-    return (st.get("readyReplicas") or 0) >= want
+        desired = int(st.get("desiredNumberScheduled") or 0)
+        return desired > 0 and int(st.get("numberReady") or 0) >= desired
+    want = int(spec.get("replicas", 1))
+    return int(st.get("readyReplicas") or 0) >= want
 
 
 @check("pod-security-rejected", scope="cluster")
@@ -323,7 +328,7 @@ def helmrelease_stalled(snap: Snapshot) -> Iterable[Finding]:
             exhausted.append(f"upgradeFailures {upg} > upgrade.remediation.retries {_retries(spec, 'upgrade')}")
         is_stalled = stalled and stalled.get("status") == "True"
         if is_stalled or (ready and exhausted):
-            c = stalled if is_stalled else ready
+            c = (stalled if is_stalled else ready) or {}
             detail = f" ({'; '.join(exhausted)})" if exhausted else ""
             msg = (ready or {}).get("message") or c.get("message")
             yield Finding(
@@ -421,7 +426,7 @@ def clusterissuer_not_ready(snap: Snapshot) -> Iterable[Finding]:
     """ClusterIssuers with Ready=False (ACME account registration errors)."""
     from wizard import catalog
 
-    ours = set(catalog.catalog().get("acme") or {})
+    ours = set(catalog.catalog()["acme"])
     for ci in snap.items("clusterissuers"):
         c = _false(ci)
         if not c:

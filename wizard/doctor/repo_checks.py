@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from wizard import yamlio
 from wizard.doctor import Finding, check
-from wizard.repo import CONTROL_PLANE_LABEL, SKIP_DIRS, Layout, norm
+from wizard.index import Doc, FluxKustomization, RepoIndex, is_sops_doc
+from wizard.repo import CONTROL_PLANE_LABEL, Layout, norm
 
 FLUX_GROUPS = (
     "source.toolkit.fluxcd.io",
@@ -71,51 +71,40 @@ def _step_of_kustomization() -> dict[str, str]:
 
 
 def is_sops_file(doc: Any) -> bool:
-    meta = doc.get("sops") if isinstance(doc, dict) else None
-    return isinstance(meta, dict) and ("mac" in meta or "lastmodified" in meta)
+    return is_sops_doc(doc)
 
 
 def _enc(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("ENC[")
 
 
-@dataclass(frozen=True)
-class Doc:
-    path: str  # repo-relative
-    index: int
-    data: dict[str, Any]
-
-    @property
-    def kind(self) -> str:
-        return str(self.data.get("kind", ""))
-
-    @property
-    def api(self) -> str:
-        return str(self.data.get("apiVersion", ""))
-
-    @property
-    def name(self) -> str:
-        return (
-            str((self.data.get("metadata") or {}).get("name", ""))
-            if isinstance(self.data.get("metadata"), dict)
-            else ""
-        )
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        s = self.data.get("spec")
-        return s if isinstance(s, dict) else {}
+# What doctor's checks read (the index parses only files that may hold one of these).
+DOCTOR_KINDS = (*SOURCE_KINDS, "HelmRelease", "Kustomization", "CiliumClusterwideNetworkPolicy")
 
 
 @dataclass
 class FluxK:
-    """A Flux Kustomization read from the Flux folder, plus the files it applies."""
+    """A Flux Kustomization read from the Flux folder (the index's model), plus the files it applies."""
 
-    doc: Doc
-    path: str
-    target_namespace: str | None
-    decryption: bool
+    model: FluxKustomization
     files: dict[str, str | None] = field(default_factory=dict)  # applied file -> kustomize namespace
+
+    @property
+    def doc(self) -> Doc:
+        assert self.model.doc is not None
+        return self.model.doc
+
+    @property
+    def path(self) -> str:
+        return self.model.path
+
+    @property
+    def target_namespace(self) -> str | None:
+        return self.model.target_namespace
+
+    @property
+    def decryption(self) -> bool:
+        return self.model.decryption
 
 
 @dataclass
@@ -129,31 +118,16 @@ class RepoContext:
     def root(self) -> Path:
         return self.layout.root
 
+    @property
+    def index(self) -> RepoIndex:
+        return self.layout.index
+
     @classmethod
     def build(cls, layout: Layout) -> RepoContext:
-        root = layout.root
-        docs: list[Doc] = []
-        unreadable: list[str] = []
-        for p in _walk(root):
-            rel = p.relative_to(root).as_posix()
-            try:
-                loaded = yamlio.load_plain(p.read_text(encoding="utf-8"))
-            except Exception:
-                unreadable.append(rel)
-                continue
-            docs += [Doc(rel, i, d) for i, d in enumerate(loaded) if isinstance(d, dict)]
-        flux_ks = []
-        for d in docs:
-            if (
-                d.kind == "Kustomization"
-                and d.api.startswith("kustomize.toolkit.fluxcd.io/")
-                and PurePosixPath(d.path).parent.as_posix() == layout.flux_dir
-            ):
-                path = norm(str(d.spec.get("path", "")))
-                fk = FluxK(d, path, d.spec.get("targetNamespace"), bool(d.spec.get("decryption")))
-                fk.files = applied_files(root, path)
-                flux_ks.append(fk)
-        return cls(layout, docs, flux_ks, unreadable)
+        idx = layout.index
+        docs = idx.find(DOCTOR_KINDS, groups=FLUX_GROUPS, sops=True)
+        flux_ks = [FluxK(k, applied_files(idx, k.path)) for k in idx.flux_kustomizations(layout.flux_dir)]
+        return cls(layout, docs, flux_ks, idx.unreadable())
 
     def of_kind(self, *kinds: str) -> Iterator[Doc]:
         return (d for d in self.docs if d.kind in kinds)
@@ -170,40 +144,31 @@ class RepoContext:
         return str(ns) if ns else None
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    import os
-
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            if name.endswith((".yaml", ".yml")):
-                yield Path(dirpath) / name
-
-
-def _kustomize_file(folder: Path) -> Path | None:
-    return next((folder / n for n in KUSTOMIZE_FILES if (folder / n).is_file()), None)
+def _kustomize_file(idx: RepoIndex, folder: str) -> str | None:
+    return next((f"{folder}/{n}" if folder else n for n in KUSTOMIZE_FILES if (idx.root / folder / n).is_file()), None)
 
 
 def applied_files(
-    root: Path, path: str, namespace: str | None = None, seen: set[str] | None = None
+    idx: RepoIndex, path: str, namespace: str | None = None, seen: set[str] | None = None
 ) -> dict[str, str | None]:
     """Files a Flux Kustomization with ``spec.path: path`` applies (repo-relative -> kustomize
     namespace). With a kustomization.yaml: what it lists (recursively); without one: every YAML
     file below, like kustomize-controller's generated kustomization."""
     seen = set() if seen is None else seen
     out: dict[str, str | None] = {}
+    root = idx.root
     folder = root / path if path else root
     if path in seen or not folder.is_dir():
         return out
     seen.add(path)
-    kfile = _kustomize_file(folder)
+    kfile = _kustomize_file(idx, path)
     if kfile is None:
-        for p in _walk(folder):
-            out.setdefault(p.relative_to(root).as_posix(), namespace)
+        for rel in idx.yaml_files(path):
+            out.setdefault(rel, namespace)
         return out
-    try:
-        k = (yamlio.load_plain(kfile.read_text(encoding="utf-8")) or [{}])[0] or {}
-    except Exception:
+    loaded = idx.load(kfile)
+    k = loaded[0] if loaded and isinstance(loaded[0], dict) else None
+    if k is None:
         return out
     ns = namespace or k.get("namespace")
     for entry in [*(k.get("resources") or []), *(k.get("bases") or []), *(k.get("components") or [])]:
@@ -214,7 +179,7 @@ def applied_files(
         rel = _resolve_dots(rel)
         target = root / rel
         if target.is_dir():
-            out.update({f: n for f, n in applied_files(root, rel, ns, seen).items() if f not in out})
+            out.update({f: n for f, n in applied_files(idx, rel, ns, seen).items() if f not in out})
         elif target.is_file():
             out.setdefault(rel, ns)
     return out
@@ -523,11 +488,10 @@ def helm_source_mismatch(ctx: RepoContext) -> Iterable[Finding]:
 def component_not_listed(ctx: RepoContext) -> Iterable[Finding]:
     """A Flux file (Kustomization for a component folder) not listed in the Flux folder's kustomization.yaml."""
     lay = ctx.layout
-    kpath = lay.root / lay.flux_kustomization_file
-    try:
-        k = (yamlio.load_plain(kpath.read_text(encoding="utf-8")) or [{}])[0] or {}
-    except Exception:
+    loaded = ctx.index.load(lay.flux_kustomization_file)
+    if ctx.index.text(lay.flux_kustomization_file) is None or ctx.index.error(lay.flux_kustomization_file):
         return
+    k = loaded[0] if loaded and isinstance(loaded[0], dict) else {}
     listed = {norm(str(r)) for r in k.get("resources") or []}
     for rel in sorted(listed):
         if "://" not in rel and not (lay.root / lay.flux_dir / rel).exists():

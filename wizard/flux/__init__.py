@@ -1,16 +1,13 @@
-"""Flux: preflight, reconcile requests and the watch chain -> events (UI-free).
+"""Flux: reconcile requests and the watch chain -> events (UI-free).
 
-    watcher = FluxWatcher(kubeconfig=None, context=None)
-    await watcher.preflight()                       # UserError (exit 2) if Flux's GA APIs are missing
+    watcher = FluxWatcher(kube)                     # the run's wizard.kube.KubeConnector
     async for event in watcher.follow(layout, plan, sha, timeout=1200):
         ...                                         # ObjectState / Info / Warning, finally Done
     # raises StepFailed (exit 1) or WaitTimeout (exit 3)
 
-    follow_sync(watcher, layout, plan, sha, timeout=..., on_event=print)   # for the CLI
-
-Modules: ``targets`` (which objects a plan touches, read from the repository), ``status`` (pure
-condition -> phase logic), ``kube`` (kinds, discovery check, durations), ``follow`` (the
-list+watch loop), ``watcher`` (FluxWatcher: connection, preflight, reconcile requests).
+The flow (wizard.flow) runs it after the push. Modules: ``targets`` (which objects a plan
+touches, read from the repository), ``status`` (pure condition -> phase logic), ``kube`` (kinds,
+durations), ``follow`` (the list+watch loop), ``watcher`` (FluxWatcher: reconcile requests).
 Importing this package does not import lightkube.
 """
 

@@ -20,6 +20,7 @@ from wizard.events import Event, Info, ObjectState, Warning
 from wizard.flux import status as st
 from wizard.flux.kube import INSTANCE_LABEL, KINDS, error_code, resource, transport_errors
 from wizard.flux.targets import WORKLOADS, Target
+from wizard.retry import Backoff
 
 if TYPE_CHECKING:
     from wizard.flux.watcher import FluxWatcher
@@ -104,39 +105,45 @@ class Run:
             self.streams["DaemonSet"] = _Stream("DaemonSet", ns, labels=labels)
             self.streams["Event"] = _Stream("Event", ns, fields={"type": "Warning"})
 
+    async def _failed(self, s: _Stream, exc: BaseException, backoff: Backoff) -> str:
+        """What to do after a list or watch of ``s`` failed: "retry" (after the backoff, and after a
+        longer pause for a kind not served yet), "relist" (410 Gone) or "stop" (credentials refused)."""
+        if isinstance(exc, transport_errors()):
+            code = None
+        else:
+            code = error_code(exc)
+        if code == 404:  # the kind is not served (yet): CRDs come with a chart
+            await self.queue.put(("unserved", s, None))
+            await asyncio.sleep(5.0)
+            return "retry"
+        if code == 410:
+            return "relist"  # too old: list again
+        if code in (401, 403):
+            await self.queue.put(("fatal", s, exc))
+            return "stop"
+        await self.queue.put(("conn", s, exc))
+        await backoff.wait()
+        return "retry"
+
     async def _run_stream(self, s: _Stream) -> None:
         client = self.w.client()
         res = resource(s.kind)
         ns_kw: dict[str, Any] = {}
         if KINDS[s.kind][3]:
             ns_kw["namespace"] = s.namespace if s.namespace else "*"
-        delay = 0.5
+        backoff = Backoff(first=0.5, cap=5.0)
         while True:
             # 1. list: the current state and the resourceVersion to watch from
             try:
                 lst = client.list(res, labels=s.labels, fields=s.fields, **ns_kw)
                 items = [o.to_dict() if hasattr(o, "to_dict") else dict(o) async for o in lst]
                 rv = lst.resourceVersion
-            except transport_errors() as exc:
-                await self.queue.put(("conn", s, exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
             except Exception as exc:
-                code = error_code(exc)
-                if code == 404:  # the kind is not served (yet): CRDs come with a chart
-                    await self.queue.put(("unserved", s, None))
-                    await asyncio.sleep(5.0)
-                    continue
-                if code in (401, 403):
-                    await self.queue.put(("fatal", s, exc))
+                if await self._failed(s, exc, backoff) == "stop":
                     return
-                await self.queue.put(("conn", s, exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
                 continue
             await self.queue.put(("sync", s, items))
-            delay = 0.5
+            backoff.reset()
             # 2. watch from there; resume from the last resourceVersion, re-list on 410 Gone
             while True:
                 try:
@@ -145,25 +152,15 @@ class Run:
                     ):
                         d = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
                         rv = (d.get("metadata") or {}).get("resourceVersion") or rv
-                        delay = 0.5
+                        backoff.reset()
                         if etype in ("ADDED", "MODIFIED", "DELETED"):
                             await self.queue.put((etype, s, d))
-                except transport_errors() as exc:
-                    await self.queue.put(("conn", s, exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                    continue
                 except Exception as exc:
-                    code = error_code(exc)
-                    if code == 410:
-                        break  # too old: list again
-                    if code in (401, 403):
-                        await self.queue.put(("fatal", s, exc))
+                    what = await self._failed(s, exc, backoff)
+                    if what == "stop":
                         return
-                    await self.queue.put(("conn", s, exc))
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                    continue
+                    if what == "relist":
+                        break
 
     # -- state ---------------------------------------------------------------------------------
     def _obj(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -329,6 +326,9 @@ class Run:
         out = []
         for t in self.targets:
             if t.kind == WORKLOADS:
+                why = self._workloads_waiting(t, states)
+                if why:  # never an empty reason: say what is still missing
+                    out.append((t.label(), why))
                 continue
             s = states.get(t.key)
             if s is None:
@@ -339,6 +339,17 @@ class Run:
             if key not in self.by_key and s.phase != st.READY:
                 out.append((f"{s.kind} {s.namespace}/{s.name}", s.message))
         return out
+
+    def _workloads_waiting(self, t: Target, states: dict[tuple[str, str, str], ObjectState]) -> str | None:
+        """Why a WORKLOADS target is not done yet (the same conditions as :meth:`_done`), or None."""
+        if not (self._synced("DaemonSet") and self._synced("Deployment")):
+            return "the Deployments and DaemonSets were not listed yet"
+        hr = t.after[0] if t.after else None
+        if not self.workload_count.get(t.key) and not (
+            hr in self.by_key and (s := states.get(hr)) is not None and s.phase == st.READY
+        ):
+            return "no Deployment or DaemonSet of it seen yet"
+        return None
 
     def _done(self, states: dict[tuple[str, str, str], ObjectState]) -> bool:
         for t in self.targets:

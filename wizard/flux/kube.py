@@ -8,11 +8,6 @@ from typing import Any
 
 from wizard.errors import UserError
 
-REQUIRED_APIS = (
-    ("source.toolkit.fluxcd.io", "v1"),
-    ("kustomize.toolkit.fluxcd.io", "v1"),
-    ("helm.toolkit.fluxcd.io", "v2"),
-)
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 HEARTBEAT = 30.0
 INSTANCE_LABEL = "app.kubernetes.io/instance"
@@ -59,31 +54,6 @@ def parse_duration(text: str | float | int) -> float:
         raise UserError(f"--timeout {text!r} is not a duration. Use e.g. 90s, 20m or 1h.")
     mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
     return sum(float(n) * mult[u] for n, u in parts)
-
-
-def check_served(discovery: dict[str, Any], where: str = "the cluster") -> None:
-    """Raise UserError (exit 2) unless the APIGroupList from ``GET /apis`` serves the Flux GA
-    APIs edge-wizard writes."""
-    served: dict[str, list[str]] = {}
-    for g in discovery.get("groups") or []:
-        served[g.get("name", "")] = [v.get("version") for v in g.get("versions") or []]
-    missing = [(g, v) for g, v in REQUIRED_APIS if v not in served.get(g, [])]
-    if not missing:
-        return
-    if not any(g in served for g, _ in REQUIRED_APIS):
-        raise UserError(
-            f"Flux is not installed in the cluster at {where}: none of its APIs "
-            f"({', '.join(g for g, _ in REQUIRED_APIS)}) are served. Bootstrap Flux first "
-            "(flux bootstrap ...), then run again."
-        )
-    found = "; ".join(f"{g} serves {', '.join(served.get(g) or ['nothing'])}" for g, _ in missing)
-    raise UserError(
-        f"The cluster's Flux is too old for the manifests edge-wizard writes: they use "
-        f"{', '.join(f'{g}/{v}' for g, v in missing)}, but {found}. These GA APIs came with Flux 2.3 "
-        "(and the beta ones were removed in 2.7/2.8). Upgrade Flux first (flux install --export > "
-        "gotk-components.yaml with a current flux CLI and push it, or flux bootstrap again), run "
-        "`flux migrate`, then run edge-wizard again."
-    )
 
 
 def error_code(exc: BaseException) -> int | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
-from wizard import yamlio
+from wizard.index import FluxKustomization, is_flux_kustomization
 from wizard.repo import Layout, norm
 
 FLUX_NS = "flux-system"
@@ -36,53 +36,27 @@ class Target:
         return f"{self.kind} {where}{self.name}"
 
 
-def _docs(path: Path) -> list[dict[str, Any]]:
-    try:
-        return [d for d in yamlio.load_plain(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
-    except Exception:
-        return []
-
-
-def _yaml_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+FOLLOWED_KINDS = ("HelmRepository", "HelmRelease", "ClusterIssuer", "Ingress")
 
 
 def root_kustomization(layout: Layout) -> str:
     """The name of the Kustomization in gotk-sync.yaml (``flux-system`` after a bootstrap)."""
-    for doc in _docs(layout.root / layout.flux_dir / "gotk-sync.yaml"):
-        if doc.get("kind") == "Kustomization" and str(doc.get("apiVersion", "")).startswith("kustomize.toolkit"):
-            return str((doc.get("metadata") or {}).get("name") or "flux-system")
+    sync = f"{layout.flux_dir}/gotk-sync.yaml"
+    for doc in layout.index.find({"Kustomization"}, files=[sync]):
+        if is_flux_kustomization(doc):
+            return doc.name
     return "flux-system"
 
 
-@dataclass(frozen=True)
-class _FluxK:
-    name: str
-    path: str
-    depends_on: tuple[str, ...] = ()
-
-
-def flux_kustomizations(layout: Layout) -> dict[str, _FluxK]:
+def flux_kustomizations(layout: Layout) -> dict[str, FluxKustomization]:
     """The Flux Kustomizations declared in the Flux folder as it is on disk NOW (the layout was
     discovered before the run wrote new ones)."""
-    out = {k.name: _FluxK(k.name, k.path, tuple(k.depends_on)) for k in layout.kustomizations.values()}
-    for f in sorted((layout.root / layout.flux_dir).glob("*.y*ml")):
-        for doc in _docs(f):
-            if doc.get("kind") != "Kustomization" or not str(doc.get("apiVersion", "")).startswith(
-                "kustomize.toolkit.fluxcd.io/"
-            ):
-                continue
-            name = (doc.get("metadata") or {}).get("name")
-            spec = doc.get("spec") or {}
-            if name:
-                deps = tuple(str(d.get("name")) for d in spec.get("dependsOn") or [] if isinstance(d, dict))
-                out[str(name)] = _FluxK(str(name), norm(str(spec.get("path", ""))), deps)
+    out = dict(layout.kustomizations)
+    out.update({k.name: k for k in layout.index.flux_kustomizations(layout.flux_dir)})
     return out
 
 
-def _owner(layout: Layout, ks: dict[str, _FluxK], rel: str) -> str | None:
+def _owner(layout: Layout, ks: dict[str, FluxKustomization], rel: str) -> str | None:
     """The Flux Kustomization whose spec.path holds ``rel`` (deepest match)."""
     best, depth = None, -1
     for k in ks.values():
@@ -95,7 +69,7 @@ def _owner(layout: Layout, ks: dict[str, _FluxK], rel: str) -> str | None:
     return best
 
 
-def _step_kustomizations(plan: Any | None, layout: Layout, ks: dict[str, _FluxK]) -> list[str]:
+def _step_kustomizations(plan: Any | None, layout: Layout, ks: dict[str, FluxKustomization]) -> list[str]:
     from wizard import steps as steps_mod
 
     names: list[str] = []
@@ -139,43 +113,35 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
         out.append(kt)
         if kname not in ks or not ks[kname].path:
             continue
-        folder = layout.root / ks[kname].path
-        for f in _yaml_files(folder):
-            for doc in _docs(f):
-                kind = doc.get("kind")
-                meta = doc.get("metadata") or {}
-                name, ns = str(meta.get("name") or ""), str(meta.get("namespace") or "")
-                api = str(doc.get("apiVersion", ""))
-                if not name:
-                    continue
-                if kind == "HelmRepository" and api.startswith("source.toolkit.fluxcd.io/"):
-                    later.append(Target("HelmRepository", ns or "default", name, after=(kt.key,)))
-                elif kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
-                    spec = doc.get("spec") or {}
-                    ns = ns or "default"
-                    hr = Target("HelmRelease", ns, name, after=(kt.key,))
-                    later.append(hr)
-                    target_ns = spec.get("targetNamespace") or ns
-                    release = spec.get("releaseName") or (
-                        f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name
+        if not (layout.root / ks[kname].path).is_dir():
+            continue
+        for doc in layout.index.find(FOLLOWED_KINDS, under=ks[kname].path):
+            kind, api, name, ns = doc.kind, doc.api, doc.name, doc.namespace
+            if not name:
+                continue
+            if kind == "HelmRepository" and api.startswith("source.toolkit.fluxcd.io/"):
+                later.append(Target("HelmRepository", ns or "default", name, after=(kt.key,)))
+            elif kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
+                spec = doc.spec
+                ns = ns or "default"
+                hr = Target("HelmRelease", ns, name, after=(kt.key,))
+                later.append(hr)
+                target_ns = spec.get("targetNamespace") or ns
+                release = spec.get("releaseName") or (
+                    f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name
+                )
+                later.append(Target(WORKLOADS, str(target_ns), name, after=(hr.key,), release=str(release)))
+                later.extend(_certificates(spec.get("values") or {}, str(target_ns), (hr.key,)))
+            elif kind == "ClusterIssuer" and api.startswith("cert-manager.io/"):
+                later.append(Target("ClusterIssuer", "", name, after=(kt.key,)))
+            elif kind == "Ingress":
+                later.extend(
+                    _certificates(
+                        {"ingress": {"tls": doc.spec.get("tls"), "annotations": doc.metadata.get("annotations") or {}}},
+                        ns or "default",
+                        (kt.key,),
                     )
-                    later.append(Target(WORKLOADS, str(target_ns), name, after=(hr.key,), release=str(release)))
-                    later.extend(_certificates(spec.get("values") or {}, str(target_ns), (hr.key,)))
-                elif kind == "ClusterIssuer" and api.startswith("cert-manager.io/"):
-                    later.append(Target("ClusterIssuer", "", name, after=(kt.key,)))
-                elif kind == "Ingress":
-                    later.extend(
-                        _certificates(
-                            {
-                                "ingress": {
-                                    "tls": (doc.get("spec") or {}).get("tls"),
-                                    "annotations": meta.get("annotations") or {},
-                                }
-                            },
-                            ns or "default",
-                            (kt.key,),
-                        )
-                    )
+                )
     # de-duplicate, keep order
     seen: set[tuple[str, str, str]] = set()
     result: list[Target] = []
@@ -186,7 +152,7 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
     return result
 
 
-def _certificates(values: dict[str, Any], namespace: str, after: tuple) -> list[Target]:
+def _certificates(values: dict[str, Any], namespace: str, after: tuple[tuple[str, str, str], ...]) -> list[Target]:
     """cert-manager's ingress-shim names the Certificate after the Ingress tls secretName."""
     ing = values.get("ingress") if isinstance(values, dict) else None
     if not isinstance(ing, dict) or ing.get("enabled") is False:
@@ -209,16 +175,13 @@ def smoke_url(layout: Layout, plan: Any | None) -> str:
         return ""
     if plan is None and SmokeTestStep.kustomization not in flux_kustomizations(layout):
         return ""
-    for f in _yaml_files(layout.root / layout.components_dir / FOLDER):
-        for doc in _docs(f):
-            if doc.get("kind") != "HelmRelease":
-                continue
-            ing = ((doc.get("spec") or {}).get("values") or {}).get("ingress") or {}
-            for tls in ing.get("tls") or []:
-                hosts = (tls or {}).get("hosts") or []
-                if hosts:
-                    return f"https://{hosts[0]}/"
-            for h in ing.get("hosts") or []:
-                if isinstance(h, dict) and h.get("host"):
-                    return f"https://{h['host']}/"
+    for doc in layout.index.find({"HelmRelease"}, under=f"{layout.components_dir}/{FOLDER}"):
+        ing = (doc.spec.get("values") or {}).get("ingress") or {}
+        for tls in ing.get("tls") or []:
+            hosts = (tls or {}).get("hosts") or []
+            if hosts:
+                return f"https://{hosts[0]}/"
+        for h in ing.get("hosts") or []:
+            if isinstance(h, dict) and h.get("host"):
+                return f"https://{h['host']}/"
     return ""

@@ -1,102 +1,56 @@
-"""FluxWatcher: the cluster connection (kubeconfig, --context), the preflight, reconcile requests,
-and ``follow`` (the loop itself is ``wizard.flux.follow.Run``); plus the blocking wrappers the CLI
-uses. lightkube's AsyncClient is imported lazily (slow to import; ``--help`` must stay instant).
+"""FluxWatcher: reconcile requests and ``follow`` (the loop itself is ``wizard.flux.follow.Run``) on
+the run's one cluster connection; plus blocking wrappers for scripts and the bench (the front ends
+go through :mod:`wizard.flow`). lightkube is imported lazily (``--help`` must stay instant).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import os
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.errors import UserError
 from wizard.events import Done, Event, Info
 from wizard.flux import status as st
 from wizard.flux.follow import Run
-from wizard.flux.kube import (
-    HEARTBEAT,
-    REQUESTED_AT,
-    REQUIRED_APIS,
-    check_served,
-    error_code,
-    resource,
-    transport_errors,
-)
+from wizard.flux.kube import HEARTBEAT, REQUESTED_AT, error_code, resource, transport_errors
 from wizard.flux.targets import Target, objects_for, smoke_url
+from wizard.retry import Backoff
+
+if TYPE_CHECKING:
+    from wizard.kube import KubeConnector
 
 
 class FluxWatcher:
-    """Talks to the cluster of ``kubeconfig``/``context`` (default: $KUBECONFIG or ~/.kube/config,
-    its current context). ``requests`` counts the API requests made, by verb (watch, list/get,
-    patch, other) - the bench prints it."""
+    """Follows Flux on the run's one :class:`wizard.kube.KubeConnector` (or one made from
+    ``kubeconfig``/``context``). ``requests`` counts the API requests made, by verb (watch,
+    list/get, patch, other) - the bench prints it."""
+
+    needs_cluster = True
 
     def __init__(
-        self, *, kubeconfig: str | None = None, context: str | None = None, heartbeat: float = HEARTBEAT
+        self,
+        kube: KubeConnector | None = None,
+        *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
-        self.kubeconfig = kubeconfig
-        self.context = context
+        from wizard.kube import KubeConnector
+
+        self.kube = kube if kube is not None else KubeConnector(kubeconfig, context)
         self.heartbeat = heartbeat
         self.requests: collections.Counter[str] = collections.Counter()
-        self._client: Any = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server = ""
+        self._counted: set[int] = set()
 
     # -- connection -----------------------------------------------------------------------
-    def _kubeconfig_path(self) -> Path:
-        if self.kubeconfig:
-            return Path(self.kubeconfig).expanduser()
-        env = os.environ.get("KUBECONFIG")
-        if env:
-            for part in env.split(os.pathsep):
-                if part and Path(part).expanduser().is_file():
-                    return Path(part).expanduser()
-            return Path(env.split(os.pathsep)[0]).expanduser()
-        return Path("~/.kube/config").expanduser()
-
-    def _config(self) -> Any:
-        from lightkube import ConfigError, KubeConfig
-
-        path = self._kubeconfig_path()
-        if not path.is_file():
-            raise UserError(
-                f"No kubeconfig at {path}, so edge-wizard cannot reach the cluster to follow Flux. Point "
-                "KUBECONFIG at your cluster's kubeconfig (talosctl kubeconfig writes one), or run with "
-                "--no-watch and check later with `edge-wizard watch`."
-            )
-        try:
-            kc = KubeConfig.from_file(path)
-        except (ConfigError, ValueError, OSError) as exc:
-            raise UserError(
-                f"The kubeconfig {path} cannot be read ({exc}). Fix it or point KUBECONFIG elsewhere."
-            ) from None
-        try:
-            cfg = kc.get(context_name=self.context)
-        except ConfigError:
-            cfg = None
-        if cfg is None:
-            known = ", ".join(sorted(kc.contexts)) or "none"
-            raise UserError(
-                f"The kubeconfig {path} has no context {self.context!r} (it has: {known}). Pass one of "
-                "them with --context."
-                if self.context
-                else f"The kubeconfig {path} sets no current context (contexts: {known}). Pass --context NAME."
-            )
-        self._server = cfg.cluster.server
-        return cfg
-
     def client(self) -> Any:
-        """The AsyncClient of the running event loop (one per loop: asyncio.run() makes new loops)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            import httpx2
-            from lightkube import AsyncClient
-
-            self._client = AsyncClient(config=self._config(), field_manager="edge-wizard", timeout=httpx2.Timeout(10.0))
-            self._loop = loop
-            http = self._http()
+        """The connector's AsyncClient for the running loop, with request counting attached."""
+        client = self.kube.async_client()
+        if id(client) not in self._counted:
+            self._counted = {id(client)}
+            http = self.kube.http(client)
 
             async def count(request: Any) -> None:
                 if request.url.params.get("watch") in ("true", "1"):
@@ -109,41 +63,21 @@ class FluxWatcher:
                     self.requests["other"] += 1
 
             http.event_hooks = {"request": [count], "response": []}
-        return self._client
-
-    def _http(self) -> Any:
-        # lightkube.AsyncClient -> GenericAsyncClient -> httpx2.AsyncClient (auth + TLS configured)
-        return self._client._client._client
+        return client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            try:
-                await self._client.close()
-            finally:
-                self._client = None
-                self._loop = None
+        await self.kube.aclose()
 
     # -- preflight --------------------------------------------------------------------------
     async def preflight(self) -> list[Event]:
-        """Check that the cluster serves the Flux GA APIs edge-wizard writes (UserError, exit 2)."""
-        self.client()
-        where = f"{self._server}" + (f" (context {self.context})" if self.context else "")
-        try:
-            resp = await self._http().get("/apis", timeout=10.0)
-        except transport_errors() as exc:
-            raise UserError(
-                f"Cannot reach the Kubernetes API at {where}: {exc or type(exc).__name__}. Check that the "
-                "cluster is up and the kubeconfig context is the right one (kubectl get ns), or run with "
-                "--no-watch."
-            ) from None
-        if resp.status_code in (401, 403):
-            raise UserError(
-                f"The Kubernetes API at {where} refused the kubeconfig's credentials "
-                f"(HTTP {resp.status_code}). Refresh them (e.g. talosctl kubeconfig) and run again."
-            )
-        if resp.status_code != 200:
-            raise UserError(f"The Kubernetes API at {where} answered HTTP {resp.status_code} for API discovery.")
-        check_served(resp.json(), where)
+        """The cluster serves the Flux GA APIs edge-wizard writes (UserError, exit 2, when not)."""
+        from wizard.preflight import REQUIRED_APIS, flux_api_problem
+
+        self.client()  # the connector's client, with this watcher's request counting attached
+        discovery = await self.kube.discovery()
+        problem = flux_api_problem(discovery, self.kube.where())
+        if problem:
+            raise UserError(problem)
         return [Info("Flux APIs served: " + ", ".join(f"{g}/{v}" for g, v in REQUIRED_APIS))]
 
     # -- following ------------------------------------------------------------------------
@@ -173,22 +107,20 @@ class FluxWatcher:
         from lightkube.types import PatchType
 
         patch = {"metadata": {"annotations": {REQUESTED_AT: token}}}
-        delay = 0.5
-        for _ in range(40):
+        backoff = Backoff(first=0.5, cap=5.0, attempts=40)
+        while True:
             try:
                 await self.client().patch(resource(kind), name, patch, namespace=namespace, patch_type=PatchType.MERGE)
                 return True
             except transport_errors():
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                pass
             except Exception as exc:
                 if error_code(exc) == 404:
                     return False
-                if error_code(exc) in (409, 429, 500, 503, 504):
-                    await asyncio.sleep(delay)
-                    continue
-                raise
-        return False
+                if error_code(exc) not in (409, 429, 500, 503, 504):
+                    raise
+            if not await backoff.wait():
+                return False
 
 
 # ----------------------------------------------------------------------------------------------

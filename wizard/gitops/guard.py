@@ -1,10 +1,19 @@
-"""The leak guard: what a staged blob must not contain before the wizard commits it."""
+"""The leak guard: what a staged blob must not contain before the wizard commits it.
+
+* any registered secret (the DNS token), raw or base64-encoded at any alignment;
+* a private key, whoever's it is: an age identity (``AGE-SECRET-KEY-1...``), a PEM private key
+  block (``-----BEGIN ... PRIVATE KEY-----``), kubeconfig credentials (``client-key-data:``, a
+  ``token:`` in a kubeconfig) - the patterns are :mod:`wizard.redact`'s;
+* a ``kind: Secret`` without sops metadata, or with values sops did not encrypt.
+"""
 
 from __future__ import annotations
 
 import base64
 import re
 from collections.abc import Iterable
+
+from wizard import redact
 
 # --------------------------------------------------------------------------------------------
 # Leak guard
@@ -65,4 +74,17 @@ def _secret_problem(path: str, data: bytes) -> str | None:
                 for v in fields.values():
                     if v is not None and not (isinstance(v, str) and v.startswith("ENC[")):
                         return f"has sops metadata but a {key} value that is not encrypted"
+    return None
+
+
+def private_key_problem(data: bytes) -> str | None:
+    """Why ``data`` looks like it holds a private key or cluster credentials, or None."""
+    if redact.AGE_IDENTITY_BYTES.search(data):
+        return "holds an age private key (AGE-SECRET-KEY-1...)"
+    if redact.PEM_PRIVATE_BYTES.search(data):
+        return "holds a PEM private key (-----BEGIN ... PRIVATE KEY-----)"
+    if redact.KUBE_KEY_DATA_BYTES.search(data):
+        return "holds kubeconfig credentials (client-key-data)"
+    if redact.KUBECONFIG_MARK_BYTES.search(data) and redact.KUBE_TOKEN_BYTES.search(data):
+        return "holds kubeconfig credentials (a token: of a user)"
     return None

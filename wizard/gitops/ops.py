@@ -1,59 +1,41 @@
-"""GitOps: stage exactly the run's files, commit through a private index, push."""
+"""GitOps: stage exactly the run's files, commit through a private index, push (see push.py).
+
+The real index is never left worse than before: the commit is built in a private index, and the
+real one is updated for the wizard's paths only by writing the new index into ``.git/index.lock``
+and renaming it over ``.git/index`` (as git itself commits), with a journal for a kill in between
+(:mod:`wizard.gitops.state`). When another process holds ``index.lock`` the wizard does not commit.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import git
-from git import GitCommandError, RemoteProgress, Repo
+from git import GitCommandError, Repo
 
-from wizard.errors import StepFailed, UserError
-from wizard.events import Committed, Event, Info, Pushed, PushProgress, Warning
-from wizard.gitops.guard import _secret_needles, _secret_problem
+from wizard import childenv, redact
+from wizard.errors import StepFailed, UserError, WizardError
+from wizard.events import Committed, Event, Info, Warning
+from wizard.gitops import state
+from wizard.gitops.gitout import STATUS_WORD, error_text, last_line, parse_name_status
+from wizard.gitops.guard import _secret_needles, _secret_problem, private_key_problem
+from wizard.gitops.push import PushMixin
 from wizard.gitops.urls import normalize_url, redact_url
+
+# GitPython logs "Error lines received while pushing" itself; the wizard reports push errors in its own words.
+logging.getLogger("git").addHandler(logging.NullHandler())
+logging.getLogger("git").propagate = False
 
 _EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _EMPTY_TREE_SHA256 = "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
-
-
-# --------------------------------------------------------------------------------------------
-# Progress
-# --------------------------------------------------------------------------------------------
-
-_OPS = [
-    (RemoteProgress.COUNTING, "counting"),
-    (RemoteProgress.COMPRESSING, "compressing"),
-    (RemoteProgress.WRITING, "writing"),
-    (RemoteProgress.RECEIVING, "receiving"),
-    (RemoteProgress.RESOLVING, "resolving"),
-    (RemoteProgress.FINDING_SOURCES, "finding sources"),
-    (RemoteProgress.CHECKING_OUT, "checking out"),
-]
-
-
-class _Progress(RemoteProgress):
-    def __init__(self, emit: Callable[[Event], None], scrub: Callable[[str], str]) -> None:
-        super().__init__()
-        self._emit = emit
-        self._scrub = scrub
-
-    def update(self, op_code: int, cur_count, max_count=None, message: str = "") -> None:  # type: ignore[override]
-        op = op_code & RemoteProgress.OP_MASK
-        stage = next((name for bit, name in _OPS if op & bit), "push")
-        percent = None
-        try:
-            if max_count:
-                percent = round(100.0 * float(cur_count) / float(max_count), 1)
-        except (TypeError, ValueError, ZeroDivisionError):
-            percent = None
-        self._emit(PushProgress(stage=stage, percent=percent, message=self._scrub(message or "")))
-
-    def all_lines(self) -> list[str]:
-        return [*self.other_lines, *self.error_lines]
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,7 +52,7 @@ class GitTarget:
     local_branch: str | None = None  # the checked-out branch (None when HEAD is detached)
 
 
-class GitOps:
+class GitOps(PushMixin):
     def __init__(
         self,
         repo_root: Path,
@@ -95,19 +77,17 @@ class GitOps:
         self.emit = emit
         self._secrets: list[str] = []
         self._target: GitTarget | None = None
+        self.git_dir = Path(self.repo.git_dir)
+        childenv.isolate()  # git and everything it starts inherit os.environ: no SOPS_AGE_KEY* in it
         # Pathspecs are file names, never globs; no pager, no prompts.
         self.repo.git.update_environment(GIT_LITERAL_PATHSPECS="1", GIT_TERMINAL_PROMPT="0", GIT_PAGER="cat")
 
     # ---------------------------------------------------------------- helpers
     def _scrub(self, text: str) -> str:
-        text = redact_url(text)
-        for secret in self._secrets:
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "***")
-        return text
+        return redact.scrub(text, self._secrets)
 
-    def _git(self, *args: str, **kwargs) -> str:
-        return self.repo.git.execute(["git", *args], **kwargs)  # type: ignore[return-value]
+    def _git(self, *args: str, **kwargs: Any) -> str:
+        return str(self.repo.git.execute(["git", *args], **kwargs))
 
     def _rel(self, path: str | os.PathLike[str]) -> str:
         p = Path(path)
@@ -154,7 +134,7 @@ class GitOps:
         return _EMPTY_TREE_SHA256 if head and len(head) == 64 else _EMPTY_TREE_SHA1
 
     def _no_prompt_env(self) -> dict[str, str]:
-        env = {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        env = dict(childenv.NO_PROMPT)
         if not os.environ.get("GIT_SSH_COMMAND") and not os.environ.get("GIT_SSH"):
             try:
                 configured = self.repo.config_reader().get_value("core", "sshCommand", default="")
@@ -289,108 +269,233 @@ class GitOps:
             ),
         )
 
+    # ---------------------------------------------------------------- 0. preflight
+    def recover(self) -> None:
+        """Repair what a killed run left (the index journal); call under the run lock."""
+
+        def reset(paths: list[str]) -> None:
+            self._git("reset", "--quiet", "--", *paths)
+
+        state.recover(self.git_dir, self._head_sha(), reset, lambda m: self.emit(Warning(message=m, step="git")))
+
+    def preflight(self, paths: Sequence[str | os.PathLike[str]], *, push: bool = True) -> None:
+        """Everything that must hold before the first file is written (UserError, exit 2, otherwise):
+        no rebase/merge in progress, a branch checked out, no one else holding git's index, the
+        managed files free of foreign edits, and (when pushing) no unpushed commits of the user's."""
+        state.check_in_progress(self.git_dir)
+        self.recover()
+        self._require_branch()
+        self._check_index_lock(before_writing=True)
+        self.check_clean([str(p) for p in paths])
+        if push:
+            t = self.target()
+            state.refuse_foreign_unpushed(
+                state.foreign_unpushed(self.unpushed_commits()), t.remote, self._push_branch()
+            )
+
+    def _check_index_lock(self, *, before_writing: bool) -> None:
+        lock = self.git_dir / "index.lock"
+        if not lock.exists():
+            return
+        done = (
+            "It stopped before writing anything."
+            if before_writing
+            else "The files are written on disk but nothing was committed."
+        )
+        raise (UserError if before_writing else StepFailed)(
+            "Another git process is using this repository's index right now (.git/index.lock exists: an editor's "
+            "git integration, a running git command, or one that crashed). Committing now could leave git's index "
+            f"inconsistent, so the wizard did not commit. {done}",
+            hint="Wait for that git command to finish (or, if none is running, remove .git/index.lock), then re-run.",
+        )
+
     # ---------------------------------------------------------------- 3-4. commit
     def commit(self, paths: list[str], steps: list[str], *, secret_values: Sequence[str] = ()) -> str | None:
         for s in secret_values:
             if s and s not in self._secrets:
                 self._secrets.append(s)
+                redact.remember(s)
         rels = self._rels(paths)
         self._require_branch()
         if not rels:
             return None
-        head = self._head_sha()
-
-        fd, index_path = tempfile.mkstemp(prefix="edge-wizard-index.", dir=self.repo.git_dir)
-        os.close(fd)
-        os.unlink(index_path)  # git creates it; an empty file is not a valid index
-        env = {"GIT_INDEX_FILE": index_path}
         try:
-            with self.repo.git.custom_environment(**env):
-                if head:
-                    self._git("read-tree", head)
-                else:
-                    self._git("read-tree", "--empty")
-                present = [r for r in rels if os.path.lexists(self.top / r)]
-                absent = [r for r in rels if r not in present]
-                if present:
-                    try:
-                        self._git("add", "--", *present)
-                    except GitCommandError as exc:
-                        raise StepFailed(
-                            self._scrub(
-                                "git refused to stage the files the wizard wrote "
-                                f"({', '.join(present)}): {_last_line(exc)}. Nothing was committed; the files are on disk."
-                            ),
-                            hint="If they are listed in .gitignore, remove that rule, then re-run `edge-wizard run`.",
-                        ) from exc
-                if absent:
-                    self._git("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *absent)
-
-                base = head or self._empty_tree()
-                status = self._git(
-                    "diff",
-                    "--cached",
-                    "--no-renames",
-                    "--name-status",
-                    "-z",
-                    base,
-                    "--",
-                    strip_newline_in_stdout=False,
-                )
-                changes = _parse_name_status(status)
-                if not changes:
-                    self.emit(Info(message="Nothing to commit: the repository already has these files as written."))
-                    return None
-
-                self._leak_guard(rels)
-
-                tree = self._git("write-tree").strip()
-                subject = "edge-wizard: " + (", ".join(steps) if steps else "update")
-                body = "Files:\n" + "\n".join(f"- {p} ({_STATUS_WORD.get(s, s)})" for s, p in changes)
-                args = ["commit-tree", tree]
-                if head:
-                    args += ["-p", head]
-                try:
-                    sha = self._git(*args, "-m", subject, "-m", body).strip()
-                except GitCommandError as exc:
-                    err = _error_text(exc)
-                    if "tell me who you are" in err.lower() or "empty ident" in err.lower():
-                        raise UserError(
-                            "git does not know who you are, so it cannot author the commit.",
-                            hint='Set it with `git config user.name "Your Name"` and `git config user.email you@example.com`, then re-run `edge-wizard run`.',
-                        ) from exc
-                    raise StepFailed(self._scrub(f"git could not create the commit: {_last_line(exc)}.")) from exc
-        finally:
-            for p in (index_path, index_path + ".lock"):
-                try:
-                    os.unlink(p)
-                except FileNotFoundError:
-                    pass
-
-        old = head or "0" * len(sha)
-        try:
-            self._git("update-ref", "-m", f"commit: {subject}", "HEAD", sha, old)
-        except GitCommandError as exc:
+            return self._commit(rels, steps)
+        except WizardError:
+            raise
+        except (GitCommandError, OSError) as exc:
+            reason = last_line(exc) if isinstance(exc, GitCommandError) else (exc.strerror or type(exc).__name__)
             raise StepFailed(
                 self._scrub(
-                    f"The branch moved while the wizard was committing ({_last_line(exc)}); nothing was committed."
+                    f"git could not commit the wizard's files ({reason}). The files are written on disk; nothing "
+                    "was committed and git's index is as it was."
                 ),
-                hint="Re-run `edge-wizard run`.",
-            ) from exc
-        # Bring the real index in line for our paths only; other staged work stays staged.
+                hint="Fix the cause (a read-only or full .git folder? df -h .; ls -ld .git), then re-run: the files "
+                "are committed then.",
+            ) from None
+
+    def _take_index_lock(self) -> Path:
+        lock = self.git_dir / "index.lock"
         try:
-            self._git("reset", "--quiet", "--", *rels)
-        except GitCommandError:
-            pass
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            self._check_index_lock(before_writing=False)
+            raise
+        os.close(fd)
+        return lock
+
+    def _commit(self, rels: list[str], steps: list[str]) -> str | None:
+        head = self._head_sha()
+        lock = self._take_index_lock()
+        journal = state.IndexJournal(self.git_dir)
+        lock_held = True
+        committed = False
+        temps: list[str] = []
+        try:
+            journal.write(index_lock=True, paths=rels)
+            fd, index_path = tempfile.mkstemp(prefix="edge-wizard-index.", dir=self.git_dir)
+            os.close(fd)
+            os.unlink(index_path)  # git creates it; an empty file is not a valid index
+            temps += [index_path, index_path + ".lock"]
+            built = self._build_commit(index_path, head, rels, steps)
+            if built is None:
+                return None
+            sha, subject, changes = built
+            next_index = self._next_real_index(sha, rels)
+            temps += [next_index, next_index + ".lock"]
+            journal.write(index_lock=True, paths=rels, sha=sha, head=head)
+            old = head or "0" * len(sha)
+            try:
+                self._git("update-ref", "-m", f"commit: {subject}", "HEAD", sha, old)
+            except GitCommandError as exc:
+                raise StepFailed(
+                    self._scrub(
+                        f"The branch moved while the wizard was committing ({last_line(exc)}); nothing was committed."
+                    ),
+                    hint="Re-run `edge-wizard run`.",
+                ) from exc
+            committed = True
+            # HEAD moved: now the real index, in one rename, while we still hold index.lock
+            os.replace(next_index, self.git_dir / "index")
+            journal.write(index_lock=True, paths=rels, sha=sha, head=head, index_done=True)
+            os.unlink(lock)
+            lock_held = False
+            journal.clear()
+        except OSError as exc:
+            if committed:
+                self._index_fallback(lock if lock_held else None, rels, journal, exc)
+                lock_held = False
+            else:
+                raise
+        finally:
+            for t in temps:
+                with contextlib.suppress(OSError):
+                    os.unlink(t)
+            if lock_held:
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
+            if not committed:
+                journal.clear()
         files = tuple(p for _, p in changes)
         self.emit(Committed(sha=sha, subject=subject, files=files))
         return sha
 
+    def _index_fallback(self, lock: Path | None, rels: list[str], journal: state.IndexJournal, exc: OSError) -> None:
+        """The commit landed but the new index could not be put in place: update it path by path."""
+        if lock is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+        try:
+            self._git("reset", "--quiet", "--", *rels)
+        except GitCommandError:
+            raise StepFailed(
+                f"The wizard committed its files, but git's index could not be updated ({exc.strerror}); until it is, "
+                "`git status` shows them as staged for deletion and your next commit would delete them. The next "
+                "`edge-wizard run` repairs it.",
+                hint=f"Or repair it now: git reset -q -- {' '.join(rels[:5])}{' ...' if len(rels) > 5 else ''}",
+            ) from None
+        journal.clear()
+
+    def _next_real_index(self, sha: str, rels: list[str]) -> str:
+        """A copy of the real index with the wizard's paths as in commit ``sha`` (other staged work kept)."""
+        fd, path = tempfile.mkstemp(prefix="edge-wizard-index.next.", dir=self.git_dir)
+        os.close(fd)
+        real = self.git_dir / "index"
+        with self.repo.git.custom_environment(GIT_INDEX_FILE=path):
+            if real.exists():
+                shutil.copyfile(real, path)
+                self._git("reset", "--quiet", sha, "--", *rels)
+            else:
+                os.unlink(path)
+                self._git("read-tree", sha)
+        return path
+
+    def _build_commit(
+        self, index_path: str, head: str | None, rels: list[str], steps: list[str]
+    ) -> tuple[str, str, list[tuple[str, str]]] | None:
+        """In the private index: HEAD + our paths, leak guard, commit object. None: nothing to commit."""
+        with self.repo.git.custom_environment(GIT_INDEX_FILE=index_path):
+            if head:
+                self._git("read-tree", head)
+            else:
+                self._git("read-tree", "--empty")
+            present = [r for r in rels if os.path.lexists(self.top / r)]
+            absent = [r for r in rels if r not in present]
+            if present:
+                try:
+                    self._git("add", "--", *present)
+                except GitCommandError as exc:
+                    full = error_text(exc).lower()
+                    hint = (
+                        "Free some disk space (df -h .), then re-run `edge-wizard run`: it commits the files then."
+                        if "no space left" in full or "disk quota" in full
+                        else "If they are listed in .gitignore, remove that rule, then re-run `edge-wizard run`."
+                    )
+                    raise StepFailed(
+                        self._scrub(
+                            "git refused to stage the files the wizard wrote "
+                            f"({', '.join(present)}): {last_line(exc)}. Nothing was committed; the files are on disk."
+                        ),
+                        hint=hint,
+                    ) from exc
+            if absent:
+                self._git("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *absent)
+
+            base = head or self._empty_tree()
+            status = self._git(
+                "diff", "--cached", "--no-renames", "--name-status", "-z", base, "--", strip_newline_in_stdout=False
+            )
+            changes = parse_name_status(status)
+            if not changes:
+                self.emit(Info(message="Nothing to commit: the repository already has these files as written."))
+                return None
+
+            self._leak_guard(rels)
+
+            tree = self._git("write-tree").strip()
+            subject = "edge-wizard: " + (", ".join(steps) if steps else "update")
+            body = "Files:\n" + "\n".join(f"- {p} ({STATUS_WORD.get(s, s)})" for s, p in changes)
+            args = ["commit-tree", tree]
+            if head:
+                args += ["-p", head]
+            try:
+                sha = self._git(*args, "-m", subject, "-m", body).strip()
+            except GitCommandError as exc:
+                err = error_text(exc)
+                if "tell me who you are" in err.lower() or "empty ident" in err.lower():
+                    raise UserError(
+                        "git does not know who you are, so it cannot author the commit.",
+                        hint='Set it with `git config user.name "Your Name"` and `git config user.email you@example.com`, then re-run `edge-wizard run`.',
+                    ) from exc
+                raise StepFailed(self._scrub(f"git could not create the commit: {last_line(exc)}.")) from exc
+        return sha, subject, changes
+
     def _leak_guard(self, rels: list[str]) -> None:
         """Runs with GIT_INDEX_FILE pointing at the private index."""
         listing = self._git("ls-files", "-s", "-z", "--", *rels, strip_newline_in_stdout=False)
-        needles = _secret_needles(self._secrets)
+        needles = _secret_needles([*self._secrets, *redact.secrets()])
         problems: list[str] = []
+        keys = False
         for entry in listing.split("\0"):
             if not entry:
                 continue
@@ -399,196 +504,31 @@ class GitOps:
             if mode == "160000":
                 continue  # submodule
             data = self.repo.git.cat_file("blob", sha, stdout_as_string=False)
+            shown = redact.printable(path, newlines=False)
             if any(n in data for n in needles):
-                problems.append(f"{path} contains a secret value in plain text or base64")
+                problems.append(f"{shown} contains a secret value in plain text or base64")
+                continue
+            key = private_key_problem(data)
+            if key:
+                problems.append(f"{shown} {key}")
+                keys = True
                 continue
             why = _secret_problem(path, data)
             if why:
-                problems.append(f"{path} {why}")
+                problems.append(f"{shown} {why}")
         if problems:
+            hint = (
+                "Remove the key from that file (a private key never belongs in git: keep it in ~/.config/sops/age/ or "
+                "your kubeconfig), then re-run `edge-wizard run`."
+                if keys
+                else "Encrypt the file with sops (sops --encrypt --in-place FILE, using the repository's .sops.yaml) "
+                "or remove the value, then re-run `edge-wizard run`."
+            )
             raise StepFailed(
                 "Refusing to commit: " + "; ".join(problems) + ". A plaintext secret in git is readable by "
                 "anyone who can read the repository, forever. Nothing was committed; the files are still on disk.",
-                hint="Encrypt the file with sops (sops --encrypt --in-place FILE, using the repository's .sops.yaml) "
-                "or remove the value, then re-run `edge-wizard run`.",
+                hint=hint,
             )
-
-    # ---------------------------------------------------------------- 5. push
-    def _tracking_ref(self) -> str:
-        return f"refs/remotes/{self.target().remote}/{self._push_branch()}"
-
-    def _rev(self, ref: str) -> str | None:
-        try:
-            return self._git("rev-parse", "--verify", "--quiet", ref + "^{commit}").strip() or None
-        except GitCommandError:
-            return None
-
-    def unpushed(self) -> bool:
-        if self._local_branch() is None or self._head_sha() is None:
-            return False
-        tracking = self._rev(self._tracking_ref())
-        if tracking is None:
-            return True
-        count = self._git("rev-list", "--count", f"{tracking}..HEAD").strip()
-        return int(count or 0) > 0
-
-    def push(self) -> str:
-        t = self.target()
-        branch = self._push_branch()
-        head = self._head_sha()
-        if head is None:
-            raise StepFailed(f"There is nothing to push: branch '{branch}' has no commits yet.")
-        if t.remote not in [r.name for r in self.repo.remotes]:
-            raise StepFailed(
-                f"Commit {head[:12]} is on '{branch}' but this repository has no remote named '{t.remote}', "
-                "so the wizard cannot push it. The commit is kept.",
-                hint="Add the remote (git remote add origin URL) and re-run `edge-wizard run` to push it.",
-            )
-        if not self.unpushed():
-            self.emit(Info(message=f"Nothing to push: {t.remote}/{branch} already has {head[:12]}."))
-            return head
-
-        outcome, detail = self._push_once(t.remote, branch)
-        if outcome == "rejected":
-            self._integrate_upstream(t.remote, branch)
-            outcome, detail = self._push_once(t.remote, branch)
-            if outcome == "rejected":
-                raise StepFailed(
-                    self._scrub(
-                        f"The push to {t.remote}/{branch} was rejected again: the remote moved while the wizard "
-                        f"was updating. Your local commit {self._head_sha()[:12]} is kept."  # type: ignore[index]
-                    ),
-                    hint="Re-run `edge-wizard run` to retry the push.",
-                )
-        if outcome != "ok":
-            raise self._push_error(outcome, detail, t, branch)
-
-        sha = self._head_sha()
-        assert sha is not None
-        try:
-            self._git("update-ref", f"refs/remotes/{t.remote}/{branch}", sha)
-        except GitCommandError:
-            pass
-        self.emit(Pushed(sha=sha, remote=t.remote, branch=branch))
-        return sha
-
-    def _push_once(self, remote_name: str, branch: str) -> tuple[str, str]:
-        """Push refs/heads/<branch>; returns (ok|rejected|remote-rejected|auth|unreachable|failed, detail)."""
-        progress = _Progress(self.emit, self._scrub)
-        remote = self.repo.remote(remote_name)
-        refspec = f"refs/heads/{branch}:refs/heads/{branch}"
-        try:
-            with self.repo.git.custom_environment(**self._no_prompt_env()):
-                infos = remote.push(refspec=refspec, progress=progress)
-        except GitCommandError as exc:
-            text = "\n".join([*progress.all_lines(), _error_text(exc)])
-            return _classify(text), text
-        text = "\n".join(progress.all_lines())
-        if not infos:
-            err = infos.error
-            if err is not None:
-                text += "\n" + _error_text(err)  # type: ignore[arg-type]
-            return _classify(text), text
-        for info in infos:
-            if info.flags & info.REJECTED:
-                return "rejected", info.summary
-            if info.flags & (info.REMOTE_REJECTED | info.REMOTE_FAILURE | info.ERROR):
-                return "remote-rejected", info.summary.strip()
-        if infos.error is not None:
-            return _classify(text + "\n" + _error_text(infos.error)), text  # type: ignore[arg-type]
-        return "ok", ""
-
-    def _push_error(self, outcome: str, detail: str, t: GitTarget, branch: str) -> StepFailed:
-        head = (self._head_sha() or "")[:12]
-        where = f"{t.remote} ({t.remote_url})" if t.remote_url else t.remote
-        said = _summary(self._scrub(detail))
-        kept = f"Your commit {head} is kept locally on '{branch}'."
-        retry = "re-run `edge-wizard run` to push what is committed."
-        if outcome == "auth":
-            msg = f"Pushing to {where} failed: the server refused the credentials (not authorised to push). {kept}"
-            hint = f"Fix the git credentials for that remote (credential helper, SSH key or token with write access), then {retry}"
-        elif outcome == "unreachable":
-            msg = f"Pushing to {where} failed: the remote could not be reached. {kept}"
-            hint = f"Check the network and the remote URL (git remote -v), then {retry}"
-        elif outcome == "remote-rejected":
-            msg = f"The remote {where} refused the update to '{branch}' (for example a protected branch or a server hook). {kept}"
-            hint = f"Allow the push or push through a pull request, then {retry}"
-        else:
-            msg = f"Pushing to {where} failed. {kept}"
-            hint = f"Fix the cause, then {retry}"
-        if said:
-            msg += f" git said: {said}" + ("" if said.endswith((".", "!")) else ".")
-        return StepFailed(self._scrub(msg), hint=self._scrub(hint))
-
-    def _integrate_upstream(self, remote_name: str, branch: str) -> None:
-        """Non-fast-forward: fetch, rebase our commits when they touch no upstream-changed path."""
-        head = self._head_sha()
-        assert head is not None
-        tracking = f"refs/remotes/{remote_name}/{branch}"
-        self.emit(Info(message=f"{remote_name}/{branch} has new commits; fetching them."))
-        try:
-            with self.repo.git.custom_environment(**self._no_prompt_env()):
-                self._git("fetch", "--no-tags", "--quiet", remote_name, f"+refs/heads/{branch}:{tracking}")
-        except GitCommandError as exc:
-            text = _error_text(exc)
-            raise self._push_error(_classify(text), text, self.target(), branch) from exc
-        upstream = self._rev(tracking)
-        assert upstream is not None
-        try:
-            base = self._git("merge-base", "HEAD", upstream).strip()
-        except GitCommandError:
-            base = ""
-        kept = f"Your local commit {head[:12]} is kept."
-        if not base:
-            raise StepFailed(
-                f"The push to {remote_name}/{branch} was rejected and the remote branch shares no history with "
-                f"your local '{branch}', so the wizard will not combine them. {kept}",
-                hint=f"Reconcile the branches by hand (git pull --rebase {remote_name} {branch}), then re-run `edge-wizard run`.",
-            )
-        ours = _names(
-            self._git("diff", "--name-only", "--no-renames", "-z", base, "HEAD", strip_newline_in_stdout=False)
-        )
-        theirs = _names(
-            self._git("diff", "--name-only", "--no-renames", "-z", base, upstream, strip_newline_in_stdout=False)
-        )
-        overlap = sorted(set(ours) & set(theirs))
-        if overlap:
-            raise StepFailed(
-                f"The push to {remote_name}/{branch} was rejected because the remote has new commits that change "
-                f"the same files as your unpushed commit: {', '.join(overlap)}. The wizard does not merge "
-                f"conflicting edits. {kept} Nothing was pushed.",
-                hint=f"Run `git pull --rebase {remote_name} {branch}`, resolve the conflict, then re-run `edge-wizard run` to push.",
-            )
-        # Local uncommitted/untracked files that the upstream changes would overwrite.
-        local_dirty = {p for p, _ in self._status_all()}
-        clash = sorted(local_dirty & set(theirs))
-        if clash:
-            raise StepFailed(
-                f"The push to {remote_name}/{branch} was rejected because the remote has new commits, and they "
-                f"change files you have uncommitted edits to: {', '.join(clash)}. The wizard will not touch "
-                f"your edits. {kept}",
-                hint=f"Commit or stash those edits, run `git pull --rebase {remote_name} {branch}`, then re-run `edge-wizard run`.",
-            )
-        try:
-            with self.repo.git.custom_environment(GIT_EDITOR="true", GIT_SEQUENCE_EDITOR="true"):
-                self.repo.git.rebase("--autostash", "--no-verify", upstream)
-        except GitCommandError as exc:
-            try:
-                self.repo.git.rebase("--abort")
-            except GitCommandError:
-                pass
-            raise StepFailed(
-                self._scrub(
-                    f"The remote {remote_name}/{branch} has new commits and rebasing your commit onto them failed "
-                    f"({_last_line(exc)}). The rebase was undone. {kept}"
-                ),
-                hint=f"Run `git pull --rebase {remote_name} {branch}` by hand, then re-run `edge-wizard run`.",
-            ) from exc
-        self.emit(
-            Info(
-                message=f"Rebased your commit onto the new commits from {remote_name}/{branch} (they change other files)."
-            )
-        )
 
     def _status_all(self) -> list[tuple[str, str]]:
         out = self._git(
@@ -599,102 +539,3 @@ class GitOps:
             if len(entry) >= 4:
                 res.append((entry[3:], entry[:2]))
         return res
-
-
-# --------------------------------------------------------------------------------------------
-# small parsers
-# --------------------------------------------------------------------------------------------
-
-_STATUS_WORD = {"A": "added", "M": "modified", "D": "deleted", "T": "type changed"}
-
-
-def _parse_name_status(out: str) -> list[tuple[str, str]]:
-    parts = [p for p in out.split("\0") if p != ""]
-    res: list[tuple[str, str]] = []
-    i = 0
-    while i + 1 < len(parts):
-        status, path = parts[i].strip(), parts[i + 1]
-        res.append((status[:1], path))
-        i += 2
-    return res
-
-
-def _names(out: str) -> list[str]:
-    return [p for p in out.split("\0") if p]
-
-
-def _error_text(exc: BaseException) -> str:
-    stderr = getattr(exc, "stderr", None)
-    if isinstance(stderr, bytes):
-        stderr = stderr.decode("utf-8", "replace")
-    text = (stderr or str(exc)).strip()
-    # GitPython wraps it as "stderr: '<text>'".
-    if text.startswith("stderr: '") and text.endswith("'"):
-        text = text[len("stderr: '") : -1]
-    return text.strip()
-
-
-def _last_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in _error_text(exc).splitlines() if ln.strip()]
-    return lines[-1] if lines else type(exc).__name__
-
-
-def _summary(text: str) -> str:
-    lines = []
-    for ln in text.splitlines():
-        ln = ln.strip()
-        if not ln or ln.lower().startswith(("stderr:", "cmdline:")):
-            continue
-        if ln.startswith(("fatal:", "error:", "remote:", "ERROR", "!")) or not lines:
-            lines.append(ln)
-    seen: list[str] = []
-    for ln in lines:
-        if ln not in seen:
-            seen.append(ln)
-    return " ".join(seen[-2:])
-
-
-_AUTH_MARKERS = (
-    "authentication failed",
-    "could not read username",
-    "could not read password",
-    "terminal prompts disabled",
-    "returned error: 401",
-    "returned error: 403",
-    "permission denied",
-    "access denied",
-    "invalid username or password",
-    "not authorized",
-    "unauthorized",
-    "forbidden",
-    "write access",
-)
-_UNREACHABLE_MARKERS = (
-    "could not resolve host",
-    "could not resolve hostname",
-    "failed to connect",
-    "connection refused",
-    "connection timed out",
-    "operation timed out",
-    "network is unreachable",
-    "no route to host",
-    "unable to access",
-    "could not read from remote repository",
-    "does not appear to be a git repository",
-    "repository not found",
-    "returned error: 404",
-    "connection reset",
-    "empty reply from server",
-)
-_REJECT_MARKERS = ("[rejected]", "non-fast-forward", "fetch first", "updates were rejected")
-
-
-def _classify(text: str) -> str:
-    low = text.lower()
-    if any(m in low for m in _REJECT_MARKERS):
-        return "rejected"
-    if any(m in low for m in _AUTH_MARKERS):
-        return "auth"
-    if any(m in low for m in _UNREACHABLE_MARKERS):
-        return "unreachable"
-    return "failed"

@@ -1,4 +1,4 @@
-"""Git remote URL helpers: normalise for comparison, redact credentials from any text."""
+"""Git remote URL helpers: normalise for comparison; credentials are redacted by wizard.redact."""
 
 from __future__ import annotations
 
@@ -7,28 +7,15 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from wizard.redact import redact_url
+
+__all__ = ["flux_source_from_sync", "normalize_url", "redact_url"]
+
 # --------------------------------------------------------------------------------------------
 # URL helpers
 # --------------------------------------------------------------------------------------------
 
-_URL_CRED_RE = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/@\s'\"]+)@")
 _SCP_RE = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>[^:/]+):(?P<path>.*)$")
-
-
-def _redact_match(m: re.Match[str]) -> str:
-    scheme, userinfo = m.group("scheme"), m.group("userinfo")
-    if ":" in userinfo:
-        user = userinfo.split(":", 1)[0]
-        return f"{scheme}{user}:***@"
-    if scheme.lower().startswith(("http", "https")):
-        # A bare userinfo on http(s) is often a token used as the user name.
-        return f"{scheme}***@"
-    return m.group(0)  # ssh://git@host - a user name, not a secret
-
-
-def redact_url(text: str) -> str:
-    """Remove passwords/tokens embedded in URLs anywhere in ``text``."""
-    return _URL_CRED_RE.sub(_redact_match, text)
 
 
 def normalize_url(url: str) -> str:

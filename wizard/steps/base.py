@@ -17,7 +17,7 @@ class Context:
     layout: Layout
     answers: Answers
     ws: Workspace
-    cat: dict[str, Any] = field(default_factory=catalog.catalog)
+    cat: catalog.Catalog = field(default_factory=catalog.catalog)
     # Flux Kustomizations the plan declares so far (name -> flux file), to resolve dependsOn.
     declared: dict[str, str] = field(default_factory=dict)
 
@@ -53,16 +53,15 @@ def _key(doc: Any) -> tuple[str, str]:
 
 def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc, *, own: bool = True) -> None:
     """Create ``rel`` from ``rendered``, or merge our managed keys into the existing file."""
-    existing = ctx.ws.read(rel)
-    if own and rel not in step.paths:
-        step.paths.append(rel)
-    if existing is None:
-        ctx.ws.write(rel, yamlio.render(rendered), step.step)
-        return
     try:
-        doc = yamlio.parse(existing, source=rel)
+        doc = ctx.ws.read_doc(rel)
     except ValueError as exc:
         raise UserError(f"{exc}. edge-wizard manages this file; fix it or delete it to have it re-created.") from None
+    if own and rel not in step.paths:
+        step.paths.append(rel)
+    if doc is None:
+        ctx.ws.write_doc(rel, rendered, step.step)
+        return
     before = yamlio.to_plain(doc.docs)
     for new in rendered.docs:
         match = next((d for d in doc.docs if isinstance(d, dict) and _key(d) == _key(new)), None)
@@ -71,23 +70,23 @@ def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc,
         else:
             yamlio.merge_managed(match, new)
     if yamlio.to_plain(doc.docs) != before:
-        ctx.ws.write(rel, yamlio.render(doc), step.step)
+        ctx.ws.write_doc(rel, doc, step.step)
     else:
         ctx.ws.touch(rel, step.step)
 
 
 def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
     """Make sure a kustomize ``kustomization.yaml`` lists ``entry`` under resources."""
-    text = ctx.ws.read(kfile)
-    if text is None:
+    try:
+        existing = ctx.ws.read_doc(kfile)
+    except ValueError as exc:
+        raise UserError(f"{exc}. Fix the file so edge-wizard can add {entry} to it.") from None
+    if existing is None:
         doc = catalog.load_asset("manifests/common/kustomization.yaml")
         if kfile not in step.paths:
             step.paths.append(kfile)
     else:
-        try:
-            doc = yamlio.parse(text, source=kfile)
-        except ValueError as exc:
-            raise UserError(f"{exc}. Fix the file so edge-wizard can add {entry} to it.") from None
+        doc = existing
     if not doc.docs or not isinstance(doc.docs[0], dict):
         raise UserError(f"{kfile} is not a kustomize Kustomization (no mapping at the top). Fix it and run again.")
     k = doc.docs[0]
@@ -96,8 +95,8 @@ def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
         resources = yamlio.CommentedSeq()
         k["resources"] = resources
     if any(norm(str(r)) == norm(entry) for r in resources):
-        if text is None:
-            ctx.ws.write(kfile, yamlio.render(doc), step.step)
+        if existing is None:
+            ctx.ws.write_doc(kfile, doc, step.step)
         else:
             ctx.ws.touch(kfile, step.step)
         return
@@ -105,7 +104,7 @@ def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
     # kustomize lists written in flow style ("resources: []") become block style once filled.
     if hasattr(resources, "fa"):
         resources.fa.set_block_style()
-    ctx.ws.write(kfile, yamlio.render(doc), step.step)
+    ctx.ws.write_doc(kfile, doc, step.step)
 
 
 def helm_docs(ctx: Context, chart_key: str, asset: str) -> yamlio.YamlDoc:
@@ -114,8 +113,8 @@ def helm_docs(ctx: Context, chart_key: str, asset: str) -> yamlio.YamlDoc:
     chart = ctx.cat["charts"][chart_key]
     api = ctx.cat["api_versions"]
     doc = catalog.load_asset(asset)
-    repo = yamlio.find_doc(doc.docs, "HelmRepository")
-    rel = yamlio.find_doc(doc.docs, "HelmRelease")
+    repo = yamlio.require_doc(doc.docs, "HelmRepository")
+    rel = yamlio.require_doc(doc.docs, "HelmRelease")
     repo["apiVersion"] = api["helm_repository"]
     repo["spec"]["url"] = chart["repository"]
     rel["apiVersion"] = api["helm_release"]

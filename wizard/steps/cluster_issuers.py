@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from wizard import catalog, yamlio
 from wizard.errors import UserError
@@ -25,7 +26,7 @@ class ClusterIssuersStep(Step):
         self.require(ctx)
         sp = StepPlan(self.name, self.title)
         folder = ctx.component(FOLDER)
-        docs: list = []
+        docs: list[Any] = []
         bundles = ctx.cat.get("acme_ca_bundle") or {}
         for issuer, server in ctx.cat["acme"].items():
             d = catalog.load_asset("manifests/cluster-issuers/cluster-issuer.yaml")

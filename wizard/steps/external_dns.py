@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wizard import catalog, yamlio
 from wizard.plan import SecretChange, StepPlan
 from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_docs, write_docs
@@ -10,7 +12,7 @@ NAMESPACE = "external-dns"
 FOLDER = "external-dns"
 
 
-def deep_update(base: dict, over: dict) -> dict:
+def deep_update(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             deep_update(base[key], value)
@@ -35,7 +37,7 @@ class ExternalDnsStep(Step):
         secret_file = f"{folder}/{prov['secret']['name']}.yaml"
 
         docs = helm_docs(ctx, "external-dns", "manifests/external-dns/external-dns.yaml")
-        values = yamlio.find_doc(docs.docs, "HelmRelease")["spec"]["values"]
+        values = yamlio.require_doc(docs.docs, "HelmRelease")["spec"]["values"]
         deep_update(values, prov["values"])
         values["domainFilters"][:] = [a.resolved_zone]
         values["txtOwnerId"] = a.resolved_owner

@@ -1,0 +1,28 @@
+"""Helpers of the step tests: run steps through the CLI, see what they wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wizard import yamlio
+from wizard.frontends.cli import main
+
+from support.repos import git
+
+NO_SECRET_STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+FW = "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml"
+RUN = ["--yes", "--no-commit", "--no-push", "--no-watch"]
+
+
+def run_cli(repo: Path, answers: Path, *steps: str) -> int:
+    return main(["run", *steps, "--repo", str(repo), "--answers", str(answers), *RUN])
+
+
+def written(repo: Path) -> dict[str, str]:
+    out = git(repo, "status", "--porcelain", "--untracked-files=all")
+    return {path: status for status, path in (line.split(maxsplit=1) for line in out.splitlines())}
+
+
+def docs(repo: Path, rel: str) -> list[Any]:
+    return yamlio.load_plain((repo / rel).read_text())

@@ -1,0 +1,182 @@
+"""Command line: ``edge-wizard [steps|plan|run|watch|doctor|demo]``. Imports stay lazy so ``--help``
+is instant (no textual, lightkube, git or httpx).
+
+Exit codes: 0 done or nothing to do; 1 a step or later stage failed; 2 bad input or usage
+(nothing written); 3 timed out waiting; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
+
+
+def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+    # Subcommands repeat the global options; SUPPRESS keeps a value given before the command.
+    d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
+    p.add_argument("--repo", metavar="PATH", help="the Flux repository (default: the git top level of the cwd)", **d)
+    p.add_argument("--answers", metavar="FILE", help="answers file (YAML; see README)", **d)
+    p.add_argument("--json", action="store_true", help="print one JSON object per line (schema: README)", **d)
+    p.add_argument("--debug", action="store_true", help="show tracebacks", **d)
+
+
+def _cluster(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
+    d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
+    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)", **d)
+    p.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", **d)
+
+
+def _timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="edge-wizard",
+        description="Set up the edge of a Flux GitOps cluster repository: ingress controller, "
+        "external-dns, cert-manager with Let's Encrypt, the host firewall rule for 80/443 "
+        "and a smoke-test app with TLS.",
+        epilog="Run without a command in a terminal for the interactive wizard. Exit codes: 0 done, "
+        "1 failed, 2 bad input (nothing written), 3 timed out.",
+    )
+    from wizard import __version__
+
+    p.add_argument("--version", action="version", version=f"edge-wizard {__version__}")
+    p.add_argument("--plain", action="store_true", help="interactive prompts without the full-screen UI")
+    p.add_argument("--no-watch", action="store_true", help="push without following Flux")
+    p.add_argument(
+        "--record",
+        metavar="FILE.cast",
+        help="record the interactive session (asciicast v2; typed keys are never recorded)",
+    )
+    p.add_argument(
+        "--size", default="100x30", metavar="COLSxROWS", help="terminal size of a recorded session (default 100x30)"
+    )
+    _cluster(p, sub=False)
+    _common(p, sub=False)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("steps", help="list the steps and their state")
+    _common(s)
+
+    pl = sub.add_parser("plan", help="show the diff of what would be written")
+    _common(pl)
+    pl.add_argument("steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all")
+    pl.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when none")
+
+    r = sub.add_parser("run", help="write the plan, encrypt, commit, push and watch Flux")
+    _common(r)
+    r.add_argument("steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all")
+    r.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    r.add_argument("--no-commit", action="store_true", help="write files only")
+    r.add_argument("--no-push", action="store_true", help="commit but do not push")
+    r.add_argument("--no-watch", action="store_true", help="do not wait for Flux")
+    tok = r.add_mutually_exclusive_group()
+    tok.add_argument("--token-env", metavar="VAR", help="read the DNS provider token from this environment variable")
+    tok.add_argument("--token-stdin", action="store_true", help="read the DNS provider token from standard input")
+    r.add_argument("--skip-token-check", action="store_true", help="do not check the token with the DNS provider's API")
+    r.add_argument(
+        "--replace-token",
+        action="store_true",
+        help="write the given token even when the existing Secret cannot be decrypted to compare",
+    )
+    _cluster(r)
+    r.add_argument(
+        "--no-cluster",
+        action="store_true",
+        help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)",
+    )
+    _timeout(r)
+
+    w = sub.add_parser("watch", help="follow Flux reconciling the stage at the current HEAD (no push)")
+    _common(w)
+    _cluster(w)
+    _timeout(w)
+
+    dr = sub.add_parser("doctor", help="check the repository (and the cluster) for known pitfalls")
+    _common(dr)
+    _cluster(dr)
+    dr.add_argument("--offline", action="store_true", help="repository checks only; do not contact the cluster")
+
+    d = sub.add_parser(
+        "demo",
+        help="run the whole flow on a throwaway sandbox repository",
+        description="Run the wizard on a throwaway sandbox (a guide-shaped repository with a "
+        "local bare remote, example answers and a fake DNS token). The reconcile "
+        "stage replays a recorded event timeline, labelled 'replay'. Without a "
+        "terminal it prints plain lines instead of opening the UI.",
+    )
+    _common(d)
+    d.add_argument(
+        "--script",
+        action="store_true",
+        help="drive the UI by itself (typed answers, pauses), for unattended recordings",
+    )
+    d.add_argument(
+        "--pace",
+        type=float,
+        default=float(os.environ.get("EDGE_WIZARD_DEMO_PACE") or 1.0),
+        metavar="X",
+        help="scale the scripted typing pauses and the replayed reconcile (1.0 real speed, 0 no "
+        "pauses; default $EDGE_WIZARD_DEMO_PACE or 1.0)",
+    )
+    d.add_argument(
+        "--record",
+        metavar="FILE.cast",
+        default=argparse.SUPPRESS,
+        help="record the session (asciicast v2; typed keys are never recorded)",
+    )
+    d.add_argument(
+        "--size",
+        metavar="COLSxROWS",
+        default=argparse.SUPPRESS,
+        help="terminal size of a recorded session (default 100x30)",
+    )
+    d.add_argument("--sandbox", metavar="DIR", help=argparse.SUPPRESS)  # a recorded child's sandbox
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from wizard.frontends.cli.output import Out
+
+    out = Out(getattr(args, "json", False))
+    from wizard.childenv import isolated
+    from wizard.errors import WizardError
+
+    try:
+        # SOPS_AGE_KEY* and the --token-env variable leave os.environ now: no child process ever sees them
+        with isolated(token_var=getattr(args, "token_env", None)):
+            return _dispatch(args, out)
+    except WizardError as exc:
+        if args.debug:
+            raise
+        out.error(str(exc), exc.exit_code)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        out.error("Interrupted.", 130)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, out: Any) -> int:
+    from wizard.frontends.cli import commands
+
+    if args.command is None:
+        return commands.interactive(args, out)
+    handler = {
+        "steps": commands.cmd_steps,
+        "plan": commands.cmd_plan,
+        "run": commands.cmd_run,
+        "demo": commands.cmd_demo,
+        "doctor": commands.cmd_doctor,
+        "watch": commands.cmd_watch,
+    }[args.command]
+    return int(handler(args, out))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""The subcommands: each builds the flow's options from its flags, runs one flow and renders its
+events (one ``asyncio.run`` per command). The exit code is the last event's: Done 0, Failed its own."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from wizard import events as ev
+from wizard.frontends.cli.output import Out
+
+
+def drive(events: AsyncIterator[ev.Event], out: Out) -> int:
+    """Render every event of a flow; the exit code is the last Done (0) or Failed (its code)."""
+
+    async def go() -> int:
+        async for e in events:
+            out.event(e)
+        return out.exit_code
+
+    return asyncio.run(go())
+
+
+def options(args: argparse.Namespace, **extra: Any) -> Any:
+    from wizard.flow import Options
+
+    return Options(
+        repo=getattr(args, "repo", None),
+        answers_file=getattr(args, "answers", None),
+        kubeconfig=getattr(args, "kubeconfig", None),
+        context=getattr(args, "context", None),
+        debug=getattr(args, "debug", False),
+        **extra,
+    )
+
+
+def cmd_steps(args: argparse.Namespace, out: Out) -> int:
+    from wizard.flow import Services, steps_flow
+
+    return drive(steps_flow(Services(), options(args)), out)
+
+
+def cmd_plan(args: argparse.Namespace, out: Out) -> int:
+    from wizard.flow import Services, plan_flow
+
+    changes = 0
+
+    class Counting(Out):
+        def event(self, e: ev.Event) -> None:
+            nonlocal changes
+            changes += isinstance(e, ev.FileChange)
+            super().event(e)
+
+    counted = Counting(out.json)
+    code = drive(plan_flow(Services(), options(args, steps=tuple(args.steps))), counted)
+    if code == 0 and args.exit_code and changes:
+        return 1
+    return code
+
+
+def _timeout(args: argparse.Namespace) -> float:
+    from wizard.flux import parse_duration
+
+    return parse_duration(args.timeout)  # a bad --timeout fails before anything is read or written
+
+
+def cmd_run(args: argparse.Namespace, out: Out) -> int:
+    from wizard.flow import Services, run_flow
+    from wizard.frontends.cli.decisions import FlagDecisions
+
+    opts = options(
+        args,
+        steps=tuple(args.steps),
+        commit=not args.no_commit,
+        push=not (args.no_push or args.no_commit),
+        watch=not (args.no_watch or args.no_push or args.no_commit),
+        cluster=not args.no_cluster,
+        timeout=_timeout(args),
+        skip_token_check=args.skip_token_check,
+        replace_token=args.replace_token,
+    )
+    # a person at the prompt sees the diff; the preflight's findings are in --json and in the end
+    shown = Out(out.json, show_plan=not args.yes, show_checks=False)
+    return drive(run_flow(Services(), FlagDecisions(args, shown), opts), shown)
+
+
+def cmd_watch(args: argparse.Namespace, out: Out) -> int:
+    from wizard.flow import Services, watch_flow
+
+    return drive(watch_flow(Services(), options(args, timeout=_timeout(args))), out)
+
+
+def cmd_doctor(args: argparse.Namespace, out: Out) -> int:
+    from wizard.flow import Services, doctor_flow
+
+    return drive(doctor_flow(Services(), options(args), offline=args.offline), out)
+
+
+# -- the interactive front ends ---------------------------------------------------------------------
+def interactive(args: argparse.Namespace, out: Out) -> int:
+    """No subcommand: the Textual UI in a terminal, plain prompts with --plain or when only stdin
+    is a terminal (ssh -T, serial consoles, piped output); usage otherwise."""
+    from wizard.frontends.cli import parser
+
+    if not sys.stdin.isatty():
+        parser().print_help(sys.stderr)
+        return 2
+    if args.record and not os.environ.get("EDGE_WIZARD_RECORDING"):
+        return _record_self(args)
+    opts = options(args, watch=not args.no_watch)
+    if args.plain or not sys.stdout.isatty():
+        from wizard.frontends.plain import run_plain
+
+        return run_plain(opts, debug=args.debug)
+    from wizard.frontends.tui.app import run_tui
+
+    return run_tui(opts, debug=args.debug)
+
+
+def _record_self(args: argparse.Namespace) -> int:
+    """Re-run this same command in a pty of --size and record what it prints."""
+    from wizard.childenv import environ
+    from wizard.demo.record import parse_size, record
+
+    argv = [sys.executable, "-m", "wizard", *sys.argv[1:]]
+    env = {**environ(), "EDGE_WIZARD_RECORDING": "1"}  # the recorded wizard needs the age key variables
+    return record(argv, Path(args.record), size=parse_size(args.size), env=env)
+
+
+# -- the demo ----------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace, out: Out) -> int:
+    """A sandbox, then: the UI (a terminal), the UI driven by a script in a pty (--script), or
+    plain lines (no terminal: `make demo` in a pipe or CI never waits for a key)."""
+    from wizard import childenv, demo
+    from wizard.errors import UserError
+
+    pace = max(0.0, args.pace)
+    if args.sandbox:  # the child of a recorded/scripted run: the UI only
+        box = demo.open_sandbox(Path(args.sandbox))
+    else:
+        box = demo.make_sandbox()
+        out.line(f"► demo sandbox {box.root}")
+        out.line(f"  repository {box.repo} (pushes to the bare remote {box.remote})")
+        for note in box.notes:
+            out.line(f"  {note}")
+    os.environ.update(box.env())
+    tty = sys.stdin.isatty() and sys.stdout.isatty()
+    record_to = getattr(args, "record", None)
+    if not args.sandbox and (args.script or record_to):
+        from wizard.demo.record import parse_size, record
+        from wizard.demo.script import script_feeder
+
+        argv = [sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", str(pace)]
+        feeder = script_feeder(pace) if args.script else None
+        if feeder is None and not tty:
+            raise UserError("--record without --script needs a terminal to type in; add --script.")
+        cast = Path(record_to) if record_to else Path(os.devnull)
+        code = record(
+            argv,
+            cast,
+            size=parse_size(getattr(args, "size", None) or "100x30"),
+            env={**childenv.environ(), "EDGE_WIZARD_RECORDING": "1"},
+            feeder=feeder,
+            title="edge-wizard demo",
+            passthrough=sys.stdout.isatty(),
+        )
+        _demo_summary(box, out, code, record_to)
+        return code
+    if args.sandbox or tty:
+        from wizard.frontends.tui.app import make_app
+
+        if not args.sandbox:
+            out.line(
+                f"  Type any token at 'DNS provider token', e.g. {demo.DEMO_TOKEN}: it is never checked "
+                "or sent anywhere."
+            )
+            input("  Press Enter to start the wizard… ")
+        app = make_app(box.options(), services=box.services(pace), repo_name="demo cluster", label=demo.REPLAY_LABEL)
+        app.run()
+        code = 130 if app.return_code is None else app.return_code
+        if not args.sandbox:
+            _demo_summary(box, out, code, None)
+        return code
+    out.line("► no terminal: the demo runs unattended and prints what the wizard does")
+    code = drive(demo.run_unattended(box, pace=0.0), Out(out.json, show_plan=False))
+    _demo_summary(box, out, code, None)
+    return code
+
+
+def _demo_summary(box: Any, out: Out, code: int, cast: str | None) -> None:
+    if code == 0:
+        out.line(f"✔ demo done: the sandbox is {box.root} (git -C {box.repo} log --stat; the remote is {box.remote})")
+    else:
+        out.line(f"✗ demo stopped (exit {code}); the sandbox is {box.root}")
+    if cast:
+        out.line(f"  recording: {cast} (asciicast v2; play it with asciinema play {cast})")

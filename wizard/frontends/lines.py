@@ -1,0 +1,103 @@
+"""Plain-text rendering of the flow's events (flux-style glyph lines), shared by the CLI, plain mode
+and the TUI's log panes. One function per concern; ``plain_line`` returns "" for events a line
+stream does not show (push progress, stage changes)."""
+
+from __future__ import annotations
+
+from wizard import events as ev
+from wizard.redact import printable
+
+GLYPH = {"waiting": "◎", "progressing": "►", "ready": "✔", "failed": "✗"}
+CHECK_GLYPH = {"ok": "✔", "warn": "⚠", "fail": "✗"}
+FINDING_MARK = {"error": "✗", "warning": "⚠", "info": "•"}
+SECRET_STATE = {
+    "new": "new",
+    "replace": "exists; re-encrypted with the new token if it changed",
+    "exists": "exists; kept as is",
+}
+
+
+def finding_text(f: ev.Finding) -> str:
+    where = f.path or f.object
+    lines = [f"{FINDING_MARK.get(f.severity, '•')} [{f.id}] " + (f"{where}: " if where else "") + f.seen]
+    lines += [f"    why: {f.why}", f"    fix: {f.fix}"]
+    if f.command:
+        lines.append(f"    run: {f.command}")
+    return "\n".join(lines)
+
+
+def check_line(c: ev.Check) -> str:
+    text = f"{CHECK_GLYPH.get(c.status, '•')} {c.name}: {c.detail}"
+    if c.fix and c.status != "ok":
+        text += f"\n    → {c.fix}"
+    return text
+
+
+def step_row_line(r: ev.StepRow) -> str:
+    line = f"{r.step:<16} {r.state:<11} {r.summary}"
+    if r.problem:
+        line += f"\n{'':<16} {r.problem}"
+    return line
+
+
+def secret_line(s: ev.SecretChange) -> str:
+    state = SECRET_STATE.get(s.status, s.status)
+    return (
+        f"# {s.path}: sops-encrypted Secret {s.namespace}/{s.name} ({state}; written at run time, its value is "
+        "never shown)"
+    )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def plain_line(e: ev.Event) -> str:
+    text = _line(e)
+    return printable(text) if text else ""
+
+
+def _line(e: ev.Event) -> str:
+    if isinstance(e, ev.Check):
+        # a blocking failure is said once, by the Failed event that follows it in a line stream
+        return "" if e.status == "fail" and e.blocking else check_line(e)
+    if isinstance(e, ev.StepRow):
+        return step_row_line(e)
+    if isinstance(e, ev.FileChange):
+        return e.diff.rstrip("\n")
+    if isinstance(e, ev.SecretChange):
+        return secret_line(e)
+    if isinstance(e, ev.OutsideAction):
+        return f"► will {e.description}"
+    if isinstance(e, ev.PlanReady):
+        parts = []
+        if e.files:
+            parts.append(f"{_plural(len(e.files), 'file')} to write")
+        if e.secrets:
+            parts.append(f"{_plural(len(e.secrets), 'sops Secret')} to encrypt if new or changed")
+        return f"► plan: {', '.join(e.steps)} ({', '.join(parts) or 'nothing to write'})"
+    if isinstance(e, ev.FileWritten):
+        return f"✚ wrote {e.path}"
+    if isinstance(e, ev.SecretEncrypted):
+        return f"✔ {e.path} encrypted with sops" if e.changed else f"✔ {e.path} already holds this token (unchanged)"
+    if isinstance(e, ev.Committed):
+        return f"✔ committed {e.sha[:10]} {e.subject}"
+    if isinstance(e, ev.Pushed):
+        return f"✔ pushed {e.sha[:10]} to {e.remote}/{e.branch}"
+    if isinstance(e, ev.ObjectState):
+        where = f"{e.namespace}/" if e.namespace else ""
+        msg = f": {e.message}" if e.message else ""
+        return f"{GLYPH.get(e.phase, '•')} {e.kind} {where}{e.name} {e.phase}{msg}"
+    if isinstance(e, ev.Finding):
+        return finding_text(e)
+    if isinstance(e, ev.Warning):
+        return f"⚠ {e.message}"
+    if isinstance(e, ev.Info | ev.Hint):
+        return f"  {e.message}"
+    if isinstance(e, ev.Failed):
+        return f"✗ {e.message}"
+    if isinstance(e, ev.Done):
+        if e.outcome == "declined":
+            return e.message
+        return f"✔ {e.message}" + (f" {e.url}" if e.url else "")
+    return ""  # Stage, PushProgress

@@ -1,0 +1,54 @@
+"""The end: what the flow reached (reconciled, or pushed and why it was not followed) and the URL."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.widgets import Button, Footer, Label, Static
+
+from wizard import events as ev
+from wizard.frontends.tui.screens.base import WizardScreen
+from wizard.frontends.tui.widgets.stagebar import StageBar
+
+HEADLINE = {
+    "reconciled": "✔ Done",
+    "proven": "✔ Done",
+    "pushed": "✔ Pushed, not followed",
+    "committed": "✔ Committed, not pushed",
+    "written": "✔ Written, not committed",
+    "declined": "No changes were made",
+    "nothing-to-do": "✔ Nothing to do",
+}
+
+
+class DoneScreen(WizardScreen):
+    stage = "Reconcile"
+    BINDINGS = [Binding("enter", "close", "Exit")]
+
+    def __init__(self, repo_name: str, done: ev.Done) -> None:
+        super().__init__()
+        self.repo_name = repo_name
+        self.done = done
+
+    def compose(self) -> ComposeResult:
+        d = self.done
+        yield StageBar(self.stage, self.repo_name)
+        with Center(), Vertical(id="done"):
+            yield Label(HEADLINE.get(d.outcome, "✔ Done"), id="headline")
+            yield Static(d.message or "Flux applied the change.", id="message", markup=False)
+            if d.url:
+                yield Static("Open:", classes="muted")
+                yield Static(d.url, id="url", markup=False)
+            yield Button("Exit (enter)", id="exit", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for button in self.query("#exit").results(Button):  # absent when the app quits meanwhile
+            button.focus()
+
+    def action_close(self) -> None:
+        self.give(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.give(True)

@@ -1,0 +1,310 @@
+"""Actions outside the repository, announced before the confirmation and run by the engine.
+
+``prepare`` (after the user confirmed, before the plan is made for writing): create the missing
+age key. ``cluster`` (after the files are written, before the push): create the cluster's sops
+decryption Secret through the run's one :class:`wizard.kube.KubeConnector`, after naming the
+cluster and context; an existing Secret is never overwritten. Without a cluster (``--no-cluster``
+or no kubeconfig) the kubectl command to run instead is printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from wizard import agekey, sops
+from wizard.errors import StepFailed, UserError
+from wizard.events import Event, Hint, Info, Warning
+from wizard.plan import Plan
+from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.kube import KubeConnector
+    from wizard.repo import Layout
+
+SECRET_NAMESPACE = "flux-system"
+SECRET_KEY = "age.agekey"  # Flux reads every data key ending in .agekey
+
+
+def ensure_no_pending(plan: Plan) -> None:
+    """Refuse a plan whose .sops.yaml still waits for the key to be created (a front-end bug)."""
+    for change in plan.pending:
+        if PENDING_RECIPIENT in change.new:
+            raise StepFailed(
+                f"{change.path} still holds the placeholder for the new age key's public key; the "
+                "key must be created (PrerequisiteActions.prepare) and the plan made again before "
+                "writing. Nothing was written."
+            )
+
+
+# -- actions outside the repository -----------------------------------------------------------
+Emit = Callable[[Event], None]
+
+
+class Action(Protocol):
+    def describe(self) -> str: ...
+
+    def apply(self, emit: Emit) -> None: ...
+
+
+@dataclass
+class CreateAgeKey:
+    """Create the missing age key with age-keygen (before planning .sops.yaml for real)."""
+
+    path: Path
+    repo_root: Path
+
+    def describe(self) -> str:
+        return (
+            f"create an age key with age-keygen at {self.path} (mode 0600, outside the repository); back "
+            "it up, it is the only way to decrypt the repository's secrets"
+        )
+
+    def apply(self, emit: Emit) -> None:
+        recipient = agekey.create_key(self.path, self.repo_root)
+        emit(Info(f"Created the age key {self.path} (mode 0600), public key {recipient}."))
+        emit(
+            Warning(
+                f"Back up {self.path} now (password manager or offline copy). It is the only copy of the "
+                "private key: without it the secrets in the repository cannot be decrypted again."
+            )
+        )
+
+
+def kubectl_command(secret_name: str, key: agekey.AgeKey, context: str | None) -> str:
+    """The one command that creates the Secret by hand, reading the key by path (never pasted)."""
+    ctx = f"--context {shlex.quote(context)} " if context else ""
+    if key.origin == agekey.ENV_KEY or key.path is None:
+        return (
+            f"printenv SOPS_AGE_KEY | kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic "
+            f"{shlex.quote(secret_name)} --from-file={SECRET_KEY}=/dev/stdin"
+        )
+    return (
+        f"kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic {shlex.quote(secret_name)} "
+        f"--from-file={SECRET_KEY}={shlex.quote(str(key.path))}"
+    )
+
+
+@dataclass
+class CreateClusterSecret:
+    """Create flux-system/<secret_name> holding the age identity (run after .sops.yaml is written)."""
+
+    secret_name: str
+    repo_root: Path
+    probe: str
+    enabled: bool = True  # False: --no-cluster, only print the kubectl command
+    kube: KubeConnector | None = None
+
+    def _target(self) -> tuple[str | None, str | None]:
+        """(where, problem): the cluster the Secret would go to, or why there is none."""
+        if self.kube is None:
+            return None, "no kubeconfig was found (KUBECONFIG, ~/.kube/config)"
+        try:
+            cluster = self.kube.resolve()
+        except UserError as exc:
+            return None, exc.message
+        if cluster is None:
+            return None, "no kubeconfig was found (KUBECONFIG, ~/.kube/config)"
+        return cluster.describe(), None
+
+    def _context(self) -> str | None:
+        if self.kube is None:
+            return None
+        try:
+            c = self.kube.resolve()
+        except UserError:
+            c = None
+        return c.context if c is not None else self.kube.wanted_context
+
+    def _hint(self, key: agekey.AgeKey) -> str:
+        cmd = kubectl_command(self.secret_name, key, self._context())
+        extra = ""
+        if key.path is not None and len(key.recipients) > 1:
+            extra = (
+                f" ({key.path} holds {len(key.recipients)} keys; that command puts all of them in the Secret, "
+                "so a file with only the repository's key is better)"
+            )
+        return (
+            f"Create the cluster's decryption key Secret {SECRET_NAMESPACE}/{self.secret_name} yourself "
+            f"if it is missing{extra}:\n  {cmd}"
+        )
+
+    def describe(self) -> str:
+        what = (
+            f"Secret {SECRET_NAMESPACE}/{self.secret_name} (age identity under data key {SECRET_KEY}), unless it exists"
+        )
+        if not self.enabled:
+            return f"print the kubectl command that creates {what} (--no-cluster)"
+        where, problem = self._target()
+        if problem:
+            return f"print the kubectl command that creates {what} ({problem})"
+        return f"create {what} in {where}"
+
+    def apply(self, emit: Emit) -> None:
+        key = agekey.locate()
+        where_cluster, problem = self._target()
+        if not self.enabled or problem or self.kube is None:
+            emit(Hint(self._hint(key)))  # no kubeconfig: nothing was going to be followed anyway
+            return
+        try:
+            client = self.kube.sync_client()
+        except Exception as exc:
+            emit(Warning(f"Could not connect to {where_cluster}: {_short(exc)}."))
+            emit(Hint(self._hint(key)))
+            return
+        from lightkube.core.exceptions import ApiError
+        from lightkube.models.meta_v1 import ObjectMeta
+        from lightkube.resources.core_v1 import Secret
+
+        where = f"{SECRET_NAMESPACE}/{self.secret_name} in {where_cluster}"
+        try:
+            current = client.get(Secret, self.secret_name, namespace=SECRET_NAMESPACE)
+        except ApiError as exc:
+            if exc.status.code != 404:
+                emit(Warning(f"Could not read Secret {where}: {_short(exc)}."))
+                emit(Hint(self._hint(key)))
+                return
+            current = None
+        except Exception as exc:
+            emit(Warning(f"Could not reach {where_cluster}: {_short(exc)}."))
+            emit(Hint(self._hint(key)))
+            return
+        if current is not None:
+            keys = sorted((current.data or {}).keys())
+            if any(k.endswith(".agekey") or k.endswith(".asc") for k in keys):
+                emit(Info(f"Secret {where} exists (keys {', '.join(keys)}); kept as is."))
+            else:
+                emit(
+                    Warning(
+                        f"Secret {where} exists but has no data key ending in .agekey ({', '.join(keys) or 'empty'}), "
+                        "so Flux cannot decrypt age-encrypted files with it. edge-wizard never overwrites a Secret; "
+                        f"add the age key to it by hand (kubectl -n {SECRET_NAMESPACE} edit secret {self.secret_name})."
+                    )
+                )
+            return
+
+        # missing: create it from the local identity that the .sops.yaml rule encrypts for
+        if not key.exists or not key.recipients:
+            emit(
+                Warning(
+                    f"Secret {where} is missing, and there is no usable local age key to create it from "
+                    f"({key.problem or key.describe()}). Create it with the private key of a recipient of "
+                    f"the {CONFIG} rule for {self.probe}."
+                )
+            )
+            return
+        try:
+            age = sops.resolve(self.repo_root, self.probe).rule.age
+        except UserError as exc:
+            emit(Warning(f"Secret {where} is missing and was not created: {exc}"))
+            return
+        recipient = next((r for r in key.recipients if r in age), None)
+        if recipient is None:
+            emit(
+                Warning(
+                    f"Secret {where} is missing. {key.describe()} holds none of the age recipients of the {CONFIG} "
+                    f"rule for {self.probe} ({', '.join(age) or 'none'}), so it was not created from it: the cluster "
+                    "needs the private key of one of those recipients."
+                )
+            )
+            return
+        identity = agekey.identity_for(key, recipient)
+        emit(Info(f"Creating Secret {where} with the age key for {recipient} (data key {SECRET_KEY})."))
+        secret = Secret(
+            metadata=ObjectMeta(
+                name=self.secret_name,
+                namespace=SECRET_NAMESPACE,
+                labels={"app.kubernetes.io/managed-by": "edge-wizard"},
+            ),
+            type="Opaque",
+            data={SECRET_KEY: base64.b64encode(identity.text.encode("utf-8")).decode("ascii")},
+        )
+        del identity
+        try:
+            client.create(secret)
+        except ApiError as exc:
+            if exc.status.code == 409:
+                emit(Info(f"Secret {where} was created meanwhile by someone else; kept as is."))
+                return
+            emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
+            emit(Hint(self._hint(key)))
+            return
+        except Exception as exc:
+            emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
+            emit(Hint(self._hint(key)))
+            return
+        emit(Info(f"Created Secret {where}."))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__).rstrip(".")
+
+
+@dataclass
+class PrerequisiteActions:
+    """Side effects outside the repository, in the order the engine runs them.
+
+    ``prepare``: after the user confirmed and before the plan is made for writing (the age key).
+    ``cluster``: after the files are written and before the push (the cluster's sops Secret).
+    """
+
+    prepare: list[Action] = field(default_factory=list)
+    cluster: list[Action] = field(default_factory=list)
+
+    @property
+    def all(self) -> list[Action]:
+        return [*self.prepare, *self.cluster]
+
+    def describe(self) -> list[str]:
+        return [a.describe() for a in self.all]
+
+
+def prerequisite_actions(
+    layout: Layout,
+    answers: Answers,
+    *,
+    cluster: bool = True,
+    kube: KubeConnector | None = None,
+) -> PrerequisiteActions:
+    """What the prerequisites step needs done outside the repository (nothing is done here)."""
+    from wizard.steps.prerequisites import probe_path, sops_edit
+
+    out = PrerequisiteActions()
+    key = agekey.locate()
+    if not key.exists and key.path is not None:
+        from wizard.plan import read_managed
+
+        text = read_managed(layout.root, CONFIG)
+        edit = sops_edit(layout, answers, key, text)
+        if edit.text is not None and PENDING_RECIPIENT in edit.text:  # .sops.yaml needs a recipient
+            agekey.assert_outside_repo(key.path, layout.root)
+            out.prepare.append(CreateAgeKey(key.path, layout.root))
+    if layout.sops_secret:
+        out.cluster.append(
+            CreateClusterSecret(
+                layout.sops_secret,
+                layout.root,
+                probe_path(layout, answers),
+                enabled=cluster,
+                kube=kube,
+            )
+        )
+    return out
+
+
+__all__ = [
+    "SECRET_KEY",
+    "SECRET_NAMESPACE",
+    "CreateAgeKey",
+    "CreateClusterSecret",
+    "PrerequisiteActions",
+    "ensure_no_pending",
+    "kubectl_command",
+    "prerequisite_actions",
+]

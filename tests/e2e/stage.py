@@ -45,8 +45,9 @@ class Stage:
     catalog: Path
 
 
-def poll(fn, what: str, timeout: float = 120, interval: float = 0.5):
-    """Call ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout`` s."""
+def poll(fn, what: str, timeout: float = 120, interval: float = 0.5, describe=None):
+    """Call ``fn`` until it returns something truthy; fail naming ``what`` after ``timeout`` s
+    (with ``describe()``'s text, when given, as what was last seen)."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -54,7 +55,8 @@ def poll(fn, what: str, timeout: float = 120, interval: float = 0.5):
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    seen = describe() if describe is not None else repr(last)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {seen})")
 
 
 def namespace(name: str, labels: dict | None = None) -> dict:
@@ -168,4 +170,21 @@ def bootstrap(
         timeout=200,
     )
     assert r.returncode == 0, cp.get_json("-n", "flux-system", "kustomization/flux-system").get("status")
+    # Ready may still be the previous repository's: wait until the root Kustomization has applied
+    # this one's first commit (its gotk-sync.yaml now owns flux-system/flux-system), so the pushes
+    # that follow are not raced by the previous repository's own gotk-sync.yaml
+    initial = git(repo, "rev-parse", "HEAD")
+
+    def applied() -> bool:
+        k = cp.get_json("-n", "flux-system", "kustomization/flux-system")
+        return initial in ((k.get("status") or {}).get("lastAppliedRevision") or "")
+
+    def describe() -> str:
+        g = cp.get_json("-n", "flux-system", "gitrepository/flux-system")
+        k = cp.get_json("-n", "flux-system", "kustomization/flux-system")
+        return f"url={g['spec'].get('url')} artifact={(g.get('status') or {}).get('artifact', {}).get('revision')} applied={(k.get('status') or {}).get('lastAppliedRevision')}"
+
+    poll(
+        applied, f"the root Kustomization applying {name}'s first commit {initial[:10]}", timeout=240, describe=describe
+    )
     return Stage(cp=cp, repo=repo, answers=answers, catalog=catalog_file)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from wizard.engine import Engine
     from wizard.kube import KubeConnector
     from wizard.plan import Plan
+    from wizard.prove import ProveOptions, Target
     from wizard.repo import Layout
     from wizard.secrets import SecretWriter
 
@@ -210,6 +211,10 @@ class Options:
     replace_token: bool = False
     unavailable: Mapping[str, str] = field(default_factory=dict)  # step -> why it cannot run here
     debug: bool = False  # let unexpected exceptions through (tracebacks) instead of one Failed event
+    prove: bool = True  # after Flux is ready, prove the edge (the smoke test's host over HTTPS)
+    proof: ProveOptions | None = None  # how (verify's flags); None: the defaults, within ``timeout``
+    host: str | None = None  # verify --host: the host to prove (default: the smoke test's)
+    skip_staging: bool = False  # run --skip-staging: the smoke test goes straight to letsencrypt-production
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -770,6 +775,112 @@ async def doctor_flow(services: Services, options: Options, *, offline: bool = F
             yield ev.Failed(f"doctor: {n['error']} error(s), {n['warning']} warning(s), {n['info']} note(s)", 1)
     except WizardError as exc:
         yield ev.Failed(str(exc), exc.exit_code)
+
+
+async def verify_flow(services: Services, options: Options) -> AsyncIterator[ev.Event]:
+    """``edge-wizard verify``: prove the edge now (DNS, port 80, the certificate, HTTPS 200). Done
+    (outcome ``proven``) when every check passed; Failed 1 (a check failed), 2 (bad input) or 3."""
+    from wizard.kube import KubeConnector
+    from wizard.prove import ProveOptions
+
+    kube = None
+    try:
+        popts = options.proof or ProveOptions(cluster=options.cluster)
+        target = await _in_thread(proof_target, services, options, None)
+        yield ev.Stage("prove")
+        if popts.cluster:
+            kube = KubeConnector(options.kubeconfig, options.context)
+        async for e in _prove(services, target, popts, kube):
+            yield e
+        yield ev.Done(f"The edge is proven: {_proven_text(target)}", url=f"https://{target.host}/", outcome="proven")
+    except WizardError as exc:
+        yield ev.Failed(str(exc), exc.exit_code)
+    finally:
+        if kube is not None:
+            await kube.aclose()
+
+
+def _proven_text(target: Target) -> str:
+    stage = "a Let's Encrypt staging" if target.issuer == "letsencrypt-staging" else "a trusted"
+    return f"https://{target.host}/ answers over HTTPS with {stage} certificate."
+
+
+async def _prove(
+    services: Services, target: Target, popts: ProveOptions, kube: KubeConnector | None
+) -> AsyncIterator[ev.Event]:
+    """The proof's events; on failure the doctor's findings (when a cluster is there) before the error."""
+    from wizard.prove import prove
+
+    try:
+        async for e in prove(target, popts, kube):
+            yield e
+    except (StepFailed, WaitTimeout):
+        if kube is not None:
+            yield ev.Stage("diagnose")
+            try:
+                findings = await services.doctor(None, kube, True)
+            except WizardError:
+                findings = []
+            for f in findings:
+                if f.severity in ("error", "warning"):
+                    yield f
+        raise
+
+
+def proof_target(services: Services, options: Options, issuer: str | None) -> Target:
+    """What to prove, from the repository (the smoke test's host, its issuer, the firewall policy) and
+    --host; without a repository only --host (then the issuer is taken as production)."""
+    from wizard.prove import Target
+
+    try:
+        engine = services.engine(
+            repo=options.repo, answers_file=options.answers_file, overrides=dict(options.overrides)
+        )
+        layout, answers = engine.load()
+    except UserError:
+        if options.host:
+            return Target(host=_check_host(options.host), issuer=issuer or "letsencrypt-production")
+        raise
+    host = options.host or answers.resolved_host
+    if not host:
+        raise UserError(
+            "There is no host to prove: the answers have no domain (nor smoke_test_host). Pass --host podinfo.apps."
+            "example.com, or run `edge-wizard run smoke-test` first."
+        )
+    policy = layout.abs(layout.firewall_policy) if layout.firewall_policy else None
+    return Target(
+        host=_check_host(host),
+        zone=answers.resolved_zone,
+        issuer=issuer or written_issuer(layout) or answers.smoke_test_issuer,
+        policy_file=policy,
+        policy_rel=layout.firewall_policy or "",
+        owner=answers.resolved_owner,
+    )
+
+
+def written_issuer(layout: Layout) -> str | None:
+    """The ClusterIssuer the smoke test is written with (its Ingress annotation), or None."""
+    import re
+
+    path = layout.abs(f"{layout.components_dir}/smoke-test/podinfo.yaml")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"cert-manager\.io/cluster-issuer:\s*[\"']?([a-z0-9-]+)", text)
+    return m.group(1) if m else None
+
+
+def _check_host(host: str) -> str:
+    import re
+
+    h = host.strip().rstrip(".").lower()
+    if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", h):
+        raise UserError(
+            f"--host {host!r} is not a DNS name. The proof resolves it and asks for https://HOST/, so give the "
+            "smoke test's host name, e.g. --host podinfo.apps.example.com."
+        )
+    return h
 
 
 def _doctor_layout(services: Services, options: Options) -> Layout:

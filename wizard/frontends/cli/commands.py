@@ -95,6 +95,34 @@ def cmd_watch(args: argparse.Namespace, out: Out) -> int:
     return drive(watch_flow(Services(), options(args, timeout=_timeout(args))), out)
 
 
+def cmd_verify(args: argparse.Namespace, out: Out) -> int:
+    from wizard.errors import UserError
+    from wizard.flow import Services, verify_flow
+    from wizard.prove import ProveOptions
+    from wizard.prove.net import parse_resolver
+
+    timeout = _timeout(args)
+    resolver = parse_resolver(args.resolver) if args.resolver else None
+    if args.ca_bundle and not Path(args.ca_bundle).is_file():
+        raise UserError(
+            f"--ca-bundle {args.ca_bundle} is not a file. The HTTPS check verifies the chain against the roots in "
+            "it: pass a PEM file (e.g. the ACME server's root certificate), or leave it out for the system trust store."
+        )
+    for port in (args.http_port, args.https_port):
+        if not 0 < port < 65536:
+            raise UserError(f"The port {port} is not a number from 1 to 65535.")
+    proof = ProveOptions(
+        resolver=resolver,
+        ca_bundle=args.ca_bundle,
+        cluster=not args.no_cluster,
+        timeout=timeout,
+        http_port=args.http_port,
+        https_port=args.https_port,
+    )
+    opts = options(args, cluster=not args.no_cluster, host=args.host, proof=proof)
+    return drive(verify_flow(Services(), opts), out)
+
+
 def cmd_doctor(args: argparse.Namespace, out: Out) -> int:
     from wizard.flow import Services, doctor_flow
 

@@ -18,6 +18,7 @@ responsive; the watch is async. Models: flux2's ``pkg/bootstrap.Run`` and harleq
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -183,6 +184,16 @@ async def _default_doctor(layout: Layout | None, kube: KubeConnector | None, clu
     return [f.to_event() for f in findings]
 
 
+def _default_prover(target: Target, options: ProveOptions, kube: KubeConnector | None) -> AsyncIterator[ev.Event]:
+    from wizard.prove import prove
+
+    return prove(target, options, kube)
+
+
+Prover = Callable[["Target", "ProveOptions", "KubeConnector | None"], AsyncIterator[ev.Event]]
+STAGING, PRODUCTION = "letsencrypt-staging", "letsencrypt-production"
+
+
 @dataclass
 class Services:
     engine: Callable[..., Engine] = _default_engine
@@ -192,6 +203,7 @@ class Services:
     watcher: Callable[[KubeConnector | None], Watcher] = _default_watcher
     doctor: Callable[[Layout | None, KubeConnector | None, bool], Awaitable[list[ev.Finding]]] = _default_doctor
     cancel: threading.Event = field(default_factory=threading.Event)
+    prover: Prover | None = _default_prover  # None: never prove (the run ends when Flux is ready)
 
 
 @dataclass(frozen=True)
@@ -333,6 +345,7 @@ class _Run:
         self.values: dict[str, Any] = {}  # the last answers given (kept when going back to them)
         self.done_url = ""
         self.done_message = ""
+        self.staging_first = False  # the smoke test is written with letsencrypt-staging first, then promoted
 
     def new_engine(self, overrides: Mapping[str, Any] | None = None) -> Engine:
         merged = {**self.o.overrides, **(overrides or {})}
@@ -577,6 +590,62 @@ class _Run:
             if self.kube is not None:
                 await self.kube.aclose()
 
+    # -- prove ----------------------------------------------------------------------------------------
+    def will_prove(self) -> bool:
+        return (
+            bool(self.o.prove and self.o.watch and self.o.push and self.o.commit and self.s.prover is not None)
+            and "smoke-test" in self.set_up()
+        )
+
+    def set_up(self) -> set[str]:
+        done = set(self.chosen)
+        if self.engine is not None and self.engine.answers is not None:
+            done |= set(self.engine.answers.steps or ())
+        return done
+
+    async def choose_staging(self) -> AsyncIterator[ev.Event]:
+        """The smoke test goes on letsencrypt-staging first, unless the issuer was given (answers file,
+        state file: a promoted smoke test stays on production), --skip-staging, or it will not be proven."""
+        assert self.engine is not None
+        if "smoke-test" not in self.chosen or self.o.skip_staging or not self.will_prove():
+            return
+        given = "smoke_test_issuer" in self.o.overrides or "smoke_test_issuer" in await _in_thread(self.engine.prefill)
+        if given:
+            return
+        self.staging_first = True
+        self.engine = self.new_engine({**self._answer_overrides(), "smoke_test_issuer": STAGING})
+        await _in_thread(self.engine.load)
+        yield ev.Info(
+            "The smoke test is written with letsencrypt-staging first; once its certificate is proven it is switched "
+            "to letsencrypt-production (a second commit), so retries never burn production rate limits."
+        )
+
+    async def prove(self, issuer: str | None) -> AsyncIterator[ev.Event]:
+        from wizard.prove import ProveOptions
+
+        assert self.s.prover is not None
+        yield ev.Stage("prove")
+        target = await _in_thread(proof_target, self.s, self.o, issuer)
+        base = self.o.proof or ProveOptions(cluster=self.o.cluster)
+        popts = dataclasses.replace(base, timeout=self.o.timeout) if self.o.proof is None else base
+        async for e in _prove(self.s, target, popts, self.kube):
+            if isinstance(e, ev.Proof) and e.proven:
+                self.done_url = f"https://{target.host}/"
+                self.done_message = "The edge is proven: " + _proven_text(target)
+            yield e
+        if self.kube is not None:
+            await self.kube.aclose()
+
+    async def promote(self) -> AsyncIterator[ev.Event | Confirm | Back]:
+        """The staging proof passed: the smoke test with letsencrypt-production, shown and confirmed."""
+        yield ev.Info("Staging is proven. Next: the smoke test with letsencrypt-production (a second commit and push).")
+        self.engine = self.new_engine({**self._answer_overrides(), "smoke_test_issuer": PRODUCTION})
+        await _in_thread(self.engine.load)
+        self.chosen = ["smoke-test"]
+        self.token = None  # the smoke test has no Secret; the DNS token Secret is not touched again
+        async for r in self.review():
+            yield r
+
 
 async def run_flow(services: Services, decisions: Decisions, options: Options) -> AsyncIterator[ev.Event]:
     """Every stage of ``edge-wizard run`` (and the interactive front ends), in order. The last event is
@@ -626,6 +695,9 @@ async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
                     stage = "steps"
                 else:
                     yield t
+            if stage == "review":
+                async for e in run.choose_staging():
+                    yield e
         else:
             stage = "steps"
             async for r in run.review():
@@ -680,7 +752,46 @@ async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
         return
     async for e in run.watch(watcher, sha):
         yield e
-    yield ev.Done(run.done_message or f"Flux reconciled {sha[:10]}.", url=run.done_url, outcome="reconciled", sha=sha)
+    if not run.will_prove():
+        yield ev.Done(
+            run.done_message or f"Flux reconciled {sha[:10]}.", url=run.done_url, outcome="reconciled", sha=sha
+        )
+        return
+    async for e in _prove_stages(run, watcher, sha):
+        yield e
+
+
+async def _prove_stages(run: _Run, watcher: Watcher, sha: str) -> AsyncIterator[ev.Event]:
+    """Prove; after a staging proof, promote to production (shown and confirmed), follow and prove again."""
+    async for e in run.prove(STAGING if run.staging_first else None):
+        yield e
+    if not run.staging_first:
+        yield ev.Done(run.done_message, url=run.done_url, outcome="proven", sha=sha)
+        return
+    confirm: Confirm | None = None
+    async for r in run.promote():
+        if isinstance(r, Confirm):
+            confirm = r
+        elif not isinstance(r, Back):
+            yield r
+    if confirm is None or not confirm.write:
+        yield ev.Done(
+            "The edge is proven with a Let's Encrypt staging certificate (browsers do not trust it). `edge-wizard run "
+            "smoke-test` switches it to letsencrypt-production.",
+            url=run.done_url,
+            outcome="proven",
+            sha=sha,
+        )
+        return
+    async for e in run.write(confirm):
+        yield e
+    assert run.engine is not None
+    sha = run.engine.pushed_sha or sha
+    async for e in run.watch(watcher, sha):
+        yield e
+    async for e in run.prove(PRODUCTION):
+        yield e
+    yield ev.Done(run.done_message, url=run.done_url, outcome="proven", sha=sha)
 
 
 # -- the read-only flows (steps, plan, watch) -----------------------------------------------------------
@@ -802,17 +913,16 @@ async def verify_flow(services: Services, options: Options) -> AsyncIterator[ev.
 
 def _proven_text(target: Target) -> str:
     stage = "a Let's Encrypt staging" if target.issuer == "letsencrypt-staging" else "a trusted"
-    return f"https://{target.host}/ answers over HTTPS with {stage} certificate."
+    return f"{target.host} answers over HTTPS with {stage} certificate:"
 
 
 async def _prove(
     services: Services, target: Target, popts: ProveOptions, kube: KubeConnector | None
 ) -> AsyncIterator[ev.Event]:
     """The proof's events; on failure the doctor's findings (when a cluster is there) before the error."""
-    from wizard.prove import prove
-
+    prover = services.prover or _default_prover
     try:
-        async for e in prove(target, popts, kube):
+        async for e in prover(target, popts, kube):
             yield e
     except (StepFailed, WaitTimeout):
         if kube is not None:

@@ -91,6 +91,12 @@ def parser() -> argparse.ArgumentParser:
         help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)",
     )
     _timeout(r)
+    r.add_argument(
+        "--skip-staging", action="store_true", help="write the smoke test with letsencrypt-production at once"
+    )
+    r.add_argument("--no-prove", action="store_true", help="do not prove the edge after Flux is ready")
+    r.add_argument("--resolver", metavar="IP[:PORT]", help="the proof asks this nameserver (see verify)")
+    r.add_argument("--ca-bundle", metavar="FILE", help="the proof verifies HTTPS against these roots (see verify)")
 
     w = sub.add_parser("watch", help="follow Flux reconciling the stage at the current HEAD (no push)")
     _common(w)

@@ -592,10 +592,12 @@ class _Run:
 
     # -- prove ----------------------------------------------------------------------------------------
     def will_prove(self) -> bool:
-        return (
-            bool(self.o.prove and self.o.watch and self.o.push and self.o.commit and self.s.prover is not None)
-            and "smoke-test" in self.set_up()
-        )
+        """Prove when the smoke test is set up and the run follows a cluster (a kubeconfig was found), or
+        a prover was injected (the demo's replay); a run without a cluster ends when Flux is followed."""
+        if not (self.o.prove and self.o.watch and self.o.push and self.o.commit and self.s.prover is not None):
+            return False
+        live = self.report.cluster is not None or self.s.prover is not _default_prover
+        return live and "smoke-test" in self.set_up()
 
     def set_up(self) -> set[str]:
         done = set(self.chosen)

@@ -88,4 +88,4 @@ class AutoDecisions(ReadOnlyDecisions):
 
 def run_unattended(box: Sandbox, *, pace: float = 0.0) -> AsyncIterator[ev.Event]:
     """The same flow without a screen: plan, write, encrypt, commit, push, replayed reconcile."""
-    return run_flow(box.services(pace), AutoDecisions(), box.options())
+    return run_flow(box.services(pace), AutoDecisions(), box.options(skip_staging=False))

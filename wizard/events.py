@@ -159,6 +159,36 @@ class Finding(Event):
     command: str | None = None
 
 
+# -- the proof ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProofCheck(Event):
+    """One check of the proof (``dns-record``, ``addresses``, ``port-80``, ``certificate``, ``https``):
+    ``ok``, ``warn``, ``skip`` or ``fail``, with what was seen and, when it is not ok, the fix."""
+
+    check: str
+    status: str
+    seen: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Proof(Event):
+    """The edge as checked: the addresses the host resolves to, the certificate served (issuer, names,
+    expiry, whether its chain was verified), the HTTPS status and how long the request took.
+    ``issuer`` is the ClusterIssuer proven (``letsencrypt-staging`` or ``letsencrypt-production``)."""
+
+    host: str
+    proven: bool
+    issuer: str = ""
+    addresses: tuple[str, ...] = ()
+    cert_issuer: str = ""
+    names: tuple[str, ...] = ()
+    not_after: str = ""
+    verified: bool = False
+    status: int | None = None
+    seconds: float | None = None
+
+
 # -- messages -----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Hint(Event):
@@ -213,6 +243,8 @@ ALL: tuple[type[Event], ...] = (
     Pushed,
     ObjectState,
     Finding,
+    ProofCheck,
+    Proof,
     Hint,
     Warning,
     Info,

@@ -18,6 +18,7 @@ responsive; the watch is async. Models: flux2's ``pkg/bootstrap.Run`` and harleq
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from wizard.engine import Engine
     from wizard.kube import KubeConnector
     from wizard.plan import Plan
+    from wizard.prove import ProveOptions, Target
     from wizard.repo import Layout
     from wizard.secrets import SecretWriter
 
@@ -182,6 +184,16 @@ async def _default_doctor(layout: Layout | None, kube: KubeConnector | None, clu
     return [f.to_event() for f in findings]
 
 
+def _default_prover(target: Target, options: ProveOptions, kube: KubeConnector | None) -> AsyncIterator[ev.Event]:
+    from wizard.prove import prove
+
+    return prove(target, options, kube)
+
+
+Prover = Callable[["Target", "ProveOptions", "KubeConnector | None"], AsyncIterator[ev.Event]]
+STAGING, PRODUCTION = "letsencrypt-staging", "letsencrypt-production"
+
+
 @dataclass
 class Services:
     engine: Callable[..., Engine] = _default_engine
@@ -191,6 +203,7 @@ class Services:
     watcher: Callable[[KubeConnector | None], Watcher] = _default_watcher
     doctor: Callable[[Layout | None, KubeConnector | None, bool], Awaitable[list[ev.Finding]]] = _default_doctor
     cancel: threading.Event = field(default_factory=threading.Event)
+    prover: Prover | None = _default_prover  # None: never prove (the run ends when Flux is ready)
 
 
 @dataclass(frozen=True)
@@ -210,6 +223,10 @@ class Options:
     replace_token: bool = False
     unavailable: Mapping[str, str] = field(default_factory=dict)  # step -> why it cannot run here
     debug: bool = False  # let unexpected exceptions through (tracebacks) instead of one Failed event
+    prove: bool = True  # after Flux is ready, prove the edge (the smoke test's host over HTTPS)
+    proof: ProveOptions | None = None  # how (verify's flags); None: the defaults, within ``timeout``
+    host: str | None = None  # verify --host: the host to prove (default: the smoke test's)
+    skip_staging: bool = False  # run --skip-staging: the smoke test goes straight to letsencrypt-production
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -328,6 +345,7 @@ class _Run:
         self.values: dict[str, Any] = {}  # the last answers given (kept when going back to them)
         self.done_url = ""
         self.done_message = ""
+        self.staging_first = False  # the smoke test is written with letsencrypt-staging first, then promoted
 
     def new_engine(self, overrides: Mapping[str, Any] | None = None) -> Engine:
         merged = {**self.o.overrides, **(overrides or {})}
@@ -572,6 +590,64 @@ class _Run:
             if self.kube is not None:
                 await self.kube.aclose()
 
+    # -- prove ----------------------------------------------------------------------------------------
+    def will_prove(self) -> bool:
+        """Prove when the smoke test is set up and the run follows a cluster (a kubeconfig was found), or
+        a prover was injected (the demo's replay); a run without a cluster ends when Flux is followed."""
+        if not (self.o.prove and self.o.watch and self.o.push and self.o.commit and self.s.prover is not None):
+            return False
+        live = self.report.cluster is not None or self.s.prover is not _default_prover
+        return live and "smoke-test" in self.set_up()
+
+    def set_up(self) -> set[str]:
+        done = set(self.chosen)
+        if self.engine is not None and self.engine.answers is not None:
+            done |= set(self.engine.answers.steps or ())
+        return done
+
+    async def choose_staging(self) -> AsyncIterator[ev.Event]:
+        """The smoke test goes on letsencrypt-staging first, unless the issuer was given (answers file,
+        state file: a promoted smoke test stays on production), --skip-staging, or it will not be proven."""
+        assert self.engine is not None
+        if "smoke-test" not in self.chosen or self.o.skip_staging or not self.will_prove():
+            return
+        given = "smoke_test_issuer" in self.o.overrides or "smoke_test_issuer" in await _in_thread(self.engine.prefill)
+        if given:
+            return
+        self.staging_first = True
+        self.engine = self.new_engine({**self._answer_overrides(), "smoke_test_issuer": STAGING})
+        await _in_thread(self.engine.load)
+        yield ev.Info(
+            "The smoke test is written with letsencrypt-staging first; once its certificate is proven it is switched "
+            "to letsencrypt-production (a second commit), so retries never burn production rate limits."
+        )
+
+    async def prove(self, issuer: str | None) -> AsyncIterator[ev.Event]:
+        from wizard.prove import ProveOptions
+
+        assert self.s.prover is not None
+        yield ev.Stage("prove")
+        target = await _in_thread(proof_target, self.s, self.o, issuer)
+        base = self.o.proof or ProveOptions(cluster=self.o.cluster)
+        popts = dataclasses.replace(base, timeout=self.o.timeout) if self.o.proof is None else base
+        async for e in _prove(self.s, target, popts, self.kube):
+            if isinstance(e, ev.Proof) and e.proven:
+                self.done_url = f"https://{target.host}/"
+                self.done_message = "The edge is proven: " + _proven_text(target)
+            yield e
+        if self.kube is not None:
+            await self.kube.aclose()
+
+    async def promote(self) -> AsyncIterator[ev.Event | Confirm | Back]:
+        """The staging proof passed: the smoke test with letsencrypt-production, shown and confirmed."""
+        yield ev.Info("Staging is proven. Next: the smoke test with letsencrypt-production (a second commit and push).")
+        self.engine = self.new_engine({**self._answer_overrides(), "smoke_test_issuer": PRODUCTION})
+        await _in_thread(self.engine.load)
+        self.chosen = ["smoke-test"]
+        self.token = None  # the smoke test has no Secret; the DNS token Secret is not touched again
+        async for r in self.review():
+            yield r
+
 
 async def run_flow(services: Services, decisions: Decisions, options: Options) -> AsyncIterator[ev.Event]:
     """Every stage of ``edge-wizard run`` (and the interactive front ends), in order. The last event is
@@ -621,6 +697,9 @@ async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
                     stage = "steps"
                 else:
                     yield t
+            if stage == "review":
+                async for e in run.choose_staging():
+                    yield e
         else:
             stage = "steps"
             async for r in run.review():
@@ -675,7 +754,46 @@ async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
         return
     async for e in run.watch(watcher, sha):
         yield e
-    yield ev.Done(run.done_message or f"Flux reconciled {sha[:10]}.", url=run.done_url, outcome="reconciled", sha=sha)
+    if not run.will_prove():
+        yield ev.Done(
+            run.done_message or f"Flux reconciled {sha[:10]}.", url=run.done_url, outcome="reconciled", sha=sha
+        )
+        return
+    async for e in _prove_stages(run, watcher, sha):
+        yield e
+
+
+async def _prove_stages(run: _Run, watcher: Watcher, sha: str) -> AsyncIterator[ev.Event]:
+    """Prove; after a staging proof, promote to production (shown and confirmed), follow and prove again."""
+    async for e in run.prove(STAGING if run.staging_first else None):
+        yield e
+    if not run.staging_first:
+        yield ev.Done(run.done_message, url=run.done_url, outcome="proven", sha=sha)
+        return
+    confirm: Confirm | None = None
+    async for r in run.promote():
+        if isinstance(r, Confirm):
+            confirm = r
+        elif not isinstance(r, Back):
+            yield r
+    if confirm is None or not confirm.write:
+        yield ev.Done(
+            "The edge is proven with a Let's Encrypt staging certificate (browsers do not trust it). `edge-wizard run "
+            "smoke-test` switches it to letsencrypt-production.",
+            url=run.done_url,
+            outcome="proven",
+            sha=sha,
+        )
+        return
+    async for e in run.write(confirm):
+        yield e
+    assert run.engine is not None
+    sha = run.engine.pushed_sha or sha
+    async for e in run.watch(watcher, sha):
+        yield e
+    async for e in run.prove(PRODUCTION):
+        yield e
+    yield ev.Done(run.done_message, url=run.done_url, outcome="proven", sha=sha)
 
 
 # -- the read-only flows (steps, plan, watch) -----------------------------------------------------------
@@ -770,6 +888,111 @@ async def doctor_flow(services: Services, options: Options, *, offline: bool = F
             yield ev.Failed(f"doctor: {n['error']} error(s), {n['warning']} warning(s), {n['info']} note(s)", 1)
     except WizardError as exc:
         yield ev.Failed(str(exc), exc.exit_code)
+
+
+async def verify_flow(services: Services, options: Options) -> AsyncIterator[ev.Event]:
+    """``edge-wizard verify``: prove the edge now (DNS, port 80, the certificate, HTTPS 200). Done
+    (outcome ``proven``) when every check passed; Failed 1 (a check failed), 2 (bad input) or 3."""
+    from wizard.kube import KubeConnector
+    from wizard.prove import ProveOptions
+
+    kube = None
+    try:
+        popts = options.proof or ProveOptions(cluster=options.cluster)
+        target = await _in_thread(proof_target, services, options, None)
+        yield ev.Stage("prove")
+        if popts.cluster:
+            kube = KubeConnector(options.kubeconfig, options.context)
+        async for e in _prove(services, target, popts, kube):
+            yield e
+        yield ev.Done(f"The edge is proven: {_proven_text(target)}", url=f"https://{target.host}/", outcome="proven")
+    except WizardError as exc:
+        yield ev.Failed(str(exc), exc.exit_code)
+    finally:
+        if kube is not None:
+            await kube.aclose()
+
+
+def _proven_text(target: Target) -> str:
+    stage = "a Let's Encrypt staging" if target.issuer == "letsencrypt-staging" else "a trusted"
+    return f"{target.host} answers over HTTPS with {stage} certificate:"
+
+
+async def _prove(
+    services: Services, target: Target, popts: ProveOptions, kube: KubeConnector | None
+) -> AsyncIterator[ev.Event]:
+    """The proof's events; on failure the doctor's findings (when a cluster is there) before the error."""
+    prover = services.prover or _default_prover
+    try:
+        async for e in prover(target, popts, kube):
+            yield e
+    except (StepFailed, WaitTimeout):
+        if kube is not None:
+            yield ev.Stage("diagnose")
+            try:
+                findings = await services.doctor(None, kube, True)
+            except WizardError:
+                findings = []
+            for f in findings:
+                if f.severity in ("error", "warning"):
+                    yield f
+        raise
+
+
+def proof_target(services: Services, options: Options, issuer: str | None) -> Target:
+    """What to prove, from the repository (the smoke test's host, its issuer, the firewall policy) and
+    --host; without a repository only --host (then the issuer is taken as production)."""
+    from wizard.prove import Target
+
+    try:
+        engine = services.engine(
+            repo=options.repo, answers_file=options.answers_file, overrides=dict(options.overrides)
+        )
+        layout, answers = engine.load()
+    except UserError:
+        if options.host:
+            return Target(host=_check_host(options.host), issuer=issuer or "letsencrypt-production")
+        raise
+    host = options.host or answers.resolved_host
+    if not host:
+        raise UserError(
+            "There is no host to prove: the answers have no domain (nor smoke_test_host). Pass --host podinfo.apps."
+            "example.com, or run `edge-wizard run smoke-test` first."
+        )
+    policy = layout.abs(layout.firewall_policy) if layout.firewall_policy else None
+    return Target(
+        host=_check_host(host),
+        zone=answers.resolved_zone,
+        issuer=issuer or written_issuer(layout) or answers.smoke_test_issuer,
+        policy_file=policy,
+        policy_rel=layout.firewall_policy or "",
+        owner=answers.resolved_owner,
+    )
+
+
+def written_issuer(layout: Layout) -> str | None:
+    """The ClusterIssuer the smoke test is written with (its Ingress annotation), or None."""
+    import re
+
+    path = layout.abs(f"{layout.components_dir}/smoke-test/podinfo.yaml")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    m = re.search(r"cert-manager\.io/cluster-issuer:\s*[\"']?([a-z0-9-]+)", text)
+    return m.group(1) if m else None
+
+
+def _check_host(host: str) -> str:
+    import re
+
+    h = host.strip().rstrip(".").lower()
+    if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", h):
+        raise UserError(
+            f"--host {host!r} is not a DNS name. The proof resolves it and asks for https://HOST/, so give the "
+            "smoke test's host name, e.g. --host podinfo.apps.example.com."
+        )
+    return h
 
 
 def _doctor_layout(services: Services, options: Options) -> Layout:

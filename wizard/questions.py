@@ -122,7 +122,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question(
         "email",
         "ACME e-mail",
-        "Let's Encrypt sends certificate expiry notices there.",
+        "The ACME account's contact (Let's Encrypt stopped sending expiry e-mails in June 2025).",
         validate=lambda v, _: A.validate_email(v),
         needed_by=("cluster-issuers",),
     ),

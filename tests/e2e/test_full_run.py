@@ -79,11 +79,26 @@ def full(edge_stack: EdgeStack, git_server, tmp_path_factory):
     clear_conflicts(cp)
     home = base / "home"
     home.mkdir()
+    # the proof asks the stack's DNS server and trusts the two Pebble roots (Pebble stands in for
+    # Let's Encrypt staging and production)
+    bundle = base / "roots.pem"
+    bundle.write_text(edge_stack.root_pem("letsencrypt-staging") + "\n" + edge_stack.root_pem("letsencrypt-production"))
+    common = ("--resolver", edge_stack.dns, "--ca-bundle", str(bundle))
     with pytest.MonkeyPatch.context() as mp:
         _env(mp, stage, key, edge_stack, home)
         before = git(stage.repo, "rev-parse", "HEAD")
-        rc, events, err = _run(stage)
-    yield {"stage": stage, "key": key, "home": home, "rc": rc, "events": events, "err": err, "before": before}
+        rc, events, err = _run(stage, *common)
+    yield {
+        "stage": stage, "key": key, "home": home, "rc": rc, "events": events, "err": err, "before": before,
+        "common": common, "bundle": bundle,
+    }  # fmt: skip
+
+
+def _proof_options(env: dict):
+    from wizard.prove.net import parse_resolver
+    from wizard.prove.rounds import ProveOptions
+
+    return ProveOptions(resolver=parse_resolver(env["common"][1]), ca_bundle=str(env["bundle"]), timeout=300)
 
 
 @pytest.fixture
@@ -97,8 +112,15 @@ def test_full_run_reaches_https(full, edge_stack: EdgeStack):
     problems = "\n".join(e.get("message", "") for e in events if e["event"] in ("Failed", "Warning", "Hint"))
     assert full["rc"] == 0, f"exit {full['rc']}:\n{problems}\n{full['err'][-3000:]}"
     sha = git(stage.repo, "rev-parse", "HEAD")
-    assert git(stage.repo, "rev-list", "--count", f"{full['before']}..{sha}") == "1"
+    # two commits: everything with the smoke test on staging, then (once staging was proven) its
+    # promotion to production
+    assert git(stage.repo, "rev-list", "--count", f"{full['before']}..{sha}") == "2"
     assert git(stage.repo, "ls-remote", "origin", "refs/heads/main").split()[0] == sha
+    proofs = [e for e in events if e["event"] == "Proof"]
+    assert [p["issuer"] for p in proofs] == ["letsencrypt-staging", "letsencrypt-production"], proofs
+    assert all(p["proven"] and p["verified"] and p["status"] == 200 for p in proofs), proofs
+    assert proofs[-1]["addresses"] == [edge_stack.node_ip] and HOST in proofs[-1]["names"]
+    assert events[-1]["outcome"] == "proven"
 
     final = {}
     for e in events:
@@ -209,11 +231,27 @@ def _try_https(stack: EdgeStack, url: str, issuer: str):
 def test_rerun_makes_no_commit_and_still_ends_ready(env):
     stage = env["stage"]
     head = git(stage.repo, "rev-parse", "HEAD")
-    rc, events, err = _run(stage)
+    rc, events, err = _run(stage, *env["common"])
     assert rc == 0, err[-3000:]
     assert git(stage.repo, "rev-parse", "HEAD") == head
     assert not any(e["event"] in ("Committed", "FileWritten") for e in events)
-    assert events[-1]["event"] == "Done"
+    assert events[-1]["event"] == "Done" and events[-1]["outcome"] == "proven"
+    # proven again, on production: a re-run does not go back to staging
+    assert [p["issuer"] for p in events if p["event"] == "Proof"] == ["letsencrypt-production"]
+
+
+def test_verify_proves_the_edge_with_no_change(env):
+    """`edge-wizard verify` on the pushed repository: every check ok, exit 0, nothing written."""
+    stage = env["stage"]
+    head = git(stage.repo, "rev-parse", "HEAD")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main(["verify", "--repo", str(stage.repo), *env["common"], "--timeout", "2m", "--json"])
+    events = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    assert rc == 0, (events, err.getvalue()[-2000:])
+    checks = {e["check"]: e["status"] for e in events if e["event"] == "ProofCheck"}
+    assert checks == {"addresses": "ok", "port-80": "ok", "certificate": "ok", "https": "ok"}, checks
+    assert git(stage.repo, "rev-parse", "HEAD") == head and not git(stage.repo, "status", "--porcelain")
 
 
 async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(env):
@@ -229,7 +267,7 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(env):
 
     stage = env["stage"]
     head = git(stage.repo, "rev-parse", "HEAD")
-    app = make_app(Options(repo=str(stage.repo)), blink=False, theme="edge-dark")
+    app = make_app(Options(repo=str(stage.repo), proof=_proof_options(env)), blink=False, theme="edge-dark")
     async with app.run_test(size=(100, 30)) as pilot:
         await asked(pilot, await on_screen(pilot, "PreflightScreen", "#continue:enabled", timeout=60))
         await pilot.press("enter")
@@ -244,7 +282,7 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(env):
         await pilot.press("w")
         await on_screen(pilot, "ReconcileScreen", timeout=60)  # the real watcher behind the tree
         done = await on_screen(pilot, "DoneScreen", timeout=400)
-        assert done.done.outcome == "reconciled", app.errors
+        assert done.done.outcome == "proven", app.errors
         await pilot.press("enter")
     assert app.return_code == 0, app.errors
     sha = git(stage.repo, "rev-parse", "HEAD")
@@ -444,10 +482,11 @@ def test_plain_mode_reruns_one_step_and_follows_flux_to_ready(env, monkeypatch):
     ).install(monkeypatch)
     out = Lines()
     events: list = []
-    assert run_plain(Options(repo=str(stage.repo), timeout=480), out=out, record=events) == 0, out.text
+    options = Options(repo=str(stage.repo), timeout=480, proof=_proof_options(env))
+    assert run_plain(options, out=out, record=events) == 0, out.text
     kinds = [type(e).__name__ for e in events]
     assert "Pushed" in kinds and kinds.index("Pushed") < kinds.index("ObjectState")
-    assert events[-1].outcome == "reconciled", out.text
+    assert events[-1].outcome == "proven", out.text
     ready = {(e.kind, e.name) for e in events if type(e).__name__ == "ObjectState" and e.phase == "ready"}
     assert ("Kustomization", "cluster-issuers") in ready and ("ClusterIssuer", "letsencrypt-production") in ready
     issuer = stage.cp.get_json("clusterissuer/letsencrypt-production")

@@ -31,7 +31,7 @@ async def test_run_all_writes_commits_pushes_and_reaches_done(ui_env) -> None:
         assert any("ingress-nginx" in w for w in review.plan.warnings)
         await pilot.press("w")
         done = await on_screen(pilot, "DoneScreen", timeout=60)
-        assert done.done.outcome == "reconciled" and done.done.url == "https://podinfo.apps.k8s.example.com"
+        assert done.done.outcome in ("reconciled", "proven") and done.done.url == "https://podinfo.apps.k8s.example.com"
         await pilot.press("enter")
     assert app.return_code == 0
     kinds = [type(e).__name__ for e in app.events]

@@ -49,6 +49,7 @@ async def replay_cluster_checks(kube: KubeConnector, options: Options) -> tuple[
 
 
 def demo_services(box: Sandbox, pace: float = 1.0, *, clock: Callable[[], float] = time.time) -> Services:
+    from wizard.demo.proof import replay_prover
     from wizard.demo.replay import ReplayWatcher
     from wizard.secrets import RefusingSecretWriter
 
@@ -64,6 +65,7 @@ def demo_services(box: Sandbox, pace: float = 1.0, *, clock: Callable[[], float]
         check_token=demo_check_token,
         cluster_checks=replay_cluster_checks,
         watcher=lambda _kube: watcher,
+        prover=replay_prover(pace),
     )
 
 
@@ -86,4 +88,4 @@ class AutoDecisions(ReadOnlyDecisions):
 
 def run_unattended(box: Sandbox, *, pace: float = 0.0) -> AsyncIterator[ev.Event]:
     """The same flow without a screen: plan, write, encrypt, commit, push, replayed reconcile."""
-    return run_flow(box.services(pace), AutoDecisions(), box.options())
+    return run_flow(box.services(pace), AutoDecisions(), box.options(skip_staging=False))

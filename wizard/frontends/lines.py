@@ -8,7 +8,7 @@ from wizard import events as ev
 from wizard.redact import printable
 
 GLYPH = {"waiting": "◎", "progressing": "►", "ready": "✔", "failed": "✗"}
-CHECK_GLYPH = {"ok": "✔", "warn": "⚠", "fail": "✗"}
+CHECK_GLYPH = {"ok": "✔", "warn": "⚠", "fail": "✗", "skip": "–"}
 FINDING_MARK = {"error": "✗", "warning": "⚠", "info": "•"}
 SECRET_STATE = {
     "new": "new",
@@ -31,6 +31,28 @@ def check_line(c: ev.Check) -> str:
     if c.fix and c.status != "ok":
         text += f"\n    → {c.fix}"
     return text
+
+
+def proof_check_line(c: ev.ProofCheck) -> str:
+    text = f"{CHECK_GLYPH.get(c.status, '•')} {c.check}: {c.seen}"
+    if c.fix and c.status in ("fail", "warn"):
+        text += f"\n    → {c.fix}"
+    return text
+
+
+def proof_line(p: ev.Proof) -> str:
+    """The proof in one line: the addresses, the certificate and the HTTPS answer."""
+    head = f"{'✔ proven' if p.proven else '✗ not proven'}: {p.host}"
+    parts = []
+    if p.addresses:
+        parts.append(f"at {', '.join(p.addresses)}")
+    if p.cert_issuer:
+        chain = "chain verified" if p.verified else "chain NOT verified"
+        parts.append(f"certificate from {p.cert_issuer} until {p.not_after} ({chain})")
+    if p.status is not None:
+        parts.append(f"HTTPS {p.status}" + (f" in {p.seconds * 1000:.0f} ms" if p.seconds is not None else ""))
+    stage = f" [{p.issuer}]" if p.issuer else ""
+    return head + stage + (": " + "; ".join(parts) if parts else "")
 
 
 def step_row_line(r: ev.StepRow) -> str:
@@ -90,6 +112,10 @@ def _line(e: ev.Event) -> str:
         return f"{GLYPH.get(e.phase, '•')} {e.kind} {where}{e.name} {e.phase}{msg}"
     if isinstance(e, ev.Finding):
         return finding_text(e)
+    if isinstance(e, ev.ProofCheck):
+        return proof_check_line(e)
+    if isinstance(e, ev.Proof):
+        return proof_line(e)
     if isinstance(e, ev.Warning):
         return f"⚠ {e.message}"
     if isinstance(e, ev.Info | ev.Hint):

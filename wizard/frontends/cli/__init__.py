@@ -1,4 +1,4 @@
-"""Command line: ``edge-wizard [steps|plan|run|watch|doctor|demo]``. Imports stay lazy so ``--help``
+"""Command line: ``edge-wizard [steps|plan|run|watch|verify|doctor|demo]``. Imports stay lazy so ``--help``
 is instant (no textual, lightkube, git or httpx).
 
 Exit codes: 0 done or nothing to do; 1 a step or later stage failed; 2 bad input or usage
@@ -91,11 +91,36 @@ def parser() -> argparse.ArgumentParser:
         help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)",
     )
     _timeout(r)
+    r.add_argument(
+        "--skip-staging", action="store_true", help="write the smoke test with letsencrypt-production at once"
+    )
+    r.add_argument("--no-prove", action="store_true", help="do not prove the edge after Flux is ready")
+    r.add_argument("--resolver", metavar="IP[:PORT]", help="the proof asks this nameserver (see verify)")
+    r.add_argument("--ca-bundle", metavar="FILE", help="the proof verifies HTTPS against these roots (see verify)")
 
     w = sub.add_parser("watch", help="follow Flux reconciling the stage at the current HEAD (no push)")
     _common(w)
     _cluster(w)
     _timeout(w)
+
+    v = sub.add_parser(
+        "verify",
+        help="prove the edge: DNS record, addresses, port 80, the certificate, HTTPS 200",
+        description="Check the smoke test's host from outside (DNS, port 80, HTTPS with a verified chain) and in "
+        "the cluster (node addresses, the Certificate and its Secret). Exit codes: 0 proven, 1 a check failed, "
+        "2 bad input, 3 timed out.",
+    )
+    _common(v)
+    _cluster(v)
+    v.add_argument("--host", metavar="H", help="the host to prove (default: the smoke test's host)")
+    v.add_argument("--no-cluster", action="store_true", help="only the checks from outside (DNS, 80, HTTPS)")
+    v.add_argument(
+        "--resolver", metavar="IP[:PORT]", help="ask this nameserver (instead of the zone's and the system's)"
+    )
+    v.add_argument("--ca-bundle", metavar="FILE", help="verify the chain against these roots (PEM), not the system's")
+    v.add_argument("--timeout", default="60s", help="how long to keep checking while a check can still pass (60s)")
+    v.add_argument("--http-port", type=int, default=80, help=argparse.SUPPRESS)  # tests: a server on a high port
+    v.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
 
     dr = sub.add_parser("doctor", help="check the repository (and the cluster) for known pitfalls")
     _common(dr)
@@ -174,6 +199,7 @@ def _dispatch(args: argparse.Namespace, out: Any) -> int:
         "demo": commands.cmd_demo,
         "doctor": commands.cmd_doctor,
         "watch": commands.cmd_watch,
+        "verify": commands.cmd_verify,
     }[args.command]
     return int(handler(args, out))
 

@@ -83,16 +83,67 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
         timeout=_timeout(args),
         skip_token_check=args.skip_token_check,
         replace_token=args.replace_token,
+        prove=not args.no_prove,
+        skip_staging=args.skip_staging,
+        proof=_run_proof(args),
     )
     # a person at the prompt sees the diff; the preflight's findings are in --json and in the end
     shown = Out(out.json, show_plan=not args.yes, show_checks=False)
     return drive(run_flow(Services(), FlagDecisions(args, shown), opts), shown)
 
 
+def _run_proof(args: argparse.Namespace) -> Any:
+    """run's proof options: None (the defaults) unless --resolver or --ca-bundle is given."""
+    if not (args.resolver or args.ca_bundle):
+        return None
+    from wizard.prove import ProveOptions
+    from wizard.prove.net import parse_resolver
+
+    _check_bundle(args.ca_bundle)
+    resolver = parse_resolver(args.resolver) if args.resolver else None
+    return ProveOptions(
+        resolver=resolver, ca_bundle=args.ca_bundle, cluster=not args.no_cluster, timeout=_timeout(args)
+    )
+
+
+def _check_bundle(path: str | None) -> None:
+    from wizard.errors import UserError
+
+    if path and not Path(path).is_file():
+        raise UserError(
+            f"--ca-bundle {path} is not a file. The HTTPS check verifies the chain against the roots in "
+            "it: pass a PEM file (e.g. the ACME server's root certificate), or leave it out for the system trust store."
+        )
+
+
 def cmd_watch(args: argparse.Namespace, out: Out) -> int:
     from wizard.flow import Services, watch_flow
 
     return drive(watch_flow(Services(), options(args, timeout=_timeout(args))), out)
+
+
+def cmd_verify(args: argparse.Namespace, out: Out) -> int:
+    from wizard.errors import UserError
+    from wizard.flow import Services, verify_flow
+    from wizard.prove import ProveOptions
+    from wizard.prove.net import parse_resolver
+
+    timeout = _timeout(args)
+    resolver = parse_resolver(args.resolver) if args.resolver else None
+    _check_bundle(args.ca_bundle)
+    for port in (args.http_port, args.https_port):
+        if not 0 < port < 65536:
+            raise UserError(f"The port {port} is not a number from 1 to 65535.")
+    proof = ProveOptions(
+        resolver=resolver,
+        ca_bundle=args.ca_bundle,
+        cluster=not args.no_cluster,
+        timeout=timeout,
+        http_port=args.http_port,
+        https_port=args.https_port,
+    )
+    opts = options(args, cluster=not args.no_cluster, host=args.host, proof=proof)
+    return drive(verify_flow(Services(), opts), out)
 
 
 def cmd_doctor(args: argparse.Namespace, out: Out) -> int:

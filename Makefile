@@ -51,7 +51,8 @@ demo-live: venv
 
 # Benchmarks (not tests): prints a table and writes bench/results.json. The Flux bundle for the
 # generated ~100-file repository is assembled first, outside the netns (Go module proxy).
-bench: venv tools
+bench: venv
+	$(MAKE) tools TOOLS=bench
 	$(PY) tests/bench/bundle.py
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
 		$(PY) tests/bench/run.py

@@ -54,7 +54,7 @@ def flux_bin(tools: Path) -> Path:
     p = Path(env) if env else tools / "flux"
     if not p.is_file():
         raise SystemExit(
-            f"No flux CLI at {p}. Build flux v2.9.x into the tools bin (bash tests/tools/build.sh all) or "
+            f"No flux CLI at {p}. Build flux v2.9.x into the tools bin (bash tests/tools/build.sh bench) or "
             "point EDGE_WIZARD_FLUX_BIN at one."
         )
     return p

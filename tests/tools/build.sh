@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Build the pinned test tools from the Go module proxy into a cache keyed per tool.
 #
-#   bash tests/tools/build.sh [basic|all] [TOOL...]  # default: basic; TOOLs: only those
+#   bash tests/tools/build.sh [basic|all|bench] [TOOL...]  # default: basic; TOOLs: only those
 #   bash tests/tools/build.sh --print-bin            # print BIN, build nothing
 #   bash tests/tools/build.sh --list                 # one line per tool: name set key state
 #
 # basic = age, sops, kustomize, helm                                       (unit tier)
 # all   = basic + the local control plane (etcd, kube-*, kubectl, kwok, the Flux controllers
 #         and their CRDs, kwok stages) + the edge's workloads (cert-manager, pebble,
-#         external-dns, the Hetzner webhook, traefik, podinfo) + the flux CLI   (e2e tier, bench)
+#         external-dns, the Hetzner webhook, traefik, podinfo)                  (e2e tier)
+# bench = all + the flux CLI                                                (make bench only)
 #
 # Every tool is built into its own folder $ROOT/tools/<name>-<key>, where <key> hashes the pins
 # it names in the table below, its recipe and the helpers it uses: bumping or adding one tool
@@ -47,7 +48,7 @@ tool cert-manager all "CERT_MANAGER CERT_MANAGER_REPLACES" \
 tool helm-controller all "HELM_CONTROLLER HELM_CONTROLLER_REPLACES @mkwrap" "bin/helm-controller"
 tool source-controller all "SOURCE_CONTROLLER SOURCE_CONTROLLER_REPLACES @mkwrap" "bin/source-controller"
 tool kustomize-controller all "KUSTOMIZE_CONTROLLER KUSTOMIZE_CONTROLLER_REPLACES @mkwrap" "bin/kustomize-controller"
-tool flux all "FLUX" "bin/flux"
+tool flux bench "FLUX" "bin/flux"
 tool external-dns all "EXTERNAL_DNS" "bin/external-dns"
 tool kwok all "KWOK @mkwrap" "bin/kwok kwok/stages.yaml kwok/crds/kwok.x-k8s.io_logs.yaml"
 tool etcd all "ETCD @mkwrap" "bin/etcd"
@@ -269,8 +270,8 @@ case "$MODE" in
       printf '%-22s %-6s %s %s\n' "$n" "${SET[$n]}" "${KEY[$n]}" "$s"
     done
     exit 0;;
-  basic|all) shift || true;;
-  *) echo "usage: $0 [basic|all] [TOOL...] | --print-bin | --list" >&2; exit 2;;
+  basic|all|bench) shift || true;;
+  *) echo "usage: $0 [basic|all|bench] [TOOL...] | --print-bin | --list" >&2; exit 2;;
 esac
 
 WANT=()
@@ -281,7 +282,9 @@ if [ $# -gt 0 ]; then
   done
 else
   for n in "${TOOLS[@]}"; do
-    if [ "$MODE" = all ] || [ "${SET[$n]}" = basic ]; then WANT+=("$n"); fi
+    case "$MODE/${SET[$n]}" in
+      */basic|all/all|bench/*) WANT+=("$n");;
+    esac
   done
 fi
 

@@ -61,7 +61,9 @@ class ReviewScreen(WizardScreen):
 
     def on_mount(self) -> None:
         plan = self.plan
-        lines = [f"⚠ {w}" for w in plan.warnings] + [f"► {n}" for n in self.notes]
+        # this run's own notes first (a token not checked, what happens outside the repository),
+        # then the plan's warnings: the box scrolls, and the first lines are the ones always seen
+        lines = [f"► {n}" for n in self.notes] + [f"⚠ {w}" for w in plan.warnings]
         self.query_one("#warnings", Static).update(Text("\n".join(lines)))
         self.query_one("#warnings-box").display = bool(lines)
         files = self.query_one("#files", ListView)

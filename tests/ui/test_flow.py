@@ -263,3 +263,35 @@ async def test_quit_while_writing_leaves_only_whole_files(ui_env) -> None:
         p = repo / change.path
         text = p.read_text(encoding="utf-8") if p.exists() else None
         assert text in (change.old, change.new), f"{change.path} is neither the old nor the new content"
+
+
+async def test_run_all_proves_staging_then_production_and_the_done_screen_shows_both(ui_env) -> None:
+    """The prove stage in the TUI: staging proven, the promotion reviewed and confirmed on its own
+    review screen (a second commit), production proven; the done screen lists both proofs."""
+    from wizard.demo.proof import replay_prover
+
+    app = build_app(ui_env, watch=scripted_events, prover=replay_prover(0))
+    head = git(ui_env.repo, "rev-parse", "HEAD")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await drive(pilot, "review", token=TOKEN)
+        await pilot.press("w")
+        second = await wait_for(
+            pilot,
+            lambda: [s for s in app.shown if type(s).__name__ == "ReviewScreen"][1:],
+            timeout=60,
+            what="the promotion's review screen",
+        )
+        promotion = await asked(pilot, second[0])
+        assert [s.step for s in promotion.plan.steps] == ["smoke-test"]
+        await pilot.press("w")
+        done = await on_screen(pilot, "DoneScreen", timeout=60)
+        assert done.done.outcome == "proven"
+        lines = [str(w.render()) for w in done.query(".proof")]
+        assert len(lines) == 2, lines
+        assert "[letsencrypt-staging]" in lines[0] and "chain NOT verified" in lines[0]
+        assert "[letsencrypt-production]" in lines[1] and "HTTPS 200" in lines[1]
+        await pilot.press("enter")
+    assert app.return_code == 0
+    assert git(ui_env.repo, "rev-list", "--count", f"{head}..HEAD") == "2"
+    proofs = [e for e in app.events if isinstance(e, ev.Proof)]
+    assert [p.issuer for p in proofs] == ["letsencrypt-staging", "letsencrypt-production"]

@@ -204,7 +204,7 @@ class WizardApp(App[int]):
             await self.show(ReconcileScreen(self.repo_name, self.pushed_sha, clock=self.clock, label=self.label))
 
     async def _done(self, done: ev.Done) -> None:
-        screen = DoneScreen(self.repo_name, done)
+        screen = DoneScreen(self.repo_name, done, [e for e in self.events if isinstance(e, ev.Proof)])
         answer = screen.expect()
         await self.show(screen)
         await answer

@@ -1,4 +1,5 @@
-"""The end: what the flow reached (reconciled, or pushed and why it was not followed) and the URL."""
+"""The end: what the flow reached (proven, reconciled, or pushed and why it was not followed), the URL
+and, after the proof stage, what it checked (addresses, certificate, HTTPS status) per issuer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.containers import Center, Vertical
 from textual.widgets import Button, Footer, Label, Static
 
 from wizard import events as ev
+from wizard.frontends.lines import proof_line
 from wizard.frontends.tui.screens.base import WizardScreen
 from wizard.frontends.tui.widgets.stagebar import StageBar
 
@@ -26,10 +28,11 @@ class DoneScreen(WizardScreen):
     stage = "Reconcile"
     BINDINGS = [Binding("enter", "close", "Exit")]
 
-    def __init__(self, repo_name: str, done: ev.Done) -> None:
+    def __init__(self, repo_name: str, done: ev.Done, proofs: list[ev.Proof] | None = None) -> None:
         super().__init__()
         self.repo_name = repo_name
         self.done = done
+        self.proofs = proofs or []  # what the proof stage checked, staging then production
 
     def compose(self) -> ComposeResult:
         d = self.done
@@ -40,6 +43,10 @@ class DoneScreen(WizardScreen):
             if d.url:
                 yield Static("Open:", classes="muted")
                 yield Static(d.url, id="url", markup=False)
+            if self.proofs:
+                yield Static("Checked:", classes="muted")
+                for i, p in enumerate(self.proofs):
+                    yield Static(proof_line(p), id=f"proof-{i}", classes="proof", markup=False)
             yield Button("Exit (enter)", id="exit", variant="primary")
         yield Footer()
 

@@ -439,6 +439,8 @@ def test_every_finding_names_its_fix_and_registry_ids_are_unique() -> None:
         "firewall-no-http-rule",
         "firewall-second-policy",
         "ingress-nginx-retired",
+        "ingress-class-unserved",
+        "nginx-annotations-unsupported",
     } == {c.id for c in doctor.checks("repo")}
     with pytest.raises(ValueError):
         Finding("x", "fatal", "seen", "why", "fix")

@@ -65,11 +65,9 @@ MIGRATION_HINT = (
 
 
 def _step_of_kustomization() -> dict[str, str]:
-    from wizard import controllers, steps
+    from wizard import steps
 
-    out = {s.kustomization: s.name for s in steps.ALL if s.kustomization}
-    out.update({c.kustomization: "ingress" for c in controllers.CONTROLLERS})
-    return out
+    return {k: s.name for s in steps.ALL for k in s.owned_kustomizations()}
 
 
 def is_sops_file(doc: Any) -> bool:

@@ -35,6 +35,10 @@ class IngressStep(Step):
     summary = "Traefik (or ingress-nginx, kept where it is) as a DaemonSet on ports 80/443, privileged namespace"
     kustomization = "ingress-nginx"  # the ingress-nginx path; Traefik's is controllers.TRAEFIK.kustomization
 
+    @classmethod
+    def owned_kustomizations(cls) -> tuple[str, ...]:
+        return tuple(c.kustomization for c in controllers.CONTROLLERS)
+
     def plan(self, ctx: Context) -> StepPlan:
         sp = StepPlan(self.name, self.title)
         ctrl = controllers.resolve(ctx.layout, ctx.answers)

@@ -19,7 +19,7 @@ from support.repos import make_guide_repo
 
 CHARTS = Path(__file__).resolve().parents[2].parent / "shared" / "upstream" / "charts"
 KUBE_VERSION = "1.35.0"
-BASE = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\ndns_provider: hetzner\n"
+BASE = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\ndns_provider: hetzner\n"  # no address
 
 
 def _helm() -> str:

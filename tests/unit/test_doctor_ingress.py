@@ -39,7 +39,7 @@ def _blog(root: Path, cls: str) -> None:
 
 
 def test_clean_traefik_stage_has_no_problem(guide_repo: Path, answers_file: Path) -> None:
-    _stage(guide_repo, answers_file, "ingress_address: 203.0.113.10\n")
+    _stage(guide_repo, answers_file)  # ANSWERS give ingress_address
     assert [f for f in findings(guide_repo) if f.severity != "info"] == []
 
 

@@ -17,8 +17,11 @@ FLUX = "manifests/cluster/flux-system"
 
 
 def _answers(tmp_path: Path, base: Path, extra: str) -> Path:
+    """``base`` with the keys of ``extra`` set (replaced when ``base`` has them)."""
+    keys = {line.split(":", 1)[0] for line in extra.splitlines()}
+    kept = "".join(line for line in base.read_text().splitlines(True) if line.split(":", 1)[0] not in keys)
     p = tmp_path / "answers-extra.yaml"
-    p.write_text(base.read_text() + extra)
+    p.write_text(kept + extra)
     return p
 
 
@@ -72,9 +75,13 @@ def test_ingress_address_fills_the_ingress_endpoint(guide_repo: Path, answers_fi
 
 
 def test_plan_without_ingress_address_says_no_record_is_published(
-    guide_repo: Path, answers_file: Path, capsys: pytest.CaptureFixture[str]
+    guide_repo: Path, answers_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["plan", "ingress", "--repo", str(guide_repo), "--answers", str(answers_file)]) == 0
+    no_address = tmp_path / "no-address.yaml"
+    no_address.write_text(
+        "".join(ln for ln in answers_file.read_text().splitlines(True) if "ingress_address" not in ln)
+    )
+    assert main(["plan", "ingress", "--repo", str(guide_repo), "--answers", str(no_address)]) == 0
     err = capsys.readouterr().err
     assert "No ingress_address is set" in err
     assert "retired upstream" not in err

@@ -151,7 +151,9 @@ def switch_note(layout: Any) -> str:
         "the host network, so a node's Traefik pod can start only once that node's ingress-nginx pod is gone: "
         "expect a short gap (seconds to a minute) on 80/443. Traefik's kubernetesIngressNGINX provider serves the "
         "Ingresses of class nginx, and the IngressClass nginx is re-created by the traefik Kustomization (at once "
-        "with `flux reconcile kustomization traefik` after the uninstall)."
+        "with `flux reconcile kustomization traefik` after the uninstall). The ClusterIssuers and the smoke test "
+        "keep class nginx (served by that provider) until `edge-wizard run cluster-issuers smoke-test` moves them "
+        "to class traefik."
     )
     bad = controllers.unsupported_in_repo(layout)
     if bad:

@@ -193,3 +193,19 @@ def test_switch_refuses_an_ingress_nginx_it_did_not_write(
     err = capsys.readouterr().err
     assert "apps/nginx.yaml" in err and "edge-wizard run ingress" in err
     assert written(guide_repo) == {}
+
+
+def test_switch_with_run_ingress_alone(guide_repo: Path, answers_file: Path, tmp_path: Path) -> None:
+    _nginx_repo(guide_repo, answers_file, tmp_path)
+    answers = _answers(tmp_path, answers_file, "ingress_controller: traefik\n")
+    assert run_cli(guide_repo, answers, "ingress") == 0
+    assert not (guide_repo / INFRA / "ingress-nginx").exists()
+    assert not (guide_repo / FLUX / "ingress.yaml").exists()
+    # the Ingresses written for nginx keep class nginx, which Traefik's nginx provider serves
+    podinfo = docs(guide_repo, f"{INFRA}/smoke-test/podinfo.yaml")[1]
+    assert podinfo["spec"]["values"]["ingress"]["className"] == "nginx"
+    rel = docs(guide_repo, f"{INFRA}/traefik/traefik.yaml")[1]
+    assert rel["spec"]["values"]["providers"]["kubernetesIngressNGINX"]["enabled"] is True
+    _commit(guide_repo)
+    assert run_cli(guide_repo, answers, "ingress") == 0
+    assert written(guide_repo) == {}  # a re-run is a no-op

@@ -16,7 +16,7 @@ from wizard.errors import UserError
 STATE_FILE = ".edge-wizard.yaml"
 MAX_ANSWERS_BYTES = 64 * 1024  # an answers or state file is a dozen short lines
 
-INGRESS_CONTROLLERS = ("ingress-nginx",)
+INGRESS_CONTROLLERS = ("traefik", "ingress-nginx")  # wizard.controllers.NAMES
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 PATH_KEYS = ("flux", "components", "firewall_policy")
 SECRET_LIKE_KEYS = ("token", "dns_token", "api_token", "hetzner_token", "cloudflare_token", "secret")
@@ -34,6 +34,7 @@ TEXT_KEYS = (
     "email",
     "dns_provider",
     "ingress_controller",
+    "ingress_address",
     "smoke_test_host",
     "smoke_test_issuer",
     "txt_owner_id",
@@ -112,6 +113,28 @@ def _show(value: Any, limit: int = 60) -> str:
     return printable(text, newlines=False)
 
 
+def validate_address(value: Any, key: str = "ingress_address") -> str | None:
+    """The address the Ingress status carries (an IPv4/IPv6 address, or a DNS name for several nodes)."""
+    import ipaddress
+
+    if isinstance(value, str):
+        try:
+            ip = ipaddress.ip_address(value)
+        except ValueError:
+            ip = None
+        if ip is not None:
+            if ip.is_unspecified or ip.is_multicast:
+                return f"{key} {value!r} is not an address a client can reach. Give a node's public IP address."
+            return None
+        if validate_domain(value, key) is None:
+            return None
+    return (
+        f"{key} is {_show(value)}, neither an IP address nor a DNS name. Give the public IP address of your node "
+        "(e.g. 203.0.113.10), or for several nodes a DNS name that resolves to all of them; external-dns points "
+        "each Ingress's record at it."
+    )
+
+
 def validate_choice(value: Any, key: str, accepted: tuple[str, ...]) -> str | None:
     if not isinstance(value, str) or value not in accepted:
         return f"{key} is {_show(value)}. Accepted: {', '.join(accepted)}."
@@ -153,7 +176,9 @@ class Answers:
     zone: str | None = None
     email: str | None = None
     dns_provider: str | None = None
-    ingress_controller: str = "ingress-nginx"
+    # None: the controller the repository has, else Traefik (wizard.controllers.resolve)
+    ingress_controller: str | None = None
+    ingress_address: str | None = None  # the nodes' public address for the Ingress status (Traefik)
     smoke_test_host: str | None = None
     smoke_test_issuer: str = "letsencrypt-production"
     txt_owner_id: str | None = None
@@ -200,6 +225,7 @@ class Answers:
             "email",
             "dns_provider",
             "ingress_controller",
+            "ingress_address",
             "smoke_test_host",
             "smoke_test_issuer",
             "txt_owner_id",
@@ -225,6 +251,7 @@ ACCEPTED_KEYS = (
     "email",
     "dns_provider",
     "ingress_controller",
+    "ingress_address",
     "smoke_test_host",
     "smoke_test_issuer",
     "txt_owner_id",
@@ -403,9 +430,14 @@ def validate(a: Answers) -> list[str]:
         err = validate_choice(a.dns_provider, "dns_provider", providers())
         if err:
             errors.append(err)
-    err = validate_choice(a.ingress_controller, "ingress_controller", INGRESS_CONTROLLERS)
-    if err:
-        errors.append(err)
+    if a.ingress_controller is not None:
+        err = validate_choice(a.ingress_controller, "ingress_controller", INGRESS_CONTROLLERS)
+        if err:
+            errors.append(err)
+    if a.ingress_address is not None:
+        err = validate_address(a.ingress_address)
+        if err:
+            errors.append(err)
     err = validate_choice(a.smoke_test_issuer, "smoke_test_issuer", ISSUERS)
     if err:
         errors.append(err)

@@ -20,7 +20,7 @@ from wizard import steps as steps_mod
 from wizard.answers import Answers
 from wizard.errors import UserError
 from wizard.events import Event, FileWritten, Info, PlanReady, SecretEncrypted, Warning
-from wizard.plan import Plan, StepPlan, Workspace, check_writable, write_all
+from wizard.plan import Plan, StepPlan, Workspace, check_writable, remove_all, write_all
 from wizard.repo import Layout
 from wizard.secrets import RefusingSecretWriter, SecretWriter
 from wizard.steps import Context
@@ -89,6 +89,15 @@ class Engine:
             data = {}
         if self.answers_file:
             data.update(answers_mod.read_file(Path(self.answers_file)))
+        if not data.get("ingress_controller"):  # a repository with ingress-nginx keeps it unless switched
+            from wizard import controllers
+
+            try:
+                layout = self.layout or repo_mod.discover(self.repo_arg, data.get("paths"))
+            except UserError:
+                layout = None
+            found = controllers.installed(layout) if layout is not None else None
+            data["ingress_controller"] = (found or controllers.DEFAULT).name
         return data
 
     @property
@@ -109,7 +118,13 @@ class Engine:
         ctx = Context(layout=self.layout, answers=self.answers, ws=ws)
         step_plans: list[StepPlan] = [step.plan(ctx) for step in selected]
         done = set(self.answers.steps or ()) | {s.name for s in selected}
-        state = dataclasses.replace(self.answers, steps=[n for n in steps_mod.NAMES if n in done])
+        from wizard import controllers  # the controller in use is recorded, so a re-run keeps it
+
+        state = dataclasses.replace(
+            self.answers,
+            steps=[n for n in steps_mod.NAMES if n in done],
+            ingress_controller=controllers.resolve(self.layout, self.answers).name,
+        )
         state_rel = answers_mod.STATE_FILE
         ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel)), "state")
         return Plan(steps=step_plans, changes=ws.changes())
@@ -191,9 +206,10 @@ class Engine:
             git_ops.check_clean(list(encrypted))  # the Secret files we are about to replace
 
         # 3. write: all files as one transaction (a failure puts every file back as it was)
-        write_all(root, [(c.path, c.new) for c in plan.pending] + list(encrypted.items()))
+        write_all(root, [(c.path, c.new) for c in plan.pending if not c.deleted] + list(encrypted.items()))
+        remove_all(root, [c.path for c in plan.pending if c.deleted])
         for change in plan.pending:
-            yield FileWritten(change.path)
+            yield FileWritten(change.path, removed=change.deleted)
         for path in encrypted:
             yield SecretEncrypted(path=path, changed=True)
 

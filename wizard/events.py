@@ -102,6 +102,7 @@ class PlanReady(Event):
 @dataclass(frozen=True)
 class FileWritten(Event):
     path: str
+    removed: bool = False  # the plan deleted the file (Flux prunes what it declared)
 
 
 @dataclass(frozen=True)

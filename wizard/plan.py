@@ -36,9 +36,12 @@ class FileChange:
     old: str | None
     new: str
     steps: tuple[str, ...] = ()
+    deleted: bool = False  # the plan removes the file (``new`` is empty)
 
     @property
     def status(self) -> str:
+        if self.deleted:
+            return "unchanged" if self.old is None else "deleted"
         if self.old is None:
             return "new"
         return "unchanged" if self.old == self.new else "changed"
@@ -49,7 +52,10 @@ class FileChange:
         new = self.new.splitlines(keepends=True)
         shown = printable(self.path, newlines=False)
         lines = difflib.unified_diff(
-            old, new, fromfile="/dev/null" if self.old is None else f"a/{shown}", tofile=f"b/{shown}"
+            old,
+            new,
+            fromfile="/dev/null" if self.old is None else f"a/{shown}",
+            tofile="/dev/null" if self.deleted else f"b/{shown}",
         )
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
@@ -127,19 +133,30 @@ class Workspace:
         self.root = root
         self._pending: dict[str, str] = {}
         self._owners: dict[str, list[str]] = {}
+        self._deleted: set[str] = set()
 
     def read(self, rel: str) -> str | None:
+        if rel in self._deleted:
+            return None
         if rel in self._pending:
             return self._pending[rel]
         return read_managed(self.root, rel)
 
     def exists(self, rel: str) -> bool:
+        if rel in self._deleted:
+            return False
         if rel in self._pending:
             return True
         return safe_path(self.root, rel).is_file()
 
+    def delete(self, rel: str, step: str) -> None:
+        """Remove ``rel`` (a file a step wrote before and no longer wants; Flux prunes its objects)."""
+        self.write(rel, "", step)
+        self._deleted.add(rel)
+
     def write(self, rel: str, text: str, step: str) -> None:
         safe_path(self.root, rel)
+        self._deleted.discard(rel)
         self._pending[rel] = text
         owners = self._owners.setdefault(rel, [])
         if step not in owners:
@@ -169,7 +186,8 @@ class Workspace:
         out = []
         for rel, text in self._pending.items():
             old = read_managed(self.root, rel)
-            out.append(FileChange(path=rel, old=old, new=text, steps=tuple(self._owners[rel])))
+            gone = rel in self._deleted
+            out.append(FileChange(path=rel, old=old, new=text, steps=tuple(self._owners[rel]), deleted=gone))
         return sorted(out, key=lambda c: c.path)
 
 
@@ -372,6 +390,24 @@ def write_all(root: Path, files: Iterable[tuple[str, str | bytes]]) -> list[str]
             with contextlib.suppress(OSError):
                 os.unlink(kept)
     return [rel for rel, _ in items]
+
+
+def remove_all(root: Path, rels: Iterable[str]) -> None:
+    """Delete the files a plan removes (after its writes succeeded); folders left empty go too."""
+    for rel in rels:
+        target = safe_path(root, rel)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as exc:
+            where = printable(rel, newlines=False)
+            raise StepFailed(
+                f"Removing {where} failed ({exc.strerror or type(exc).__name__}); the other files are written.",
+                hint=f"Remove it by hand (git rm {where}), then re-run: the run commits the rest then.",
+            ) from None
+        folder = target.parent
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
 
 
 def _backup_name(target: Path) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard import answers as A
-from wizard import catalog
+from wizard import catalog, controllers
 from wizard.errors import WizardError
 
 Validator = Callable[[str, dict[str, Any]], "str | None"]
@@ -28,6 +28,7 @@ class Question:
     validate: Validator | None = None
     default: Callable[[dict[str, Any]], Any] | None = None
     needed_by: tuple[str, ...] = ()  # steps that need it; asked only when one of them runs
+    optional: bool = False  # may stay empty (the plan says what that means)
 
     def check(self, value: Any, so_far: dict[str, Any]) -> str | None:
         """An error sentence, or None when ``value`` is acceptable."""
@@ -103,6 +104,14 @@ def _token_help(so_far: dict[str, Any]) -> str:
     return "The DNS provider's API token. It is encrypted with sops and never stored in plain text."
 
 
+def _controller_choices() -> tuple[tuple[str, str], ...]:
+    return tuple((c.name, f"{c.title}: {c.help}") for c in controllers.CONTROLLERS)
+
+
+def _address_check(value: str, so_far: dict[str, Any]) -> str | None:
+    return None if not value.strip() else A.validate_address(value.strip())
+
+
 QUESTIONS: tuple[Question, ...] = (
     Question(
         "domain",
@@ -144,6 +153,25 @@ QUESTIONS: tuple[Question, ...] = (
         validate=_host_check,
         default=lambda s: f"podinfo.apps.{s['domain']}" if s.get("domain") else None,
         needed_by=("smoke-test",),
+    ),
+    Question(
+        "ingress_controller",
+        "Ingress controller",
+        "Listens on every node's ports 80/443. A repository with ingress-nginx keeps it unless you switch here.",
+        kind="select",
+        choices=_controller_choices(),
+        validate=lambda v, _: A.validate_choice(v, "ingress_controller", controllers.NAMES),
+        default=lambda s: controllers.DEFAULT.name,  # the engine's prefill names the repository's own
+        needed_by=("ingress", "firewall", "cluster-issuers", "smoke-test"),
+    ),
+    Question(
+        "ingress_address",
+        "Ingress address",
+        "The node's public IP (or a DNS name resolving to every node): each Ingress reports it and external-dns "
+        "publishes it. Leave empty to set it later.",
+        validate=_address_check,
+        needed_by=("ingress",),
+        optional=True,
     ),
 )
 

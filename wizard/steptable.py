@@ -68,7 +68,9 @@ class _StateWorkspace(Workspace):
         self._docs: dict[str, Any] = {}
 
     def write_doc(self, rel: str, doc: Any, step: str) -> None:
-        super().write(rel, "", step)  # the owner is recorded now; the text only on a read
+        super().write(
+            rel, "", step
+        )  # (clears a pending delete of rel)  # the owner is recorded now; the text only on a read
         self._docs[rel] = doc
 
     def write(self, rel: str, text: str, step: str) -> None:
@@ -89,7 +91,7 @@ class _StateWorkspace(Workspace):
     def changes(self) -> list[FileChange]:
         out: list[FileChange] = []
         for c in super().changes():
-            out.append(_KnownChange(c.path, c.old, "", c.steps) if c.path in self._docs else c)
+            out.append(_KnownChange(c.path, c.old, "", c.steps) if c.path in self._docs and not c.deleted else c)
         return out
 
 

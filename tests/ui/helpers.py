@@ -145,9 +145,9 @@ async def scripted_events() -> AsyncIterator[Event]:
     """The watch stage of one successful reconcile, as wizard.flux yields it."""
     chain = [
         ("GitRepository", "flux-system", "flux-system", "stored artifact for revision 'main@sha1:…'"),
-        ("Kustomization", "flux-system", "ingress-nginx", "Applied revision: main@sha1:…"),
-        ("HelmRelease", "ingress-nginx", "ingress-nginx", "Helm install succeeded"),
-        ("DaemonSet", "ingress-nginx", "ingress-nginx-controller", "1/1 ready"),
+        ("Kustomization", "flux-system", "traefik", "Applied revision: main@sha1:…"),
+        ("HelmRelease", "traefik", "traefik", "Helm install succeeded"),
+        ("DaemonSet", "traefik", "traefik", "1/1 ready"),
         ("ClusterIssuer", "", "letsencrypt-production", "The ACME account was registered"),
         ("Certificate", "podinfo", "podinfo-tls", "Certificate is up to date and has not expired"),
     ]

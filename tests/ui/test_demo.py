@@ -93,7 +93,7 @@ def test_replay_plan_keeps_the_steps_that_ran_and_fills_in_the_push() -> None:
     assert isinstance(last, ev.Done) and last.url == "https://podinfo.apps.k8s.example.org"
     states = [e for _, e in plan if isinstance(e, ev.ObjectState)]
     names = {s.name for s in states}
-    assert "ingress-nginx-controller" in names and "external-dns" not in names and "podinfo-tls" not in names
+    assert "traefik" in names and "external-dns" not in names and "podinfo-tls" not in names
     assert any(sha in s.message for s in states)
     assert all("{" not in s.message for s in states)
 

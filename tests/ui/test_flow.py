@@ -28,7 +28,7 @@ async def test_run_all_writes_commits_pushes_and_reaches_done(ui_env) -> None:
         token.query_one("#input-token", Input).focus()
         await pilot.press(*TOKEN, "ctrl+s")
         review = await asked(pilot, await on_screen(pilot, "ReviewScreen"))
-        assert any("ingress-nginx" in w for w in review.plan.warnings)
+        assert not review.plan.warnings  # Traefik, the default: nothing retired, the address given
         await pilot.press("w")
         done = await on_screen(pilot, "DoneScreen", timeout=60)
         assert done.done.outcome in ("reconciled", "proven") and done.done.url == "https://podinfo.apps.k8s.example.com"
@@ -37,7 +37,7 @@ async def test_run_all_writes_commits_pushes_and_reaches_done(ui_env) -> None:
     kinds = [type(e).__name__ for e in app.events]
     assert kinds.index("Pushed") < kinds.index("ObjectState") < kinds.index("Done")  # the flow's order
     repo = ui_env.repo
-    assert (repo / "manifests/infrastructure/ingress-nginx/ingress-nginx.yaml").is_file()
+    assert (repo / "manifests/infrastructure/traefik/traefik.yaml").is_file()
     secret = next(p for p in (repo / SECRET_DIR).iterdir() if "ENC[" in p.read_text())
     assert TOKEN not in secret.read_text()
     assert git(repo, "status", "--porcelain") == ""
@@ -225,6 +225,8 @@ async def test_reconcile_failure_shows_the_diagnosis_in_the_error_dialog_and_exi
             "Run flux logs --kind=HelmRelease --name=ingress-nginx to see why."
         )
 
+    # the ingress-nginx path: its retirement warning is the doctor finding the dialog shows
+    ui_env.answers.write_text(ui_env.answers.read_text() + "ingress_controller: ingress-nginx\n")
     app = build_app(ui_env, watch=failing)
     async with app.run_test(size=(100, 30)) as pilot:
         await drive(pilot, "review", step="ingress")

@@ -88,7 +88,7 @@ def test_person_completes_answers_and_reaches_review(ui_env, tmux, tmp_path) -> 
     assert TOKEN not in screen
     tmux.keys("C-s")
     screen = tmux.wait_for("Review:", "Write, commit and push", "files to write")
-    assert "ingress-nginx" in screen and TOKEN not in screen
+    assert "Review: prerequisites, ingress, firewa" in screen and TOKEN not in screen
 
     tmux.keys("q")
     tmux.wait_for("Quit edge-wizard?")

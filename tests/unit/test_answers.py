@@ -162,3 +162,23 @@ def test_zone_question_default_survives_a_public_suffix() -> None:
     assert zone_q.default_for({"domain": "k8s.example.co.uk"}) == "example.co.uk"
     domain_q = next(q for q in questions.QUESTIONS if q.key == "domain")
     assert "public suffix" in domain_q.check("co.uk", {})
+
+
+def test_ingress_controller_lists_both_and_has_no_fixed_default() -> None:
+    with pytest.raises(UserError) as exc:
+        answers.build({"ingress_controller": "nginx"})
+    assert "ingress_controller is 'nginx'. Accepted: traefik, ingress-nginx." in str(exc.value)
+    assert answers.build({}).ingress_controller is None  # the repository decides (wizard.controllers)
+    assert answers.build({"ingress_controller": "traefik"}).to_mapping()["ingress_controller"] == "traefik"
+
+
+@pytest.mark.parametrize("value", ["203.0.113.10", "2001:db8::10", "nodes.k8s.example.com"])
+def test_ingress_address_accepts_ips_and_names(value: str) -> None:
+    assert answers.build({"ingress_address": value}).ingress_address == value
+
+
+@pytest.mark.parametrize("value", ["0.0.0.0", "http://203.0.113.10", "nodes", "203.0.113.10:80"])
+def test_ingress_address_refuses_what_no_client_can_reach(value: str) -> None:
+    with pytest.raises(UserError) as exc:
+        answers.build({"ingress_address": value})
+    assert "ingress_address" in str(exc.value) and "public IP" in str(exc.value)

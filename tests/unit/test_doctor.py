@@ -58,7 +58,8 @@ def _stage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     key = make_age_key(base / "keys")
     root = make_guide_repo(base / "repo", style=request.param, age_recipient=key.recipient)
     answers = base / "answers.yaml"
-    answers.write_text(ANSWERS, encoding="utf-8")
+    # the ingress-nginx stage: these checks were written against it (test_doctor_ingress.py: Traefik)
+    answers.write_text(ANSWERS + "ingress_controller: ingress-nginx\n", encoding="utf-8")
     from wizard.frontends.cli import main
 
     with pytest.MonkeyPatch.context() as mp:
@@ -438,6 +439,8 @@ def test_every_finding_names_its_fix_and_registry_ids_are_unique() -> None:
         "firewall-no-http-rule",
         "firewall-second-policy",
         "ingress-nginx-retired",
+        "ingress-class-unserved",
+        "nginx-annotations-unsupported",
     } == {c.id for c in doctor.checks("repo")}
     with pytest.raises(ValueError):
         Finding("x", "fatal", "seen", "why", "fix")

@@ -259,14 +259,14 @@ def test_objects_for_a_run_follow_the_chain(guide_repo: Path, answers_file: Path
     labels = [t.label() for t in targets]
     assert labels[:2] == ["GitRepository flux-system/flux-system", "Kustomization flux-system/flux-system"]
     for expected in (
-        "Kustomization flux-system/ingress-nginx",
+        "Kustomization flux-system/traefik",
         "Kustomization flux-system/cert-manager",
         "Kustomization flux-system/cluster-issuers",
         "Kustomization flux-system/smoke-test",
         # the firewall step has no Kustomization of its own: the one applying the policy
         "Kustomization flux-system/cluster-policies",
-        "HelmRepository ingress-nginx/ingress-nginx",
-        "HelmRelease ingress-nginx/ingress-nginx",
+        "HelmRepository traefik/traefik",
+        "HelmRelease traefik/traefik",
         "HelmRepository cert-manager/jetstack",
         "HelmRelease cert-manager/cert-manager",
         "ClusterIssuer letsencrypt-staging",
@@ -277,15 +277,15 @@ def test_objects_for_a_run_follow_the_chain(guide_repo: Path, answers_file: Path
         assert expected in labels
     assert "Kustomization flux-system/cilium" not in labels  # not touched by the run
     by = {t.key: t for t in targets}
-    wl = by[(WORKLOADS, "ingress-nginx", "ingress-nginx")]
-    assert wl.release == "ingress-nginx" and wl.after == (("HelmRelease", "ingress-nginx", "ingress-nginx"),)
+    wl = by[(WORKLOADS, "traefik", "traefik")]
+    assert wl.release == "traefik" and wl.after == (("HelmRelease", "traefik", "traefik"),)
     assert by[("HelmRelease", "cert-manager", "cert-manager")].after == (
         ("Kustomization", "flux-system", "cert-manager"),
     )
     assert [t.name for t in targets if t.reconcile] == [
         "flux-system",
         "flux-system",
-        "ingress-nginx",
+        "traefik",
         "cert-manager",
         "cluster-issuers",
         "smoke-test",
@@ -308,7 +308,7 @@ def test_objects_for_without_a_plan_reads_the_repository(guide_repo: Path, answe
     _run_plan(guide_repo, answers_file, ["ingress", "cert-manager"])
     layout = repo_mod.discover(guide_repo)
     names = [t.name for t in objects_for(layout, None) if t.kind == "Kustomization"]
-    assert names == ["flux-system", "ingress-nginx", "cert-manager", "cluster-policies"]
+    assert names == ["flux-system", "traefik", "cert-manager", "cluster-policies"]
     assert root_kustomization(layout) == "flux-system"
 
 

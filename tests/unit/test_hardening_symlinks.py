@@ -39,7 +39,7 @@ contexts:
   name: prod
 current-context: prod
 """
-INGRESS_NS = "manifests/infrastructure/ingress-nginx/namespace.yaml"
+INGRESS_NS = "manifests/infrastructure/traefik/namespace.yaml"
 FLUX_KUSTOMIZATION = "manifests/cluster/flux-system/kustomization.yaml"
 
 
@@ -140,7 +140,7 @@ def test_symlinked_component_folder_gets_nothing_written_through_it(
     assert "manifests/infrastructure/smoke-test" in err and "symbolic link" in err
     assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
     assert link.is_symlink() and clone.head() == head
-    assert not (clone.repo / "manifests/infrastructure/ingress-nginx").exists(), "a partial write happened"
+    assert not (clone.repo / "manifests/infrastructure/traefik").exists(), "a partial write happened"
 
 
 def test_untracked_symlinked_state_file_is_refused(

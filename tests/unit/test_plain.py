@@ -56,16 +56,25 @@ def test_full_flow_writes_commits_and_pushes(tmp_path: Path, script: Script, sty
     out = Lines()
     assert run_plain(repo=str(repo), out=out) == 0, out.text
 
-    kinds = ["text", "text", "text", "select", "text", "checkbox", "confirm", "confirm"]
+    kinds = ["text", "text", "text", "select", "text", "select", "text", "checkbox", "confirm", "confirm"]
     assert [a.kind for a in script.asked] == kinds
-    assert script.messages()[:5] == ["Domain", "DNS zone", "ACME e-mail", "DNS provider", "Smoke-test host"]
+    assert script.messages()[:7] == [
+        "Domain",
+        "DNS zone",
+        "ACME e-mail",
+        "DNS provider",
+        "Smoke-test host",
+        "Ingress controller",
+        "Ingress address",
+    ]
+    assert script.prompt("Ingress controller").kwargs["default"] == "traefik"  # a new repository: Traefik
     assert "DNS provider token" not in script.messages()  # external-dns was not chosen: no token asked
     assert script.prompt("DNS zone").kwargs["default"] == "example.com"  # derived from the domain answer
     assert script.prompt("Smoke-test host").kwargs["default"] == "podinfo.apps.k8s.example.com"
     assert script.prompt("Write these changes").kwargs["default"] is False
 
     # the diff was shown, then the engine's events as plain lines
-    assert "+++ b/manifests/infrastructure/ingress-nginx/ingress-nginx.yaml" in out.text
+    assert "+++ b/manifests/infrastructure/traefik/traefik.yaml" in out.text
     assert out.text.index("+++ b/") < out.text.index("✚ wrote ")
     written = [line.removeprefix("✚ wrote ") for line in out if line.startswith("✚ wrote ")]
     assert "manifests/infrastructure/cert-manager/cert-manager.yaml" in written
@@ -209,7 +218,7 @@ def test_help_lines_come_from_the_declarations(guide_repo: Path, script: Script)
 def test_plain_never_calls_ask(guide_repo: Path, script: Script) -> None:
     """FakePrompt.ask raises; a full declined run proves every prompt went through unsafe_ask."""
     assert run_plain(repo=str(guide_repo), out=Lines()) == 0
-    assert len(script.asked) == 7  # five answers, the steps, "Write these changes?"
+    assert len(script.asked) == 9  # seven answers, the steps, "Write these changes?"
     assert plain.INTERRUPTED == 130
 
 

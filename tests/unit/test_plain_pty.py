@@ -80,10 +80,14 @@ def test_full_flow_in_a_terminal(repo: Path, piped_stdout: bool) -> None:
         child.send(ENTER)  # the default, Hetzner
         child.expect("Smoke-test host")
         child.send(ENTER)  # default podinfo.apps.k8s.example.com
+        child.expect("Ingress controller")
+        child.send(ENTER)  # the default for a new repository, Traefik
+        child.expect("Ingress address")
+        child.send(ENTER)  # empty: set later
         child.expect("Steps to run")
         child.expect_exact(title("smoke-test"))
         child.send(keys)
-        child.expect_exact("+++ b/manifests/infrastructure/ingress-nginx/ingress-nginx.yaml")
+        child.expect_exact("+++ b/manifests/infrastructure/traefik/traefik.yaml")
         child.expect("Write these changes")
         child.send("y")
         child.expect("Commit and push")

@@ -23,12 +23,12 @@ def test_done_when_scenario(guide_repo: Path, answers_file: Path) -> None:
     assert main(["plan", "--repo", str(guide_repo), "--exit-code"]) == 0
     files = written(guide_repo)
     for f in (
-        "manifests/cluster/flux-system/ingress.yaml",
+        "manifests/cluster/flux-system/traefik.yaml",
         "manifests/cluster/flux-system/cert-manager.yaml",
         "manifests/cluster/flux-system/cluster-issuers.yaml",
         "manifests/cluster/flux-system/smoke-test.yaml",
-        "manifests/infrastructure/ingress-nginx/namespace.yaml",
-        "manifests/infrastructure/ingress-nginx/ingress-nginx.yaml",
+        "manifests/infrastructure/traefik/namespace.yaml",
+        "manifests/infrastructure/traefik/traefik.yaml",
         "manifests/infrastructure/cert-manager/cert-manager.yaml",
         "manifests/infrastructure/cluster-issuers/cluster-issuers.yaml",
         "manifests/infrastructure/smoke-test/podinfo.yaml",
@@ -60,7 +60,7 @@ def test_written_yaml_parses_and_kustomize_builds(guide_repo: Path, answers_file
             assert yamlio.load_plain((guide_repo / rel).read_text()), rel
     folders = ["manifests/cluster/flux-system"] + [
         f"manifests/infrastructure/{c}"
-        for c in ("ingress-nginx", "cert-manager", "cluster-issuers", "smoke-test", "cluster-policies")
+        for c in ("traefik", "cert-manager", "cluster-issuers", "smoke-test", "cluster-policies")
     ]
     for folder in folders:
         res = subprocess.run([kustomize, "build", folder], cwd=guide_repo, capture_output=True, text=True)

@@ -121,8 +121,8 @@ def test_states_match_after_hand_edits(guide_repo: Path, answers_file: Path) -> 
     """Merges into existing files: a managed key edited by hand is a change, an added key is not."""
     assert main(["run", *NO_SECRET_STEPS, "--repo", str(guide_repo), "--answers", str(answers_file), *RUN]) == 0
     infra = guide_repo / "manifests/infrastructure"
-    hr = infra / "ingress-nginx/ingress-nginx.yaml"
-    hr.write_text(hr.read_text().replace('version: ">=4.15.0 <4.16.0"', 'version: "4.11.0"'))
+    hr = infra / "traefik/traefik.yaml"
+    hr.write_text(hr.read_text().replace('version: ">=41.0.0 <42.0.0"', 'version: "40.0.0"'))
     ns = infra / "cert-manager/namespace.yaml"
     ns.write_text(ns.read_text() + "  labels:\n    team: platform  # ours\n")
     kfile = guide_repo / "manifests/cluster/flux-system/kustomization.yaml"

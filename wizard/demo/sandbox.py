@@ -212,4 +212,5 @@ ANSWERS = """domain: k8s.example.com
 zone: example.com
 email: ops@example.com
 dns_provider: hetzner
+ingress_address: 203.0.113.10
 """

@@ -92,7 +92,7 @@ def checks(scope: str | None = None) -> list[Check]:
 
 
 def _load() -> None:
-    from wizard.doctor import cluster_checks, repo_checks  # noqa: F401 - registers the checks
+    from wizard.doctor import cluster_checks, ingress_checks, repo_checks  # noqa: F401 - registers the checks
 
 
 def _run(scope: str, ctx: Any) -> list[Finding]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wizard import controllers
 from wizard.doctor import ClusterUnreachable, Finding, check
 from wizard.flux.kube import KINDS
 from wizard.retry import Backoff
@@ -220,7 +221,7 @@ def pod_security_rejected(snap: Snapshot) -> Iterable[Finding]:
             fix=f"Label only this namespace privileged: set `pod-security.kubernetes.io/enforce: privileged` and "
             f"`pod-security.kubernetes.io/enforce-version: latest` in its Namespace manifest (kubectl label "
             f"namespace {ns} pod-security.kubernetes.io/enforce=privileged to test), not cluster-wide.",
-            step="ingress" if ns == "ingress-nginx" else None,
+            step="ingress" if ns in {c.namespace for c in controllers.CONTROLLERS} else None,
         )
 
 

@@ -67,7 +67,7 @@ MIGRATION_HINT = (
 def _step_of_kustomization() -> dict[str, str]:
     from wizard import steps
 
-    return {s.kustomization: s.name for s in steps.ALL if s.kustomization}
+    return {k: s.name for s in steps.ALL for k in s.owned_kustomizations()}
 
 
 def is_sops_file(doc: Any) -> bool:
@@ -79,7 +79,15 @@ def _enc(value: Any) -> bool:
 
 
 # What doctor's checks read (the index parses only files that may hold one of these).
-DOCTOR_KINDS = (*SOURCE_KINDS, "HelmRelease", "Kustomization", "CiliumClusterwideNetworkPolicy")
+DOCTOR_KINDS = (
+    *SOURCE_KINDS,
+    "HelmRelease",
+    "Kustomization",
+    "CiliumClusterwideNetworkPolicy",
+    "Ingress",
+    "ClusterIssuer",
+    "Issuer",
+)
 
 
 @dataclass
@@ -600,9 +608,12 @@ def _opens(policy: Doc, entity: str, port: str) -> bool:
 
 
 def _serves_host_ports(ctx: RepoContext) -> Doc | None:
-    for d in _releases(ctx, "ingress-nginx"):
-        return d
+    for name in ("ingress-nginx", "traefik"):  # wizard.controllers
+        for d in _releases(ctx, name):
+            return d
     for d in ctx.of_kind("HelmRelease"):
+        if _values(d).get("hostNetwork") is True:  # Traefik's and most charts' top-level switch
+            return d
         c = _values(d).get("controller")
         if isinstance(c, dict) and (
             c.get("hostNetwork") is True or (isinstance(c.get("hostPort"), dict) and c["hostPort"].get("enabled"))

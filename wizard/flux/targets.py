@@ -76,8 +76,10 @@ def _step_kustomizations(plan: Any | None, layout: Layout, ks: dict[str, FluxKus
     if plan is not None:
         wanted = [s.step for s in plan.steps]
         for step in steps_mod.select(wanted):
-            if step.kustomization:
-                names.append(step.kustomization)
+            owned = step.owned_kustomizations()
+            # a step with one Kustomization: it is planned now; with several (the ingress
+            # controllers): the ones the repository declares (a removed one is not followed)
+            names += list(owned) if len(owned) == 1 else [k for k in owned if k in ks]
         # plus the Kustomizations that apply any other file the run touched (e.g. the firewall policy)
         for change in plan.changes:
             owner = _owner(layout, ks, change.path)
@@ -89,8 +91,7 @@ def _step_kustomizations(plan: Any | None, layout: Layout, ks: dict[str, FluxKus
                 names.append(owner)
     else:
         for step_cls in steps_mod.ALL:
-            if step_cls.kustomization and step_cls.kustomization in ks:
-                names.append(step_cls.kustomization)
+            names += [k for k in step_cls.owned_kustomizations() if k in ks]
         if layout.firewall_policy:
             owner = _owner(layout, ks, layout.firewall_policy)
             if owner and owner not in names:

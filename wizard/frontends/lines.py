@@ -99,7 +99,7 @@ def _line(e: ev.Event) -> str:
             parts.append(f"{_plural(len(e.secrets), 'sops Secret')} to encrypt if new or changed")
         return f"► plan: {', '.join(e.steps)} ({', '.join(parts) or 'nothing to write'})"
     if isinstance(e, ev.FileWritten):
-        return f"✚ wrote {e.path}"
+        return f"✖ removed {e.path}" if e.removed else f"✚ wrote {e.path}"
     if isinstance(e, ev.SecretEncrypted):
         return f"✔ {e.path} encrypted with sops" if e.changed else f"✔ {e.path} already holds this token (unchanged)"
     if isinstance(e, ev.Committed):

@@ -37,6 +37,11 @@ class Step:
     needs: ClassVar[tuple[str, ...]] = ()
     kustomization: ClassVar[str | None] = None  # the Flux Kustomization this step owns
 
+    @classmethod
+    def owned_kustomizations(cls) -> tuple[str, ...]:
+        """Every Flux Kustomization this step may own (the ingress step: one per controller)."""
+        return (cls.kustomization,) if cls.kustomization else ()
+
     def plan(self, ctx: Context) -> StepPlan:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from wizard import catalog, yamlio
+from wizard import catalog, controllers, yamlio
 from wizard.errors import UserError
 from wizard.plan import StepPlan
 from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_release_check, write_docs
 from wizard.steps.cert_manager import NAMESPACE as CM_NAMESPACE
 
 FOLDER = "cluster-issuers"
-INGRESS_CLASS = "nginx"
+INGRESS_CLASS = controllers.INGRESS_NGINX.ingress_class  # kept for callers; the class follows the controller
 
 
 class ClusterIssuersStep(Step):
@@ -28,6 +28,7 @@ class ClusterIssuersStep(Step):
         folder = ctx.component(FOLDER)
         docs: list[Any] = []
         bundles = ctx.cat.get("acme_ca_bundle") or {}
+        ingress_class = controllers.resolve(ctx.layout, ctx.answers).ingress_class
         for issuer, server in ctx.cat["acme"].items():
             d = catalog.load_asset("manifests/cluster-issuers/cluster-issuer.yaml")
             ci = d.docs[0]
@@ -39,7 +40,7 @@ class ClusterIssuersStep(Step):
                 ci["spec"]["acme"].insert(1, "caBundle", ca_bundle(issuer, bundles[issuer]))
             ci["spec"]["acme"]["email"] = ctx.answers.email
             ci["spec"]["acme"]["privateKeySecretRef"]["name"] = issuer
-            ci["spec"]["acme"]["solvers"][0]["http01"]["ingress"]["ingressClassName"] = INGRESS_CLASS
+            ci["spec"]["acme"]["solvers"][0]["http01"]["ingress"]["ingressClassName"] = ingress_class
             docs.extend(d.docs)
         rendered = catalog.load_asset("manifests/cluster-issuers/cluster-issuer.yaml")
         rendered.docs = docs

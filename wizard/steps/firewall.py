@@ -13,7 +13,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from wizard import yamlio
+from wizard import controllers, yamlio
 from wizard.errors import UserError
 from wizard.plan import StepPlan
 from wizard.repo import CONTROL_PLANE_LABEL
@@ -62,7 +62,7 @@ def make_rule(entities: list[str], ports: list[str]) -> CommentedMap:
 class FirewallStep(Step):
     name = "firewall"
     title = "Host firewall 80/443"
-    summary = "open 80/443 in the existing Cilium host policy (and 8443 from the cluster)"
+    summary = "open 80/443 in the existing Cilium host policy (and ingress-nginx's 8443 from the cluster)"
 
     def plan(self, ctx: Context) -> StepPlan:
         sp = StepPlan(self.name, self.title)
@@ -87,8 +87,10 @@ class FirewallStep(Step):
                 f"The host policy in {rel} has no ingress rules, so it allows nothing yet; adding only "
                 "80/443 would lock the node out of its Kubernetes and Talos APIs. Check the policy first."
             )
-        missing_http = [p for p in ("80", "443") if not covered(rules, "world", p)]
-        want_webhook = ctx.answers.webhook_rule and not covered(rules, "cluster", "8443")
+        ctrl = controllers.resolve(ctx.layout, ctx.answers)
+        missing_http = [p for p in ctrl.host_ports if not covered(rules, "world", p)]
+        webhook = ctrl.webhook_port  # ingress-nginx's admission webhook; Traefik has none
+        want_webhook = bool(webhook) and ctx.answers.webhook_rule and not covered(rules, "cluster", str(webhook))
         if not missing_http and not want_webhook:
             ctx.ws.touch(rel, self.name)
             return sp
@@ -97,7 +99,7 @@ class FirewallStep(Step):
             rules.append(make_rule(["world", "cluster"], missing_http))
             rules.yaml_set_comment_before_after_key(len(rules) - 1, before="\n" + HTTP_COMMENT, indent=seq_col)
         if want_webhook:
-            rules.append(make_rule(["cluster"], ["8443"]))
+            rules.append(make_rule(["cluster"], [str(webhook)]))
             rules.yaml_set_comment_before_after_key(len(rules) - 1, before="\n" + WEBHOOK_COMMENT, indent=seq_col)
         new = yamlio.render(doc)
         removed = [ln for ln in difflib.ndiff(text.splitlines(), new.splitlines()) if ln.startswith("- ")]

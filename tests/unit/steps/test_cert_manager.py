@@ -25,5 +25,5 @@ def test_cert_manager_and_issuers(guide_repo: Path, answers_file: Path) -> None:
         acme = i["spec"]["acme"]
         assert acme["email"] == "ops@example.com"
         assert acme["privateKeySecretRef"]["name"] == i["metadata"]["name"]
-        assert acme["solvers"] == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
+        assert acme["solvers"] == [{"http01": {"ingress": {"ingressClassName": "traefik"}}}]
     assert "staging" in issuers[0]["spec"]["acme"]["server"]

@@ -93,7 +93,7 @@ class AnswersScreen(WizardScreen):
         if v in ("", None):
             default = self._default(q, so_far)
             err = self._check(q, default, so_far) if (default or final) else None
-            if final and not default:
+            if final and not default and not q.optional:
                 err = err or f"{q.label} is empty."
         else:
             err = self._check(q, v, so_far)

@@ -17,7 +17,12 @@ from wizard.frontends.tui.screens.base import WizardScreen
 from wizard.frontends.tui.widgets.diff_view import DiffView
 from wizard.frontends.tui.widgets.stagebar import StageBar
 
-STATUS_MARK = {"new": ("+", "bold green"), "changed": ("~", "bold yellow"), "secret": ("🔒", "")}
+STATUS_MARK = {
+    "new": ("+", "bold green"),
+    "changed": ("~", "bold yellow"),
+    "deleted": ("-", "bold red"),
+    "secret": ("🔒", ""),
+}
 
 
 class FileItem(ListItem):

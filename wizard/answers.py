@@ -85,7 +85,7 @@ def validate_email(value: str, key: str = "email") -> str | None:
     if not isinstance(value, str) or not _EMAIL.match(value or ""):
         shown = _show(value)
         return (
-            f"{key} {shown} is not an e-mail address. Let's Encrypt sends expiry notices there; "
+            f"{key} {shown} is not an e-mail address. It is the ACME account's contact (Let's Encrypt writes about the account there); "
             "give one like you@example.com."
         )
     local, _, domain = value.rpartition("@")

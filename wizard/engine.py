@@ -64,6 +64,7 @@ class Engine:
         self.layout: Layout | None = None
         self.answers: Answers | None = None
         self.pushed_sha: str | None = None
+        self.split_flux_files = False  # --split-flux-files: each step's Flux Kustomization in its own file
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> tuple[Layout, Answers]:
@@ -106,7 +107,7 @@ class Engine:
             step_names = self.answers.steps or steps_mod.NAMES
         selected = steps_mod.select(step_names)
         ws = Workspace(self.layout.root)
-        ctx = Context(layout=self.layout, answers=self.answers, ws=ws)
+        ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
         step_plans: list[StepPlan] = [step.plan(ctx) for step in selected]
         done = set(self.answers.steps or ()) | {s.name for s in selected}
         state = dataclasses.replace(self.answers, steps=[n for n in steps_mod.NAMES if n in done])
@@ -244,6 +245,8 @@ class Engine:
         encrypted: dict[str, str] = {}
         for secret in plan.secrets:
             token = options.token
+            if secret.exists and token is None and secret.needs_token:
+                raise UserError(secret.needs_token)
             if secret.exists and token is None:
                 yield Info(f"{secret.path} exists; kept as is (no new token given).")
                 continue

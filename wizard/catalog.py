@@ -1,15 +1,24 @@
-"""The catalog of versions, chart sources and DNS providers (``assets/``)."""
+"""The catalog of versions, chart sources and DNS providers (``assets/``).
+
+The catalog is typed (:class:`Catalog` and the TypedDicts under it) and validated when it is
+loaded, the overlay (``EDGE_WIZARD_CATALOG``) included: an unknown key, a missing one or a value of
+the wrong type stops the run at once with the file and the key path named (a typo in an overlay is
+exit 2, not a manifest with a missing value).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
 import copy
+import difflib
 import functools
 import os
+import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from wizard import yamlio
 from wizard.errors import UserError
@@ -89,9 +98,80 @@ def _deep_update(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
+class ApiVersions(TypedDict):
+    kustomization: str
+    git_repository: str
+    helm_repository: str
+    helm_release: str
+
+
+class ChartEntry(TypedDict):
+    repository: str
+    chart: str
+    version: str
+
+
+class Catalog(TypedDict):
+    api_versions: ApiVersions
+    flux_min_version: str
+    charts: dict[str, ChartEntry]
+    acme: dict[str, str]  # issuer name -> ACME directory URL
+    acme_ca_bundle: NotRequired[dict[str, str]]  # issuer name -> PEM the ACME server's TLS chains to
+    external_dns_hostname_annotation: str
+    warnings: dict[str, str]
+
+
+def _check(value: Any, tp: Any, where: str, source: str) -> None:
+    """Raise UserError naming ``source`` and the key path ``where`` when ``value`` is not a ``tp``."""
+
+    def bad(what: str) -> UserError:
+        return UserError(
+            f"{source}: {where or 'the top level'} {what}. Fix the file (assets/catalog.yaml documents every key), "
+            "or unset EDGE_WIZARD_CATALOG to use the built-in catalog."
+        )
+
+    origin = typing.get_origin(tp)
+    if typing.is_typeddict(tp):
+        if not isinstance(value, dict):
+            raise bad(f"must be a mapping, not {type(value).__name__}")
+        hints = typing.get_type_hints(tp, include_extras=True)
+        optional = {k for k, h in hints.items() if typing.get_origin(h) is NotRequired}
+        hints = {k: (typing.get_args(h)[0] if k in optional else h) for k, h in hints.items()}
+        for key in value:
+            if key not in hints:
+                near = difflib.get_close_matches(str(key), list(hints), n=1)
+                raise bad(f"has an unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+        for key, sub in hints.items():
+            if key not in value:
+                if key not in optional:
+                    raise bad(f"is missing the key {key!r}")
+                continue
+            _check(value[key], sub, f"{where}.{key}" if where else key, source)
+        return
+    if origin is dict:
+        key_t, val_t = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise bad(f"must be a mapping, not {type(value).__name__}")
+        for k, v in value.items():
+            _check(k, key_t, f"{where} key {k!r}", source)
+            _check(v, val_t, f"{where}.{k}", source)
+        return
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                _check(value, option, where, source)
+                return
+            except UserError:
+                continue
+        raise bad(f"has the wrong type ({type(value).__name__})")
+    if tp is str and not isinstance(value, str):
+        raise bad(f"must be a string, not {value!r}")
+
+
 @functools.lru_cache(maxsize=4)
-def _catalog(overlay: str | None) -> dict[str, Any]:
+def _catalog(overlay: str | None) -> Catalog:
     data = yamlio.load_fast(asset_text("catalog.yaml"))[0]
+    _check(data, Catalog, "", "assets/catalog.yaml")
     if overlay:
         try:
             extra = yamlio.load_plain(Path(overlay).read_text(encoding="utf-8"))
@@ -100,22 +180,25 @@ def _catalog(overlay: str | None) -> dict[str, Any]:
                 f"EDGE_WIZARD_CATALOG points at {overlay}, which cannot be read ({exc.strerror}). "
                 "Unset the variable or point it at a YAML file that overrides assets/catalog.yaml."
             ) from None
+        except ValueError as exc:
+            raise UserError(f"EDGE_WIZARD_CATALOG {overlay}: {exc}") from None
         if extra:
+            if not isinstance(extra[0], dict):
+                raise UserError(f"EDGE_WIZARD_CATALOG {overlay} must be a YAML mapping overriding assets/catalog.yaml.")
             _deep_update(data, extra[0])
-    return data
+            _check(data, Catalog, "", f"EDGE_WIZARD_CATALOG {overlay} (over assets/catalog.yaml)")
+    return cast(Catalog, data)
 
 
-def catalog() -> dict[str, Any]:
+def catalog() -> Catalog:
+    """The validated catalog (a fresh copy: callers may change it)."""
     return copy.deepcopy(_catalog(os.environ.get("EDGE_WIZARD_CATALOG") or None))
-
-
-def chart(name: str) -> dict[str, str]:
-    return catalog()["charts"][name]
 
 
 @functools.lru_cache(maxsize=1)
 def _providers() -> dict[str, Any]:
-    return yamlio.load_fast(asset_text("providers.yaml"))[0]
+    table: dict[str, Any] = yamlio.load_fast(asset_text("providers.yaml"))[0]
+    return table
 
 
 def providers() -> dict[str, Any]:

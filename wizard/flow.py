@@ -729,7 +729,7 @@ async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
 # -- the read-only flows (steps, plan, watch) -----------------------------------------------------------
 async def steps_flow(services: Services, options: Options) -> AsyncIterator[ev.Event]:
     """``edge-wizard steps``: the step table."""
-    run = _Run(services, _NoDecisions(), options)
+    run = _Run(services, ReadOnlyDecisions(), options)
     try:
         run.engine = run.new_engine()
         await _in_thread(run.engine.load)
@@ -747,7 +747,7 @@ async def steps_flow(services: Services, options: Options) -> AsyncIterator[ev.E
 
 async def plan_flow(services: Services, options: Options) -> AsyncIterator[ev.Event]:
     """``edge-wizard plan``: the diff of what ``run`` would write (no token: secrets as they are)."""
-    run = _Run(services, _NoDecisions(), options)
+    run = _Run(services, ReadOnlyDecisions(), options)
     try:
         run.engine = engine = run.new_engine()
         await _in_thread(engine.load)
@@ -769,7 +769,7 @@ async def watch_flow(services: Services, options: Options, sha: str | None = Non
     """``edge-wizard watch``: follow the stage at the current HEAD (no push), diagnosis on failure."""
     from wizard.kube import KubeConnector
 
-    run = _Run(services, _NoDecisions(), options)
+    run = _Run(services, ReadOnlyDecisions(), options)
     try:
         run.engine = engine = run.new_engine()
         layout, _ = await _in_thread(engine.load)
@@ -841,7 +841,10 @@ def _head_sha(layout: Layout) -> str:
         raise UserError(f"{layout.root} has no commits yet, so there is nothing for Flux to reconcile.") from None
 
 
-class _NoDecisions:
+class ReadOnlyDecisions:
+    """The decisions of the read-only flows (steps, plan, watch, doctor): nothing is asked, nothing
+    is confirmed. Subclass it for a scripted front end (the unattended demo)."""
+
     interactive = False
 
     async def preflight(self, checks: Sequence[ev.Check]) -> bool:

@@ -114,7 +114,7 @@ def flux_version_check(layout: Layout) -> Check:
     """The Flux the repository pins (gotk-components.yaml) against the catalog's minimum."""
     from wizard import catalog
 
-    minimum = str(catalog.catalog().get("flux_min_version") or "2.3.0")
+    minimum = catalog.catalog()["flux_min_version"]
     pinned = _version(layout.flux_version)
     if pinned is None:
         return Check(

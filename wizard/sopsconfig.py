@@ -165,14 +165,14 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
             chosen = i
             break
         if _is_glob(pr):
-            fixed = _glob_fix(pr)
-            if rx is None or re.search(fixed, probe):
-                rule["path_regex"] = type(pr)(fixed) if type(pr) is not str else fixed
+            glob_rx = _glob_fix(pr)
+            if rx is None or re.search(glob_rx, probe):
+                rule["path_regex"] = type(pr)(glob_rx) if type(pr) is not str else glob_rx
                 out.edits.append(
                     f"rule #{i + 1}: path_regex {pr!r} is a shell glob written as a regex "
-                    f"(it never matches nested paths like {probe}); now {fixed!r}"
+                    f"(it never matches nested paths like {probe}); now {glob_rx!r}"
                 )
-                if re.search(fixed, probe):
+                if re.search(glob_rx, probe):
                     chosen = i
                     break
                 continue

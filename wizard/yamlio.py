@@ -376,6 +376,14 @@ def _copy_before_comment(source: Any, target: Any, key: Any) -> None:
             slot[1] = list(entry[1])
 
 
+def require_doc(docs: Iterable[Any], kind: str, name: str | None = None) -> Any:
+    """:func:`find_doc` for a document that must be there (an asset edge-wizard ships)."""
+    doc = find_doc(docs, kind, name)
+    if doc is None:
+        raise LookupError(f"no {kind} document{f' named {name!r}' if name else ''} (an edge-wizard asset is broken)")
+    return doc
+
+
 def merge_managed(existing: Any, rendered: Any) -> Any:
     """Set the keys we manage (those in ``rendered``) into ``existing``, keeping everything else.
 

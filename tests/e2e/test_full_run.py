@@ -202,41 +202,68 @@ async def test_tui_reruns_one_step_and_reaches_done_on_the_cluster(full, monkeyp
     here re-running one step (a new ACME e-mail) with the real Flux watcher behind the tree."""
     from textual.widgets import DataTable, Input
 
-    from wizard.engine import Engine
+    from wizard.flow import Options
     from wizard.frontends.tui.app import make_app
     from wizard.steps import NAMES
 
-    from ui.helpers import on_screen, wait_for
+    from ui.helpers import asked, on_screen
 
     stage, key = full
     monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
     monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
     head = git(stage.repo, "rev-parse", "HEAD")
-    app = make_app(Engine, repo=str(stage.repo), blink=False, theme="edge-dark")
+    app = make_app(Options(repo=str(stage.repo)), blink=False, theme="edge-dark")
     async with app.run_test(size=(100, 30)) as pilot:
-        await on_screen(pilot, "PreflightScreen", "#continue:enabled", timeout=60)
+        await asked(pilot, await on_screen(pilot, "PreflightScreen", "#continue:enabled", timeout=60))
         await pilot.press("enter")
-        answers = await on_screen(pilot, "AnswersScreen", "#input-email")
+        answers = await asked(pilot, await on_screen(pilot, "AnswersScreen", "#input-email"))
         answers.query_one("#input-email", Input).value = "certs@example.com"
         await pilot.press("ctrl+s")
-        steps = await on_screen(pilot, "StepsScreen", "DataTable", timeout=60)
-        await wait_for(pilot, lambda: steps.rows, what="step rows", timeout=60)
-        assert {r.name: r.state for r in steps.rows}["cluster-issuers"] == "changes"
+        steps = await asked(pilot, await on_screen(pilot, "StepsScreen", "DataTable", timeout=60))
+        assert {r.step: r.state for r in steps.rows}["cluster-issuers"] == "changes"
         steps.query_one(DataTable).move_cursor(row=list(NAMES).index("cluster-issuers"))
         await pilot.press("enter")
-        review = await on_screen(pilot, "ReviewScreen")
-        await wait_for(pilot, lambda: review.plan, what="plan")
+        await asked(pilot, await on_screen(pilot, "ReviewScreen"))
         await pilot.press("w")
-        commit = await on_screen(pilot, "CommitScreen")
-        await wait_for(pilot, lambda: commit.outcome, what="write outcome", timeout=60)
-        assert commit.outcome == "done", app.errors
-        await pilot.press("enter")
-        await on_screen(pilot, "ReconcileScreen", timeout=30)
-        await on_screen(pilot, "DoneScreen", timeout=400)
+        await on_screen(pilot, "ReconcileScreen", timeout=60)  # the real watcher behind the tree
+        done = await on_screen(pilot, "DoneScreen", timeout=400)
+        assert done.done.outcome == "reconciled", app.errors
         await pilot.press("enter")
     assert app.return_code == 0, app.errors
     sha = git(stage.repo, "rev-parse", "HEAD")
     assert sha != head and git(stage.repo, "ls-remote", "origin", "refs/heads/main").split()[0] == sha
     issuer = stage.cp.get_json("clusterissuer/letsencrypt-production")
     assert issuer["spec"]["acme"]["email"] == "certs@example.com"
+
+
+def test_plain_mode_reruns_one_step_and_follows_flux_to_ready(full, monkeypatch):
+    """Issue 'One flow' done-when: plain mode (questionary, scripted here) on the local control plane
+    follows Flux to Ready after its push, like the CLI and the TUI."""
+    from wizard.flow import Options
+    from wizard.frontends.plain import run_plain
+
+    from support.prompts import Lines, Script
+
+    stage, key = full
+    monkeypatch.setenv("KUBECONFIG", str(stage.cp.kubeconfig))
+    monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(stage.catalog))
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    Script(
+        answers={
+            "ACME e-mail": "plain@example.com",
+            "Steps to run": ["cluster-issuers"],
+            "Write these changes": True,
+            "Commit and push": True,
+        }
+    ).install(monkeypatch)
+    out = Lines()
+    events: list = []
+    assert run_plain(Options(repo=str(stage.repo), timeout=480), out=out, record=events) == 0, out.text
+    kinds = [type(e).__name__ for e in events]
+    assert "Pushed" in kinds and kinds.index("Pushed") < kinds.index("ObjectState")
+    assert events[-1].outcome == "reconciled", out.text
+    ready = {(e.kind, e.name) for e in events if type(e).__name__ == "ObjectState" and e.phase == "ready"}
+    assert ("Kustomization", "cluster-issuers") in ready and ("ClusterIssuer", "letsencrypt-production") in ready
+    issuer = stage.cp.get_json("clusterissuer/letsencrypt-production")
+    assert issuer["spec"]["acme"]["email"] == "plain@example.com"

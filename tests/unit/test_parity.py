@@ -26,8 +26,8 @@ from wizard.flow import Options
 from wizard.frontends.cli import main
 from wizard.frontends.plain import run_plain
 
+from support.prompts import Lines, Script  # the scripted questionary prompts (FakePrompt)
 from support.repos import git, make_guide_repo, snapshot
-from test_plain import Lines, Script  # the scripted questionary prompts (FakePrompt)
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_DNS_ANSWERS = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\n"

@@ -9,30 +9,17 @@ prompt's own ``validate=`` callable, as questionary would, so the declared valid
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
-import questionary
 
 from wizard import flow
 from wizard.flow import Options
 from wizard.frontends import plain
 from wizard.frontends.plain import run_plain as _run_plain
 
+from support.prompts import CTRL_C, Lines, Script, Seq
 from support.repos import git, make_guide_repo, snapshot
-
-CTRL_C = object()  # script value: the user presses Ctrl-C at this prompt
-
-
-def run_plain(*, repo: str, out, answers_file: str | None = None) -> int:
-    return _run_plain(Options(repo=repo, answers_file=answers_file), out=out)
-
-
-class Seq(list):
-    """Script value for a prompt asked more than once: one answer per time, in order."""
-
 
 STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 ANSWERS = {
@@ -42,96 +29,13 @@ ANSWERS = {
 }
 
 
-@dataclass
-class Asked:
-    kind: str
-    message: str
-    kwargs: dict[str, Any]
-
-
-@dataclass
-class Script:
-    """Scripted answers keyed by a substring of the prompt message (a list answers repeated prompts)."""
-
-    answers: dict[str, Any] = field(default_factory=dict)
-    asked: list[Asked] = field(default_factory=list)
-
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> Script:
-        for kind in ("text", "select", "password", "confirm", "checkbox"):
-            monkeypatch.setattr(questionary, kind, self._factory(kind))
-        return self
-
-    def _factory(self, kind: str):
-        def make(message: str, *args: Any, **kwargs: Any) -> FakePrompt:
-            if args:
-                kwargs["choices" if kind in ("select", "checkbox") else "default"] = args[0]
-            return FakePrompt(self, Asked(kind, message, kwargs))
-
-        return make
-
-    def messages(self) -> list[str]:
-        return [a.message for a in self.asked]
-
-    def prompt(self, fragment: str) -> Asked:
-        return next(a for a in self.asked if fragment in a.message)
-
-    def answer_for(self, asked: Asked) -> Any:
-        for key, value in self.answers.items():
-            if key in asked.message:
-                if isinstance(value, Seq):
-                    return value.pop(0)
-                return value
-        return default_of(asked)
-
-
-def default_of(asked: Asked) -> Any:
-    kw = asked.kwargs
-    if asked.kind == "checkbox":
-        return [c.value for c in kw["choices"] if c.checked]
-    if asked.kind == "select":
-        return kw.get("default") or kw["choices"][0].value
-    if asked.kind == "confirm":
-        return kw.get("default", True)
-    if asked.kind == "password":
-        raise AssertionError(f"unscripted password prompt {asked.message!r}")
-    return kw.get("default", "")
-
-
-@dataclass
-class FakePrompt:
-    script: Script
-    asked: Asked
-
-    def unsafe_ask(self) -> Any:
-        self.script.asked.append(self.asked)
-        value = self.script.answer_for(self.asked)
-        if value is CTRL_C:
-            raise KeyboardInterrupt
-        validate = self.asked.kwargs.get("validate")
-        if validate is not None:
-            verdict = validate(value)
-            assert verdict is True, f"{self.asked.message!r} rejected {value!r}: {verdict}"
-        return value
-
-    async def unsafe_ask_async(self) -> Any:
-        return self.unsafe_ask()
-
-    def ask(self) -> Any:  # plain mode must never use ask(): it swallows Ctrl-C
-        raise AssertionError("plain mode called .ask() instead of .unsafe_ask()")
+def run_plain(*, repo: str, out, answers_file: str | None = None) -> int:
+    return _run_plain(Options(repo=repo, answers_file=answers_file), out=out)
 
 
 @pytest.fixture
 def script(monkeypatch: pytest.MonkeyPatch) -> Script:
     return Script(answers=dict(ANSWERS)).install(monkeypatch)
-
-
-class Lines(list):
-    def __call__(self, text: str = "") -> None:
-        self.append(text)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self)
 
 
 def remote_repo(tmp_path: Path, style: str = "2024") -> tuple[Path, Path]:

@@ -68,46 +68,39 @@ class Terminal:
         with self._cond:
             return strip_ansi(self._text)
 
-    def wait_any(self, *alternatives: str, timeout: float = 60.0, fail_on: Sequence[str] = ()) -> str:
-        """The first of ``alternatives`` that shows up (the screen depends on the repository)."""
+    def _wait(self, found: Callable[[str], str | None], what: str, timeout: float, fail_on: Sequence[str]) -> str:
+        """Wait until ``found(screen text since the last match)`` names what showed up."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 seen = strip_ansi(self._text[self._mark :])
-                hit = next((a for a in alternatives if a in seen), None)
+                hit = found(seen)
                 if hit is not None:
                     self._mark = len(self._text)
                     return hit
                 bad = next((f for f in fail_on if f in seen), None)
                 if bad is not None:
                     tail = " ".join(seen.split())[-600:]
-                    raise RuntimeError(f"the screen shows {bad!r} while waiting for one of {alternatives!r}: {tail}")
+                    raise RuntimeError(f"the screen shows {bad!r} while waiting for {what}: {tail}")
                 left = deadline - time.monotonic()
                 if left <= 0 or self.closed:
                     tail = " ".join(seen.split())[-400:]
                     why = "the program ended" if self.closed else f"{timeout:.0f}s passed"
-                    raise TimeoutError(f"waited for one of {alternatives!r} but {why}; the screen showed: {tail}")
+                    raise TimeoutError(f"waited for {what} but {why}; the screen showed: {tail}")
                 self._cond.wait(min(left, 0.5))
+
+    def wait_any(self, *alternatives: str, timeout: float = 60.0, fail_on: Sequence[str] = ()) -> str:
+        """The first of ``alternatives`` that shows up (the screen depends on the repository)."""
+        return self._wait(
+            lambda seen: next((a for a in alternatives if a in seen), None),
+            f"one of {alternatives!r}",
+            timeout,
+            fail_on,
+        )
 
     def wait_for(self, *needles: str, timeout: float = 60.0, fail_on: Sequence[str] = ()) -> None:
         """Raises TimeoutError, or RuntimeError at once when one of ``fail_on`` shows up."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                seen = strip_ansi(self._text[self._mark :])
-                if all(n in seen for n in needles):
-                    self._mark = len(self._text)
-                    return
-                bad = next((f for f in fail_on if f in seen), None)
-                if bad is not None:
-                    tail = " ".join(seen.split())[-600:]
-                    raise RuntimeError(f"the screen shows {bad!r} while waiting for {needles!r}: {tail}")
-                left = deadline - time.monotonic()
-                if left <= 0 or self.closed:
-                    tail = " ".join(seen.split())[-400:]
-                    why = "the program ended" if self.closed else f"{timeout:.0f}s passed"
-                    raise TimeoutError(f"waited for {needles!r} but {why}; the screen showed: {tail}")
-                self._cond.wait(min(left, 0.5))
+        self._wait(lambda seen: "all" if all(n in seen for n in needles) else None, repr(needles), timeout, fail_on)
 
 
 Feeder = Callable[[Terminal], None]

@@ -12,7 +12,17 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from wizard import events as ev
-from wizard.flow import AnswersRequest, Back, Confirm, Options, Review, Services, TokenChecked, TokenRequest, run_flow
+from wizard.flow import (
+    Back,
+    Confirm,
+    Options,
+    ReadOnlyDecisions,
+    Review,
+    Services,
+    TokenChecked,
+    TokenRequest,
+    run_flow,
+)
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
@@ -57,17 +67,9 @@ def demo_services(box: Sandbox, pace: float = 1.0, *, clock: Callable[[], float]
     )
 
 
-class AutoDecisions:
+class AutoDecisions(ReadOnlyDecisions):
     """The unattended demo (no terminal): the sandbox's answers, every step it can run, the fake
     token, yes."""
-
-    interactive = False
-
-    async def preflight(self, checks: Sequence[ev.Check]) -> bool:
-        return True
-
-    async def answers(self, request: AnswersRequest) -> dict[str, Any] | Back:
-        return {}
 
     async def steps(self, rows: Sequence[ev.StepRow]) -> list[str] | Back:
         return [r.step for r in rows if r.state != "blocked"]

@@ -210,7 +210,8 @@ def diagnose(
             if kube is not None:
                 await kube.aclose()
 
-    return _run_coro(go())
+    found: list[Finding] = _run_coro(go())
+    return found
 
 
 # -- rendering ----------------------------------------------------------------------------------

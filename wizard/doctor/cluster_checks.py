@@ -148,7 +148,8 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
             return []
         make = create_namespaced_resource if namespaced else create_global_resource
         res = make(group, versions[0], kind, plural)
-        return await listing(res, namespace=ALL_NS) if namespaced else await listing(res)
+        got: list[dict[str, Any]] = await listing(res, namespace=ALL_NS) if namespaced else await listing(res)
+        return got
 
     keys = list(CUSTOM)
     results = await asyncio.gather(
@@ -177,11 +178,10 @@ async def _read(client: Any, listing: Any, layout: Any) -> Snapshot:
 def _ready_workload(kind: str, o: dict[str, Any]) -> bool:
     st, spec = o.get("status") or {}, o.get("spec") or {}
     if kind == "DaemonSet":
-        return (st.get("desiredNumberScheduled") or 0) > 0 and (st.get("numberReady") or 0) >= (
-            st.get("desiredNumberScheduled") or 0
-        )
-    want = spec.get("replicas", 1)
-    return (st.get("readyReplicas") or 0) >= want
+        desired = int(st.get("desiredNumberScheduled") or 0)
+        return desired > 0 and int(st.get("numberReady") or 0) >= desired
+    want = int(spec.get("replicas", 1))
+    return int(st.get("readyReplicas") or 0) >= want
 
 
 @check("pod-security-rejected", scope="cluster")
@@ -328,7 +328,7 @@ def helmrelease_stalled(snap: Snapshot) -> Iterable[Finding]:
             exhausted.append(f"upgradeFailures {upg} > upgrade.remediation.retries {_retries(spec, 'upgrade')}")
         is_stalled = stalled and stalled.get("status") == "True"
         if is_stalled or (ready and exhausted):
-            c = stalled if is_stalled else ready
+            c = (stalled if is_stalled else ready) or {}
             detail = f" ({'; '.join(exhausted)})" if exhausted else ""
             msg = (ready or {}).get("message") or c.get("message")
             yield Finding(
@@ -393,7 +393,8 @@ def flux_api_not_served(snap: Snapshot) -> Iterable[Finding]:
     """Flux API versions in the repository that the cluster's CRDs do not serve."""
     if snap.layout is None:
         return
-    from wizard.doctor.repo_checks import CURRENT, RepoContext, _api_refs
+    from wizard.doctor.repo_checks import RepoContext, _api_refs
+    from wizard.fluxapi import CURRENT
 
     ctx = RepoContext.build(snap.layout)
     for d, api, kind, where in _api_refs(ctx):
@@ -426,7 +427,7 @@ def clusterissuer_not_ready(snap: Snapshot) -> Iterable[Finding]:
     """ClusterIssuers with Ready=False (ACME account registration errors)."""
     from wizard import catalog
 
-    ours = set(catalog.catalog().get("acme") or {})
+    ours = set(catalog.catalog()["acme"])
     for ci in snap.items("clusterissuers"):
         c = _false(ci)
         if not c:

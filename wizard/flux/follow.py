@@ -105,6 +105,26 @@ class Run:
             self.streams["DaemonSet"] = _Stream("DaemonSet", ns, labels=labels)
             self.streams["Event"] = _Stream("Event", ns, fields={"type": "Warning"})
 
+    async def _failed(self, s: _Stream, exc: BaseException, backoff: Backoff) -> str:
+        """What to do after a list or watch of ``s`` failed: "retry" (after the backoff, and after a
+        longer pause for a kind not served yet), "relist" (410 Gone) or "stop" (credentials refused)."""
+        if isinstance(exc, transport_errors()):
+            code = None
+        else:
+            code = error_code(exc)
+        if code == 404:  # the kind is not served (yet): CRDs come with a chart
+            await self.queue.put(("unserved", s, None))
+            await asyncio.sleep(5.0)
+            return "retry"
+        if code == 410:
+            return "relist"  # too old: list again
+        if code in (401, 403):
+            await self.queue.put(("fatal", s, exc))
+            return "stop"
+        await self.queue.put(("conn", s, exc))
+        await backoff.wait()
+        return "retry"
+
     async def _run_stream(self, s: _Stream) -> None:
         client = self.w.client()
         res = resource(s.kind)
@@ -118,21 +138,9 @@ class Run:
                 lst = client.list(res, labels=s.labels, fields=s.fields, **ns_kw)
                 items = [o.to_dict() if hasattr(o, "to_dict") else dict(o) async for o in lst]
                 rv = lst.resourceVersion
-            except transport_errors() as exc:
-                await self.queue.put(("conn", s, exc))
-                await backoff.wait()
-                continue
             except Exception as exc:
-                code = error_code(exc)
-                if code == 404:  # the kind is not served (yet): CRDs come with a chart
-                    await self.queue.put(("unserved", s, None))
-                    await asyncio.sleep(5.0)
-                    continue
-                if code in (401, 403):
-                    await self.queue.put(("fatal", s, exc))
+                if await self._failed(s, exc, backoff) == "stop":
                     return
-                await self.queue.put(("conn", s, exc))
-                await backoff.wait()
                 continue
             await self.queue.put(("sync", s, items))
             backoff.reset()
@@ -147,20 +155,12 @@ class Run:
                         backoff.reset()
                         if etype in ("ADDED", "MODIFIED", "DELETED"):
                             await self.queue.put((etype, s, d))
-                except transport_errors() as exc:
-                    await self.queue.put(("conn", s, exc))
-                    await backoff.wait()
-                    continue
                 except Exception as exc:
-                    code = error_code(exc)
-                    if code == 410:
-                        break  # too old: list again
-                    if code in (401, 403):
-                        await self.queue.put(("fatal", s, exc))
+                    what = await self._failed(s, exc, backoff)
+                    if what == "stop":
                         return
-                    await self.queue.put(("conn", s, exc))
-                    await backoff.wait()
-                    continue
+                    if what == "relist":
+                        break
 
     # -- state ---------------------------------------------------------------------------------
     def _obj(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:

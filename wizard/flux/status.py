@@ -271,8 +271,8 @@ def event_time(ev: dict[str, Any]) -> float | None:
         _ts(ev.get("firstTimestamp")),
         _ts((ev.get("metadata") or {}).get("creationTimestamp")),
     ]
-    stamps = [s for s in stamps if s is not None]
-    return max(stamps) if stamps else None
+    known = [s for s in stamps if s is not None]
+    return max(known) if known else None
 
 
 def event_is_for(ev: dict[str, Any], kind: str, namespace: str, name: str, uid: str | None = None) -> bool:

@@ -152,7 +152,7 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
     return result
 
 
-def _certificates(values: dict[str, Any], namespace: str, after: tuple) -> list[Target]:
+def _certificates(values: dict[str, Any], namespace: str, after: tuple[tuple[str, str, str], ...]) -> list[Target]:
     """cert-manager's ingress-shim names the Certificate after the Ingress tls secretName."""
     ing = values.get("ingress") if isinstance(values, dict) else None
     if not isinstance(ing, dict) or ing.get("enabled") is False:

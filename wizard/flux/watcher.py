@@ -73,6 +73,7 @@ class FluxWatcher:
         """The cluster serves the Flux GA APIs edge-wizard writes (UserError, exit 2, when not)."""
         from wizard.preflight import REQUIRED_APIS, flux_api_problem
 
+        self.client()  # the connector's client, with this watcher's request counting attached
         discovery = await self.kube.discovery()
         problem = flux_api_problem(discovery, self.kube.where())
         if problem:

@@ -7,21 +7,7 @@ from typing import Any
 import httpx
 
 from wizard.errors import UserError
-from wizard.providers.http import (
-    SKIP_HINT,
-    CheckUnavailable,
-    TokenCheck,
-    base_url,
-    clean,
-    describe_found,
-    get,
-    json_body,
-    make_client,
-    rate_limited,
-    server_error,
-    unexpected,
-    zone_list_text,
-)
+from wizard.providers import http as H
 from wizard.providers.zones import derive_zone
 
 LABEL = "Cloudflare"
@@ -70,7 +56,7 @@ def _body(resp: httpx.Response) -> Any:
 def _said(resp: httpx.Response, token: str) -> str:
     codes, text = _errors(_body(resp))
     code = f"code {min(codes)}" if codes else ""
-    detail = clean(", ".join(x for x in (code, text) if x), token, 120)
+    detail = H.clean(", ".join(x for x in (code, text) if x), token, 120)
     return f" (HTTP {resp.status_code}{', ' + detail if detail else ''})"
 
 
@@ -89,13 +75,13 @@ def _no_permission(resp: httpx.Response, token: str) -> UserError:
     )
 
 
-def _transport_or_other(resp: httpx.Response, token: str) -> CheckUnavailable:
+def _transport_or_other(resp: httpx.Response, token: str) -> H.CheckUnavailable:
     if resp.status_code == 429:
-        return rate_limited(resp, "Cloudflare", LABEL)
+        return H.rate_limited(resp, "Cloudflare", LABEL)
     if resp.status_code >= 500:
         _, text = _errors(_body(resp))
-        return server_error(resp, LABEL, clean(text, token, 120))
-    return unexpected(resp, LABEL, ENV_VAR, token)
+        return H.server_error(resp, LABEL, H.clean(text, token, 120))
+    return H.unexpected(resp, LABEL, ENV_VAR, token)
 
 
 def _is_auth_failure(resp: httpx.Response) -> bool:
@@ -105,26 +91,26 @@ def _is_auth_failure(resp: httpx.Response) -> bool:
     return resp.status_code in (400, 403) and bool(codes & _INVALID_CODES)
 
 
-def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> TokenCheck:
-    base = base_url(ENV_VAR, DEFAULT_URL, "/client/v4")
+def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> H.TokenCheck:
+    base = H.base_url(ENV_VAR, DEFAULT_URL, "/client/v4")
     api = f"{base}/client/v4"
     kw: dict[str, Any] = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
     account_token = False
     verify_failure: httpx.Response | None = None
-    with make_client(token, timeout) as client:
+    with H.make_client(token, timeout) as client:
         # 1. Is the token active?
-        resp = get(client, f"{api}/user/tokens/verify", None, **kw)
+        resp = H.get(client, f"{api}/user/tokens/verify", None, **kw)
         if resp.status_code == 200:
-            body = json_body(resp, LABEL)
+            body = H.json_body(resp, LABEL)
             result = body.get("result") if isinstance(body, dict) else None
             status = str(result.get("status", "")).lower() if isinstance(result, dict) else ""
             if not (isinstance(body, dict) and body.get("success") is True) or not status:
-                raise CheckUnavailable(
+                raise H.CheckUnavailable(
                     f"Could not check the {LABEL} token: the verify endpoint answered without a token status "
-                    f"(not the Cloudflare API? Check {ENV_VAR}). {SKIP_HINT}"
+                    f"(not the Cloudflare API? Check {ENV_VAR}). {H.SKIP_HINT}"
                 )
             if status == "expired":
-                exp = clean(result.get("expires_on", "") if isinstance(result, dict) else "", token, 40)
+                exp = H.clean(result.get("expires_on", "") if isinstance(result, dict) else "", token, 40)
                 raise UserError(
                     f"The Cloudflare API token expired{' on ' + exp if exp else ''} (token status: expired). "
                     f"external-dns would be rejected and never create records, so nothing was written. "
@@ -132,7 +118,7 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
                 )
             if status != "active":
                 raise UserError(
-                    f"The Cloudflare API token is not active (token status: {clean(status, token, 20)}). "
+                    f"The Cloudflare API token is not active (token status: {H.clean(status, token, 20)}). "
                     f"A disabled token is rejected by the API, so external-dns could not create records and nothing "
                     f"was written. Enable it again under My Profile → API Tokens or create a new one. {_NEW_TOKEN}"
                 )
@@ -145,19 +131,19 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
 
         # 2. Which zone?
         for cand in candidates:
-            resp = get(client, f"{api}/zones", {"name": cand, "per_page": 5}, **kw)
+            resp = H.get(client, f"{api}/zones", {"name": cand, "per_page": 5}, **kw)
             if resp.status_code != 200:
                 if _is_auth_failure(resp):
                     raise _invalid(verify_failure or resp, token)
                 if resp.status_code == 403:
                     raise _no_permission(resp, token)
                 raise _transport_or_other(resp, token)
-            body = json_body(resp, LABEL)
+            body = H.json_body(resp, LABEL)
             result = body.get("result") if isinstance(body, dict) else None
             if not isinstance(result, list):
-                raise CheckUnavailable(
+                raise H.CheckUnavailable(
                     f"Could not check the {LABEL} token: the zones endpoint answered without a result list "
-                    f"(check {ENV_VAR}). {SKIP_HINT}"
+                    f"(check {ENV_VAR}). {H.SKIP_HINT}"
                 )
             found = next(
                 (z for z in result if isinstance(z, dict) and str(z.get("name", "")).lower().rstrip(".") == cand), None
@@ -168,9 +154,9 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
         names: list[str] = []
         total: int | None = None
         try:
-            resp = get(client, f"{api}/zones", {"per_page": 5}, **kw)
+            resp = H.get(client, f"{api}/zones", {"per_page": 5}, **kw)
             if resp.status_code == 200:
-                body = json_body(resp, LABEL)
+                body = H.json_body(resp, LABEL)
                 result = body.get("result") if isinstance(body, dict) else None
                 if isinstance(result, list):
                     names = [str(z.get("name")) for z in result if isinstance(z, dict) and z.get("name")][:5]
@@ -178,12 +164,12 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
                         total = int(body["result_info"]["total_count"])
                     except (KeyError, TypeError, ValueError):
                         total = len(names)
-        except CheckUnavailable:
+        except H.CheckUnavailable:
             total = None
     wanted = candidates[0] if explicit_zone else derive_zone(domain)
     tried = [c for c in candidates if c != wanted]
     also = f" (also looked for {', '.join(tried)})" if tried else ""
-    seen = zone_list_text(names, total) if total is not None else ""
+    seen = H.zone_list_text(names, total) if total is not None else ""
     raise UserError(
         f"The Cloudflare token is valid but the zone {wanted} is not in its account or not among the zones it may "
         f"access{also}. external-dns could not manage records for {domain}, so nothing was written. "
@@ -192,10 +178,10 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
     )
 
 
-def _found(domain: str, zone: str, z: dict[str, Any], account_token: bool) -> TokenCheck:
-    ns = tuple(clean(n, "", 80).rstrip(".").lower() for n in (z.get("name_servers") or []) if n)
+def _found(domain: str, zone: str, z: dict[str, Any], account_token: bool) -> H.TokenCheck:
+    ns = tuple(H.clean(n, "", 80).rstrip(".").lower() for n in (z.get("name_servers") or []) if n)
     where = "account"
-    msg = describe_found(LABEL, domain, zone, z.get("id"), where)
+    msg = H.describe_found(LABEL, domain, zone, z.get("id"), where)
     if account_token:
         msg += " (The token is an account-owned token: /user/tokens/verify does not know it, the zone lookup worked.)"
     status = str(z.get("status", "active")).lower()
@@ -205,5 +191,5 @@ def _found(domain: str, zone: str, z: dict[str, Any], account_token: bool) -> To
             f"{', '.join(ns) or 'the Cloudflare ones'}, so records and certificates will not work until they are."
         )
     elif status not in ("active", ""):
-        msg += f" Cloudflare lists {zone} with status {clean(status, '', 20)}."
-    return TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=ns)
+        msg += f" Cloudflare lists {zone} with status {H.clean(status, '', 20)}."
+    return H.TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=ns)

@@ -11,21 +11,7 @@ from typing import Any
 import httpx
 
 from wizard.errors import UserError
-from wizard.providers.http import (
-    SKIP_HINT,
-    CheckUnavailable,
-    TokenCheck,
-    base_url,
-    clean,
-    describe_found,
-    get,
-    json_body,
-    make_client,
-    rate_limited,
-    server_error,
-    unexpected,
-    zone_list_text,
-)
+from wizard.providers import http as H
 from wizard.providers.zones import derive_zone
 
 LABEL = "Hetzner Cloud"
@@ -46,13 +32,13 @@ def _error(body: Any) -> tuple[str, str]:
 
 
 def _raise_for(resp: httpx.Response, token: str) -> None:
-    """Map a non-200 answer to UserError (the provider said no) or CheckUnavailable (could not check)."""
+    """Map a non-200 answer to UserError (the provider said no) or H.CheckUnavailable (could not check)."""
     status = resp.status_code
     try:
         code, text = _error(resp.json())
     except ValueError:
         code, text = "", ""
-    detail = clean(f"{code}: {text}" if code else text, token, 120)
+    detail = H.clean(f"{code}: {text}" if code else text, token, 120)
     said = f" (HTTP {status}{', ' + detail if detail else ''})"
     if status == 401:
         raise UserError(
@@ -65,19 +51,19 @@ def _raise_for(resp: httpx.Response, token: str) -> None:
             f"external-dns needs to read and write the zone's records, so nothing was written. {_NEW_TOKEN}"
         )
     if status == 429:
-        raise rate_limited(resp, "Hetzner", LABEL)
+        raise H.rate_limited(resp, "Hetzner", LABEL)
     if status >= 500:
-        raise server_error(resp, LABEL, detail)
-    raise unexpected(resp, LABEL, ENV_VAR, token)
+        raise H.server_error(resp, LABEL, detail)
+    raise H.unexpected(resp, LABEL, ENV_VAR, token)
 
 
 def _zones(resp: httpx.Response) -> tuple[list[dict[str, Any]], int | None]:
-    body = json_body(resp, LABEL)
+    body = H.json_body(resp, LABEL)
     zones = body.get("zones") if isinstance(body, dict) else None
     if not isinstance(zones, list):
-        raise CheckUnavailable(
+        raise H.CheckUnavailable(
             f"Could not check the {LABEL} token: the API answered without a zones list (not the Hetzner Cloud API? "
-            f"Check {ENV_VAR}). {SKIP_HINT}"
+            f"Check {ENV_VAR}). {H.SKIP_HINT}"
         )
     total = None
     try:
@@ -87,13 +73,13 @@ def _zones(resp: httpx.Response) -> tuple[list[dict[str, Any]], int | None]:
     return [z for z in zones if isinstance(z, dict)], total
 
 
-def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> TokenCheck:
-    base = base_url(ENV_VAR, DEFAULT_URL, "/v1")
+def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool, timeout: float) -> H.TokenCheck:
+    base = H.base_url(ENV_VAR, DEFAULT_URL, "/v1")
     url = f"{base}/v1/zones"
     kw: dict[str, Any] = dict(label=LABEL, host_hint=DEFAULT_URL, env_var=ENV_VAR, timeout=timeout, token=token)
-    with make_client(token, timeout) as client:
+    with H.make_client(token, timeout) as client:
         for cand in candidates:
-            resp = get(client, url, {"name": cand}, **kw)
+            resp = H.get(client, url, {"name": cand}, **kw)
             if resp.status_code != 200:
                 _raise_for(resp, token)
             zones, _ = _zones(resp)
@@ -106,18 +92,18 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
         names: list[str] = []
         total: int | None = None
         try:
-            resp = get(client, url, {"per_page": 5}, **kw)
+            resp = H.get(client, url, {"per_page": 5}, **kw)
             if resp.status_code == 200:
                 zones, total = _zones(resp)
                 names = [str(z.get("name")) for z in zones if z.get("name")][:5]
                 if total is None:
                     total = len(names)
-        except CheckUnavailable:
+        except H.CheckUnavailable:
             total = None
     wanted = candidates[0] if explicit_zone else derive_zone(domain)
     tried = [c for c in candidates if c != wanted]
     also = f" (also looked for {', '.join(tried)})" if tried else ""
-    seen = zone_list_text(names, total) if total is not None else ""
+    seen = H.zone_list_text(names, total) if total is not None else ""
     raise UserError(
         f"The Hetzner Cloud token is valid but the zone {wanted} is not in its project{also}. "
         f"external-dns can only manage zones in the token's project, so records for {domain} would never be created "
@@ -127,15 +113,15 @@ def check(domain: str, token: str, candidates: list[str], *, explicit_zone: bool
     )
 
 
-def _found(domain: str, zone: str, z: dict[str, Any]) -> TokenCheck:
+def _found(domain: str, zone: str, z: dict[str, Any]) -> H.TokenCheck:
     ans = z.get("authoritative_nameservers")
     assigned: list[str] = []
     status = None
     if isinstance(ans, dict):
         if isinstance(ans.get("assigned"), list):
-            assigned = [clean(n, "", 80).rstrip(".").lower() for n in ans["assigned"] if n]
+            assigned = [H.clean(n, "", 80).rstrip(".").lower() for n in ans["assigned"] if n]
         status = ans.get("delegation_status")
-    msg = describe_found(LABEL, domain, zone, z.get("id"), "project")
+    msg = H.describe_found(LABEL, domain, zone, z.get("id"), "project")
     if str(z.get("mode", "primary")).lower() == "secondary":
         msg += (
             f" Note: {zone} is a secondary zone at Hetzner (records come from another primary), so external-dns "
@@ -143,7 +129,7 @@ def _found(domain: str, zone: str, z: dict[str, Any]) -> TokenCheck:
         )
     if status and str(status).lower() not in ("valid", "unknown"):
         msg += (
-            f" Hetzner reports the delegation of {zone} as {clean(status, '', 40)}: the registrar's nameservers are "
+            f" Hetzner reports the delegation of {zone} as {H.clean(status, '', 40)}: the registrar's nameservers are "
             f"not (all) {', '.join(assigned) or 'the Hetzner ones'}, so certificates will not issue until that is fixed."
         )
-    return TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=tuple(assigned))
+    return H.TokenCheck(ok=True, zone=zone, message=msg, warning=False, nameservers=tuple(assigned))

@@ -18,6 +18,7 @@ from wizard.applied import applied_files, kustomize_file
 from wizard.errors import UserError
 from wizard.index import FluxKustomization
 from wizard.plan import StepPlan
+from wizard.repo import Layout
 
 FLUX_NS = "flux-system"
 
@@ -38,7 +39,7 @@ def _same(a: tuple[str, str, str | None], b: tuple[str, str, str | None]) -> boo
 def existing_kustomization(ctx: Any, name: str) -> FluxKustomization | None:
     """The one declaration of the Flux Kustomization ``flux-system/name`` in the Flux folder, or None.
     Declared twice: UserError naming both places (Flux would apply only one of them)."""
-    layout = ctx.layout
+    layout: Layout = ctx.layout
     found = layout.declared(name, FLUX_NS)
     if len(found) > 1:
         where = " and ".join(f"{k.file} (document {k.doc.index + 1 if k.doc else '?'})" for k in found)

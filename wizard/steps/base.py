@@ -19,7 +19,7 @@ class Context:
     layout: Layout
     answers: Answers
     ws: Workspace
-    cat: dict[str, Any] = field(default_factory=catalog.catalog)
+    cat: catalog.Catalog = field(default_factory=catalog.catalog)
     # Flux Kustomizations the plan declares so far (name -> flux file), to resolve dependsOn.
     declared: dict[str, str] = field(default_factory=dict)
     # --split-flux-files: move each step's Flux Kustomization out of a shared file into its own
@@ -176,8 +176,8 @@ def helm_docs(ctx: Context, chart_key: str, asset: str, step: str = "") -> yamli
         [(api["helm_repository"], "HelmRepository"), (api["helm_release"], "HelmRelease")],
     )
     doc = catalog.load_asset(asset)
-    repo = yamlio.find_doc(doc.docs, "HelmRepository")
-    rel = yamlio.find_doc(doc.docs, "HelmRelease")
+    repo = yamlio.require_doc(doc.docs, "HelmRepository")
+    rel = yamlio.require_doc(doc.docs, "HelmRelease")
     repo["apiVersion"] = api["helm_repository"]
     repo["spec"]["url"] = chart["repository"]
     rel["apiVersion"] = api["helm_release"]

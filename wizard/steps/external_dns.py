@@ -20,7 +20,7 @@ FOLDER = "external-dns"
 RELEASE = "external-dns"
 
 
-def deep_update(base: dict, over: dict) -> dict:
+def deep_update(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             deep_update(base[key], value)
@@ -99,7 +99,7 @@ class ExternalDnsStep(Step):
         folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
 
         docs = helm_docs(ctx, "external-dns", "manifests/external-dns/external-dns.yaml", self.name)
-        values = yamlio.find_doc(docs.docs, "HelmRelease")["spec"]["values"]
+        values = yamlio.require_doc(docs.docs, "HelmRelease")["spec"]["values"]
         deep_update(values, prov["values"])
         values["domainFilters"][:] = [a.resolved_zone]
         values["txtOwnerId"] = a.resolved_owner

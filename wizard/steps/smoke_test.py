@@ -24,7 +24,7 @@ class SmokeTestStep(Step):
         host = ctx.answers.resolved_host
         folder = ctx.component(FOLDER)
         docs = helm_docs(ctx, "podinfo", "manifests/smoke-test/podinfo.yaml")
-        ing = yamlio.find_doc(docs.docs, "HelmRelease")["spec"]["values"]["ingress"]
+        ing = yamlio.require_doc(docs.docs, "HelmRelease")["spec"]["values"]["ingress"]
         ing["annotations"]["cert-manager.io/cluster-issuer"] = ctx.answers.smoke_test_issuer
         annotation = ctx.cat["external_dns_hostname_annotation"]
         for key in [k for k in ing["annotations"] if "external-dns" in k and k != annotation]:

@@ -290,21 +290,10 @@ class WizardApp(App[int]):
         self.exit(code, return_code=code)
 
 
-def make_app(
-    options: Options,
-    *,
-    services: Services | None = None,
-    clock: Callable[[], float] = time.time,
-    blink: bool = True,
-    theme: str | None = None,
-    repo_name: str | None = None,
-    label: str = "",
-    debug: bool = False,
-) -> WizardApp:
-    """Build the app for ``options`` with ``services`` (defaults: the real ones)."""
-    return WizardApp(
-        options, services, clock=clock, blink=blink, theme=theme, repo_name=repo_name, label=label, debug=debug
-    )
+def make_app(options: Options, **kwargs: Any) -> WizardApp:
+    """Build the app for ``options`` (keywords as :class:`WizardApp`: services, clock, blink, theme,
+    repo_name, label, debug); for tests, the demo and screenshots."""
+    return WizardApp(options, **kwargs)
 
 
 def run_tui(options: Options, *, debug: bool = False, services: Services | None = None) -> int:

@@ -3,37 +3,31 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from textual.theme import Theme
 
-EDGE_DARK = Theme(
-    name="edge-dark",
-    dark=True,
-    primary="#4FA3E0",
-    secondary="#7FB8A4",
-    accent="#E0A84F",
-    warning="#E0A84F",
-    error="#E06C6C",
-    success="#6CC48A",
-    foreground="#DDE3EA",
-    background="#151A21",
-    surface="#1C232C",
-    panel="#24303C",
-)
-EDGE_LIGHT = Theme(
-    name="edge-light",
-    dark=False,
-    primary="#1F5F99",
-    secondary="#2F6F5A",
-    accent="#9A5B00",
-    warning="#8A5300",
-    error="#B3261E",
-    success="#1E7A3C",
-    foreground="#1B2430",
-    background="#F7F8FA",
-    surface="#ECEFF3",
-    panel="#DDE3EA",
-)
+# role: (dark terminal, light terminal) - the same roles side by side, so they stay paired
+PALETTE = {
+    "primary": ("#4FA3E0", "#1F5F99"),
+    "secondary": ("#7FB8A4", "#2F6F5A"),
+    "accent": ("#E0A84F", "#9A5B00"),
+    "warning": ("#E0A84F", "#8A5300"),
+    "error": ("#E06C6C", "#B3261E"),
+    "success": ("#6CC48A", "#1E7A3C"),
+    "foreground": ("#DDE3EA", "#1B2430"),
+    "background": ("#151A21", "#F7F8FA"),
+    "surface": ("#1C232C", "#ECEFF3"),
+    "panel": ("#24303C", "#DDE3EA"),
+}
+
+
+def _theme(mode: str, i: int) -> Theme:
+    roles: dict[str, Any] = {role: pair[i] for role, pair in PALETTE.items()}
+    return Theme(name=f"edge-{mode}", dark=mode == "dark", **roles)
+
+
+EDGE_DARK, EDGE_LIGHT = _theme("dark", 0), _theme("light", 1)
 THEMES = (EDGE_DARK, EDGE_LIGHT)
 
 

@@ -9,20 +9,27 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 
-class ConfirmQuit(ModalScreen[bool]):
-    BINDINGS = [Binding("y", "answer(True)", "Quit"), Binding("n,escape", "answer(False)", "Stay")]
+class YesNoDialog(ModalScreen[bool]):
+    """A question with a yes and a no button (y / n, escape is no; "no" has the focus)."""
 
-    def __init__(self, detail: str) -> None:
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    YES = ("Yes (y)", "error")
+    NO = "No (n)"
+
+    def __init__(self, title: str, lines: list[str]) -> None:
         super().__init__()
-        self.detail = detail
+        self.title_text = title
+        self.lines = lines
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label("Quit edge-wizard?", id="title")
-            yield Static(self.detail, id="detail")
+            yield Label(self.title_text, id="title")
+            with VerticalScroll(id="body"):
+                for line in self.lines:
+                    yield Static(line, classes="reason", markup=False)
             with Horizontal(id="buttons"):
-                yield Button("Quit (y)", id="yes", variant="error")
-                yield Button("Stay (n)", id="no", variant="primary")
+                yield Button(self.YES[0], id="yes", variant=self.YES[1])  # type: ignore[arg-type]
+                yield Button(self.NO, id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -32,6 +39,25 @@ class ConfirmQuit(ModalScreen[bool]):
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
+
+
+class ConfirmQuit(YesNoDialog):
+    YES = ("Quit (y)", "error")
+    NO = "Stay (n)"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("Quit edge-wizard?", [detail])
+
+
+class LeaveOutDialog(YesNoDialog):
+    """Some chosen steps are blocked: leave them out and go on, or go back to the steps."""
+
+    YES = ("Leave out and go on (y)", "warning")
+    NO = "Back to the steps (n)"
+
+    def __init__(self, blocked: list[tuple[str, str]]) -> None:
+        names = ", ".join(name for name, _ in blocked)
+        super().__init__(f"Leave out {names}?", [f"{name}: {why}" for name, why in blocked])
 
 
 class ErrorDialog(ModalScreen[None]):
@@ -61,33 +87,3 @@ class ErrorDialog(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-class LeaveOutDialog(ModalScreen[bool]):
-    """Some chosen steps are blocked: leave them out and go on, or go back to the steps."""
-
-    BINDINGS = [Binding("y", "answer(True)", "Leave them out"), Binding("n,escape", "answer(False)", "Back")]
-
-    def __init__(self, blocked: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.blocked = blocked
-
-    def compose(self) -> ComposeResult:
-        names = ", ".join(name for name, _ in self.blocked)
-        with Vertical(id="dialog"):
-            yield Label(f"Leave out {names}?", id="title")
-            with VerticalScroll(id="body"):
-                for name, why in self.blocked:
-                    yield Static(f"{name}: {why}", classes="reason", markup=False)
-            with Horizontal(id="buttons"):
-                yield Button("Leave out and go on (y)", id="yes", variant="warning")
-                yield Button("Back to the steps (n)", id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)

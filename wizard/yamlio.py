@@ -369,11 +369,30 @@ def delete_key(mapping: Any, key: str) -> bool:
 
 def _copy_before_comment(source: Any, target: Any, key: Any) -> None:
     """A key added from an asset brings the comment lines above it (see :func:`attach_comments`)."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
     entry = getattr(source, "ca", None) and source.ca.items.get(key)
     if entry and entry[1] and hasattr(target, "ca"):
         slot = target.ca.items.setdefault(key, [None, None, None, None])
         if not slot[1]:
-            slot[1] = list(entry[1])
+            col = _key_column(target)
+            slot[1] = [
+                t if col is None or t.value == "\n" else CommentToken(t.value, CommentMark(col), None) for t in entry[1]
+            ]
+
+
+def _key_column(mapping: Any) -> int | None:
+    """The column the parsed keys of ``mapping`` start at (None for a mapping built in memory)."""
+    lc = getattr(mapping, "lc", None)
+    for key in mapping:
+        try:
+            pos = lc.key(key) if lc is not None else None
+        except Exception:
+            pos = None
+        if pos is not None:
+            return int(pos[1])
+    return None
 
 
 def require_doc(docs: Iterable[Any], kind: str, name: str | None = None) -> Any:

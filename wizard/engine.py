@@ -260,7 +260,7 @@ class Engine:
 
             token = validate_token(token, self.answers.dns_provider if self.answers else None)
             self.secret_writer.check(root, secret)
-            if secret.exists:
+            if secret.exists and not secret.needs_token:  # under another key: rewritten whatever it holds
                 same = self.secret_writer.unchanged(root, secret, token)
                 if same:
                     yield SecretEncrypted(path=secret.path, changed=False)

@@ -391,3 +391,95 @@ def test_sops_output_check_compares_only_the_encrypted_values() -> None:
     leaked = out.replace("K: ENC[", "K: token ENC[", 1)
     with pytest.raises(StepFailed, match="the token appears in plaintext"):
         SopsSecretWriter.verify(leaked, secret, rule, "token")
+
+
+# -- sops keys in preflight: PGP rules and the local age key ---------------------------------------------
+def _keys_check(root: Path, ans: Path) -> object:
+    from wizard import preflight
+    from wizard.engine import Engine
+
+    checks, _ = preflight.repo_checks(Engine(repo=root, answers_file=str(ans)), commit=False)
+    found = [c for c in checks if c.name == "sops keys"]
+    assert len(found) == 1, checks
+    return found[0]
+
+
+def test_pgp_rules_are_checked_in_preflight(tmp_path: Path, env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.adopt_repos import make_pgp_key
+
+    if not require_tool("gpg"):
+        pytest.skip("gpg")
+    made = make_pgp_key(tmp_path / "gnupg-maker")
+    root = make_part_iv_repo(tmp_path / "repo", sops=env["sops"], pgp=made.fingerprint, gnupghome=made.home)
+    ans = answers(tmp_path)
+    empty = tmp_path / "gnupg-empty"
+    empty.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(empty))
+    # the public key nowhere: sops could not encrypt; the fix says how to get it
+    c = _keys_check(root, ans)
+    assert c.status == "fail" and made.fingerprint in c.detail and "gpg keyring" in c.detail, c
+    assert "gpg --import KEYFILE" in c.fix and f"gpg --export --armor {made.fingerprint}" in c.fix
+    # exported into the repository as the guide does: the exact import command
+    (root / ".sops.pub.asc").write_text(made.public, encoding="utf-8")
+    c = _keys_check(root, ans)
+    assert (
+        c.status == "fail" and c.fix == "Import it from the repository: `gpg --import .sops.pub.asc`, then run again."
+    )
+    # imported (public only): encryption works, decryption here does not
+    subprocess.run(["gpg", "--batch", "--import", str(root / ".sops.pub.asc")], check=True, capture_output=True)
+    c = _keys_check(root, ans)
+    assert c.status == "warn" and "No secret key" in c.detail, c
+    # the machine that holds the secret key
+    monkeypatch.setenv("GNUPGHOME", str(made.home))
+    c = _keys_check(root, ans)
+    assert c.status == "ok" and "can decrypt" in c.detail, c
+
+
+def test_age_rules_say_whether_this_machine_can_decrypt(
+    tmp_path: Path, env: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.repos import make_guide_repo
+
+    ans = answers(tmp_path)
+    root = make_guide_repo(tmp_path / "repo", age_recipient=env["recipient"])
+    c = _keys_check(root, ans)
+    assert c.status == "ok" and "can decrypt" in c.detail, c
+    other = make_age_key(tmp_path / "other")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other.path))
+    c = _keys_check(root, ans)
+    assert c.status == "warn" and "holds none of the .sops.yaml rule's age recipients" in c.detail, c
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "missing.txt"))
+    c = _keys_check(root, ans)
+    assert c.status == "warn" and "does not exist" in c.detail, c
+
+
+def test_pgp_repository_runs_with_the_key_and_stops_clearly_without_it(
+    tmp_path: Path, env: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from support.adopt_repos import make_pgp_key
+
+    made = make_pgp_key(tmp_path / "gnupg-maker")
+    root = make_part_iv_repo(tmp_path / "repo", sops=env["sops"], pgp=made.fingerprint, gnupghome=made.home)
+    ans = answers(tmp_path)
+    empty = tmp_path / "gnupg-empty"
+    empty.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(empty))
+    before = snapshot(root)
+    rc, out = run(root, ans, "external-dns")
+    assert rc == 1, out  # sops fails before anything is written, naming the key and the import
+    assert "Traceback" not in out and made.fingerprint in out and "gpg --import" in out
+    assert snapshot(root) == before
+    monkeypatch.setenv("GNUPGHOME", str(made.home))
+    rc, out = run(root, ans)
+    assert rc == 0, out
+    text = (root / f"{ED}/hetzner-token.yaml").read_text(encoding="utf-8")
+    assert made.fingerprint in text and "age1" not in text.split("pgp:")[0].split("sops:")[-1]
+    assert decrypt(root, f"{ED}/hetzner-token.yaml", env["sops"])["stringData"] == {"HETZNER_API_KEY": TOKEN}
+    kustomize_builds(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "run")
+    written = snapshot(root)
+    rc, out = run(root, ans)
+    assert rc == 0 and snapshot(root) == written, out
+    rc, out = cli("doctor", "--offline", "--repo", str(root))
+    assert rc == 0, out

@@ -121,7 +121,25 @@ class CreateClusterSecret:
             c = None
         return c.context if c is not None else self.kube.wanted_context
 
-    def _hint(self, key: agekey.AgeKey) -> str:
+    def _hint(self, key: agekey.AgeKey, why: str) -> str:
+        """The kubectl command to run instead, with what edge-wizard did not check (``why``)."""
+        looked = (
+            (
+                f"edge-wizard did not look in the cluster ({why}). See whether it is there with "
+                f"`kubectl -n {SECRET_NAMESPACE} get secret {shlex.quote(self.secret_name)}`; if it is not"
+            )
+            if why
+            else "it is not in the cluster (edge-wizard looked) and could not be created from here, so"
+        )
+        if key.path is not None and not key.exists:
+            # never a command pointing at a file that is not there
+            return (
+                f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, create it "
+                f"from the private key of a recipient of the {CONFIG} rule for {self.probe}. There is no age key at "
+                f"{key.path} ({key.describe()}), so edge-wizard cannot name the file: put that key's path in place of "
+                f"KEYFILE:\n  kubectl -n {SECRET_NAMESPACE} create secret generic {shlex.quote(self.secret_name)} "
+                f"--from-file={SECRET_KEY}=KEYFILE"
+            )
         cmd = kubectl_command(self.secret_name, key, self._context())
         extra = ""
         if key.path is not None and len(key.recipients) > 1:
@@ -130,8 +148,8 @@ class CreateClusterSecret:
                 "so a file with only the repository's key is better)"
             )
         return (
-            f"Create the cluster's decryption key Secret {SECRET_NAMESPACE}/{self.secret_name} yourself "
-            f"if it is missing{extra}:\n  {cmd}"
+            f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, "
+            f"create it{extra}:\n  {cmd}"
         )
 
     def describe(self) -> str:
@@ -149,13 +167,14 @@ class CreateClusterSecret:
         key = agekey.locate()
         where_cluster, problem = self._target()
         if not self.enabled or problem or self.kube is None:
-            emit(Hint(self._hint(key)))  # no kubeconfig: nothing was going to be followed anyway
+            why = "--no-cluster" if not self.enabled else (problem or "no kubeconfig")
+            emit(Hint(self._hint(key, why)))  # no kubeconfig: nothing was going to be followed anyway
             return
         try:
             client = self.kube.sync_client()
         except Exception as exc:
             emit(Warning(f"Could not connect to {where_cluster}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, f"could not connect to {where_cluster}")))
             return
         from lightkube.core.exceptions import ApiError
         from lightkube.models.meta_v1 import ObjectMeta
@@ -167,12 +186,12 @@ class CreateClusterSecret:
         except ApiError as exc:
             if exc.status.code != 404:
                 emit(Warning(f"Could not read Secret {where}: {_short(exc)}."))
-                emit(Hint(self._hint(key)))
+                emit(Hint(self._hint(key, f"could not read the Secret: {_short(exc)}")))
                 return
             current = None
         except Exception as exc:
             emit(Warning(f"Could not reach {where_cluster}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, f"could not reach {where_cluster}")))
             return
         if current is not None:
             keys = sorted((current.data or {}).keys())
@@ -232,11 +251,11 @@ class CreateClusterSecret:
                 emit(Info(f"Secret {where} was created meanwhile by someone else; kept as is."))
                 return
             emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, "")))
             return
         except Exception as exc:
             emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, "")))
             return
         emit(Info(f"Created Secret {where}."))
 

@@ -445,3 +445,30 @@ def test_cli_run_yes_no_cluster_creates_key_and_config_and_prints_the_command(
         f"kubectl -n flux-system create secret generic sops-age --from-file=age.agekey={key_file}" in out.out + out.err
     )
     assert "AGE-SECRET-KEY" not in out.out + out.err
+
+
+def test_the_printed_command_never_names_a_key_file_that_is_not_there(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_age_key(tmp_path / "keys", "k.txt")
+    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=key.recipient)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", "~/nowhere/keys.txt")  # `~` as people write it
+    e = engine(repo, answers_file)
+    e.plan(["prerequisites"])
+    [action] = prerequisite_actions(e.layout, e.answers, cluster=False, kube=KubeConnector()).cluster
+    events: list = []
+    action.apply(events.append)
+    [hint] = [ev for ev in events if isinstance(ev, Hint)]
+    home = os.environ["HOME"]
+    assert f"There is no age key at {home}/nowhere/keys.txt" in hint.message
+    assert "=~" not in hint.message and "nowhere/keys.txt\n" not in hint.message
+    assert hint.message.endswith("--from-file=age.agekey=KEYFILE")
+    # it says it did not look, and how to look
+    assert "did not look in the cluster (--no-cluster)" in hint.message
+    assert "kubectl -n flux-system get secret sops-age" in hint.message
+    # an existing key file: its expanded path
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    events.clear()
+    action.apply(events.append)
+    [hint] = [ev for ev in events if isinstance(ev, Hint)]
+    assert hint.message.endswith(f"--from-file=age.agekey={key.path}") and key.path.is_file()

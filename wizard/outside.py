@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from wizard import agekey, sops
+from wizard import agekey, redact, sops
 from wizard.errors import StepFailed, UserError
 from wizard.events import Event, Hint, Info, Warning
 from wizard.plan import Plan
@@ -196,7 +196,14 @@ class CreateClusterSecret:
         if current is not None:
             keys = sorted((current.data or {}).keys())
             if any(k.endswith(".agekey") or k.endswith(".asc") for k in keys):
-                emit(Info(f"Secret {where} exists (keys {', '.join(keys)}); kept as is."))
+                try:
+                    rule_age = sops.resolve(self.repo_root, self.probe).rule.age
+                except UserError:
+                    rule_age = []
+                ok, message = secret_key_verdict(
+                    dict(current.data or {}), rule_age, self.secret_name, where, self.probe
+                )
+                emit(Info(message) if ok else Warning(message))
             else:
                 emit(
                     Warning(
@@ -258,6 +265,47 @@ class CreateClusterSecret:
             emit(Hint(self._hint(key, "")))
             return
         emit(Info(f"Created Secret {where}."))
+
+
+def secret_key_verdict(
+    data: dict[str, str], rule_age: list[str], secret_name: str, where: str, probe: str
+) -> tuple[bool, str]:
+    """Whether the cluster's decryption Secret (``data``: its base64 values) holds the private key of
+    one of the ``.sops.yaml`` rule's age recipients, i.e. whether Flux can decrypt the repository's
+    files. The key stays in memory; only its public keys are derived (``age-keygen -y`` on stdin)."""
+    agekeys = sorted(k for k in data if k.endswith(".agekey"))
+    others = sorted(k for k in data if k.endswith(".asc"))
+    if not agekeys or not rule_age:
+        what = f"keys {', '.join(sorted(data))}"
+        return True, f"Secret {where} exists ({what}); kept as is (its PGP keys are not compared here)."
+    found: list[str] = []
+    for k in agekeys:
+        try:
+            text = base64.b64decode(data[k]).decode("utf-8")
+        except Exception:
+            continue
+        redact.remember(text.strip())
+        try:
+            found += agekey.recipients_of_text(text)
+        except (UserError, StepFailed):
+            continue
+        finally:
+            del text
+    match = [r for r in found if r in rule_age]
+    if match:
+        return (
+            True,
+            f"Secret {where} exists and holds the age key of {match[0]}, a recipient of the {CONFIG} rule; kept as is.",
+        )
+    extra = f" (and {', '.join(others)})" if others else ""
+    return False, (
+        f"Secret {where} exists, but its age key{'s' if len(found) != 1 else ''} ({', '.join(found) or 'unreadable'}) "
+        f"{'are' if len(found) != 1 else 'is'} none of the {CONFIG} rule's recipients for {probe} "
+        f"({', '.join(rule_age)}){extra}, so Flux cannot decrypt what this repository encrypts (kustomize-controller "
+        "reports 'failed to decrypt'). edge-wizard never overwrites a Secret: add the private key of one of those "
+        f"recipients to it (kubectl -n {SECRET_NAMESPACE} edit secret {secret_name}), or add the "
+        f"Secret's public key to the rule in {CONFIG} and re-encrypt (sops updatekeys FILE)."
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -326,4 +374,5 @@ __all__ = [
     "ensure_no_pending",
     "kubectl_command",
     "prerequisite_actions",
+    "secret_key_verdict",
 ]

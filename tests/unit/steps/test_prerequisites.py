@@ -472,3 +472,23 @@ def test_the_printed_command_never_names_a_key_file_that_is_not_there(
     action.apply(events.append)
     [hint] = [ev for ev in events if isinstance(ev, Hint)]
     assert hint.message.endswith(f"--from-file=age.agekey={key.path}") and key.path.is_file()
+
+
+def test_an_existing_cluster_secret_is_checked_for_a_key_of_the_rule(tmp_path: Path) -> None:
+    import base64
+
+    from wizard.outside import secret_key_verdict
+
+    ours = make_age_key(tmp_path / "a")
+    theirs = make_age_key(tmp_path / "b")
+    b64 = lambda k: base64.b64encode(k.path.read_bytes()).decode()  # noqa: E731
+    where = "flux-system/sops-age in cluster c"
+    ok, msg = secret_key_verdict({"age.agekey": b64(ours)}, [ours.recipient], "sops-age", where, PROBE)
+    assert ok and ours.recipient in msg and "kept as is" in msg
+    ok, msg = secret_key_verdict({"age.agekey": b64(theirs)}, [ours.recipient], "sops-age", where, PROBE)
+    assert not ok
+    assert theirs.recipient in msg and ours.recipient in msg and "failed to decrypt" in msg
+    assert "kubectl -n flux-system edit secret sops-age" in msg and "sops updatekeys" in msg
+    assert ours.identity not in msg and theirs.identity not in msg
+    ok, msg = secret_key_verdict({"sops.asc": "eA=="}, [ours.recipient], "sops-gpg", where, PROBE)
+    assert ok and "not compared" in msg

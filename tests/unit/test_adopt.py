@@ -483,3 +483,35 @@ def test_pgp_repository_runs_with_the_key_and_stops_clearly_without_it(
     assert rc == 0 and snapshot(root) == written, out
     rc, out = cli("doctor", "--offline", "--repo", str(root))
     assert rc == 0, out
+
+
+# -- the controller question in plain mode (the same Review/Confirm as the CLI's flag) --------------------
+@pytest.mark.parametrize("accept", [False, True])
+def test_plain_mode_asks_its_own_question_for_the_controller_changes(
+    tmp_path: Path, env: dict, monkeypatch: pytest.MonkeyPatch, accept: bool
+) -> None:
+    from wizard.flow import Options
+    from wizard.frontends.plain import run_plain
+
+    from support.prompts import Lines, Script
+
+    root = make_part_iv_repo(tmp_path / "repo", sops=env["sops"], age_recipient=env["recipient"], other_apps=True)
+    script = Script(
+        answers={
+            "Steps to run": ["ingress", "cert-manager"],
+            "Write these changes": True,
+            "controller other apps use": accept,
+            "Commit and push": False,
+        }
+    ).install(monkeypatch)
+    out = Lines()
+    rc = run_plain(Options(repo=str(root), answers_file=str(answers(tmp_path))), out=out)
+    assert rc == 0, out.text
+    assert "Apply these changes to the controller other apps use? (no: leave out ingress)" in script.messages()
+    assert "‼ Changes to ingress-nginx, which already serves other apps" in out.text
+    ingress = git(root, "status", "--porcelain", "--", f"{INFRA}/ingress-nginx")
+    cert_manager = git(root, "status", "--porcelain", "--", f"{INFRA}/cert-manager")
+    assert bool(ingress) is accept, out.text  # left out unless accepted
+    assert cert_manager  # the other step is written either way
+    if not accept:
+        assert "Left out ingress" in out.text

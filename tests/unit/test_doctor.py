@@ -270,7 +270,24 @@ def test_cert_manager_install_crds(stage: Path) -> None:
     rel = f"{INFRA}/cert-manager/cert-manager.yaml"
     edit(stage, rel, "  values:\n", "  values:\n    installCRDs: true\n")
     f = only(problems(stage), "cert-manager-installcrds")
-    assert f.severity == "warning" and f.step == "cert-manager" and "crds" in f.fix
+    # next to the stage's crds.enabled: the chart's crd-check fails, an error
+    assert f.severity == "error" and f.step == "cert-manager" and "crd-check" in f.why
+    assert "edge-wizard run cert-manager" in f.fix
+    # its fix writes the migration (installCRDs removed) and doctor is quiet again
+    from support.stepruns import run_cli
+
+    answers = stage / "answers.yaml"
+    answers.write_text(ANSWERS, encoding="utf-8")
+    assert run_cli(stage, answers, "cert-manager") == 0
+    assert "installCRDs: true" not in (stage / rel).read_text(encoding="utf-8")
+    assert problems(stage) == []
+
+
+def test_cert_manager_install_crds_alone_is_a_warning(stage: Path) -> None:
+    rel = f"{INFRA}/cert-manager/cert-manager.yaml"
+    edit(stage, rel, "    crds:\n      enabled: true\n", "    installCRDs: true\n    crds:\n")
+    f = only(problems(stage), "cert-manager-installcrds")
+    assert f.severity == "warning" and "deprecated" in f.why
 
 
 def test_install_crds_on_an_old_chart_is_fine(stage: Path) -> None:

@@ -496,15 +496,24 @@ def cert_manager_installcrds(ctx: RepoContext) -> Iterable[Finding]:
         found = [_version(m) for m in re.findall(r"\d+\.\d+", version)]
         if found and max(v for v in found if v) < (1, 15):
             continue
+        crds = _values(d).get("crds")
+        both = isinstance(crds, dict) and "enabled" in crds
         yield Finding(
             "cert-manager-installcrds",
-            "warning",
+            "error" if both else "warning",
             path=d.path,
-            seen=f"HelmRelease {d.name!r} in {d.path} sets installCRDs on cert-manager chart "
-            f"{version or '(any version)'}.",
-            why="installCRDs is deprecated since cert-manager 1.15 in favour of crds.enabled / crds.keep, and the "
-            "1.21 chart validates its values strictly; the old key is on its way out.",
-            fix="Replace `installCRDs: true` with `crds: {enabled: true, keep: true}` in the HelmRelease values.",
+            seen=f"HelmRelease {d.name!r} in {d.path} sets installCRDs"
+            + (" and crds.enabled" if both else "")
+            + f" on cert-manager chart {version or '(any version)'}.",
+            why=(
+                "with both keys set the chart's cert-manager.crd-check helper fails the install (\"installCRDs and "
+                'crds.enabled are mutually exclusive"), so the HelmRelease never becomes Ready.'
+                if both
+                else "installCRDs is deprecated since cert-manager 1.15 in favour of crds.enabled / crds.keep, and "
+                "the 1.21 chart validates its values strictly; the old key is on its way out."
+            ),
+            fix="Run `edge-wizard run cert-manager`: it replaces installCRDs with `crds: {enabled: true, keep: true}` "
+            "(the old key removed), or make that edit in the HelmRelease values yourself.",
             step="cert-manager",
         )
 

@@ -89,6 +89,12 @@ def _list_in_flux(root: Path, *files: str) -> None:
 def _pin_flux(root: Path, version: str) -> None:
     p = root / FLUX / "gotk-components.yaml"
     p.write_text(p.read_text(encoding="utf-8").replace("v2.9.4", f"v{version}"), encoding="utf-8")
+    if version.startswith(("2.0", "2.1", "2.2")):  # that Flux served HelmRelease v2beta1 only (the guide's 2023)
+        for f in (root / FLUX).glob("*.yaml"):
+            text = f.read_text(encoding="utf-8")
+            f.write_text(
+                text.replace("helm.toolkit.fluxcd.io/v2\n", "helm.toolkit.fluxcd.io/v2beta1\n"), encoding="utf-8"
+            )
 
 
 def encrypt_in_place(root: Path, rel: str, sops: str, env: dict[str, str] | None = None) -> None:

@@ -351,6 +351,29 @@ def flux_api_version(ctx: RepoContext) -> Iterable[Finding]:
             )
 
 
+@check("flux-too-old", scope="repo")
+def flux_too_old(ctx: RepoContext) -> Iterable[Finding]:
+    """The pinned Flux is older than the catalog's minimum: preflight refuses the steps (the same verdict)."""
+    from wizard import catalog
+    from wizard.fluxapi import upgrade_path
+
+    minimum = str(catalog.catalog()["flux_min_version"])
+    flux, least = _version(ctx.layout.flux_version), _version(minimum)
+    if flux is None or least is None or flux >= least:
+        return
+    yield Finding(
+        "flux-too-old",
+        "warning",
+        path=f"{ctx.layout.flux_dir}/gotk-components.yaml",
+        seen=f"The repository pins Flux v{ctx.layout.flux_version} ({ctx.layout.flux_dir}/gotk-components.yaml), "
+        f"older than v{minimum}.",
+        why="That Flux does not serve HelmRelease helm.toolkit.fluxcd.io/v2 and HelmRepository "
+        "source.toolkit.fluxcd.io/v1, which edge-wizard writes, so edge-wizard refuses its steps before writing "
+        "anything (preflight: Flux version).",
+        fix=upgrade_path(ctx.layout.flux_dir),
+    )
+
+
 @check("helm-source-mismatch", scope="repo")
 def helm_source_mismatch(ctx: RepoContext) -> Iterable[Finding]:
     """A HelmRelease whose sourceRef/chartRef names no source declared in the repository."""

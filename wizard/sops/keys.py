@@ -106,15 +106,28 @@ def pgp_report(root: Path, fingerprints: list[str], config: str = ".sops.yaml") 
     return report
 
 
+def _where(key: agekey.AgeKey) -> str:
+    """``key.describe()`` with the home folder shown as ``~`` (short, and the same on every machine)."""
+    text = key.describe()
+    home = childenv.environ().get("HOME", "")
+    if key.path is not None and home and len(home) > 1:
+        try:
+            rel = key.path.relative_to(home)
+        except ValueError:
+            return text
+        text = text.replace(str(key.path), f"~/{rel.as_posix()}")
+    return text
+
+
 def age_report(recipients: list[str], config: str = ".sops.yaml") -> KeyReport:
     key = agekey.locate()
     report = KeyReport("age")
     if key.problem:
-        report.notes.append(f"{key.describe()} could not be read: {key.problem}")
+        report.notes.append(f"{_where(key)} could not be read: {key.problem}")
         return report
     if not key.exists:
         report.notes.append(
-            f"there is no local age key ({key.describe()} does not exist), so this machine can encrypt for the "
+            f"there is no local age key ({_where(key)} does not exist), so this machine can encrypt for the "
             f"{config} rule but not decrypt the repository's files"
         )
         return report
@@ -122,7 +135,7 @@ def age_report(recipients: list[str], config: str = ".sops.yaml") -> KeyReport:
     report.can_decrypt = bool(match)
     if not match:
         report.notes.append(
-            f"{key.describe()} holds none of the {config} rule's age recipients ({', '.join(recipients)}), so this "
+            f"{_where(key)} holds none of the {config} rule's age recipients ({', '.join(recipients)}), so this "
             "machine cannot decrypt the repository's files (encrypting needs only the public keys)"
         )
     return report

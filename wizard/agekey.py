@@ -175,6 +175,11 @@ def _recipients_of_text(text: str, age_keygen: str | None) -> tuple[str, ...]:
     return _parse_recipients(res.stdout, ENV_KEY)
 
 
+def recipients_of_text(text: str, age_keygen: str | None = None) -> tuple[str, ...]:
+    """Public keys of identity text held in memory (through age-keygen's stdin, never argv)."""
+    return _recipients_of_text(text, age_keygen)
+
+
 def _parse_recipients(out: str, where: str) -> tuple[str, ...]:
     found = tuple(line.strip() for line in out.splitlines() if line.strip())
     bad = [r for r in found if not _RECIPIENT_RE.match(r)]

@@ -18,6 +18,8 @@ MAX_ANSWERS_BYTES = 64 * 1024  # an answers or state file is a dozen short lines
 
 INGRESS_CONTROLLERS = ("traefik", "ingress-nginx")  # wizard.controllers.NAMES
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
+# keep: an existing DNS-01 ClusterIssuer keeps its solvers (new issuers solve HTTP-01); http01: all HTTP-01
+ACME_SOLVERS = ("keep", "http01")
 PATH_KEYS = ("flux", "components", "firewall_policy")
 SECRET_LIKE_KEYS = ("token", "dns_token", "api_token", "hetzner_token", "cloudflare_token", "secret")
 
@@ -39,6 +41,7 @@ TEXT_KEYS = (
     "smoke_test_issuer",
     "txt_owner_id",
     "sops_secret",
+    "acme_solver",
 )
 
 
@@ -184,6 +187,7 @@ class Answers:
     txt_owner_id: str | None = None
     webhook_rule: bool = True
     sops_secret: str | None = None
+    acme_solver: str = "keep"
     paths: dict[str, str] = field(default_factory=dict)
     steps: list[str] | None = None  # the steps set up so far (state file); plan's default
 
@@ -235,6 +239,8 @@ class Answers:
                 value = derived.get(key)  # same place whether typed or derived: front ends agree byte for byte
             if value not in (None, ""):
                 out[key] = value
+        if self.acme_solver != "keep":  # only a choice made is recorded (older state files stay as they are)
+            out["acme_solver"] = self.acme_solver
         out["firewall"] = {"webhook_rule": self.webhook_rule}
         if self.sops_secret:
             out["sops_secret"] = self.sops_secret
@@ -257,6 +263,7 @@ ACCEPTED_KEYS = (
     "txt_owner_id",
     "firewall",
     "sops_secret",
+    "acme_solver",
     "paths",
     "steps",
 )
@@ -441,6 +448,9 @@ def validate(a: Answers) -> list[str]:
     err = validate_choice(a.smoke_test_issuer, "smoke_test_issuer", ISSUERS)
     if err:
         errors.append(err)
+    err = validate_choice(a.acme_solver, "acme_solver", ACME_SOLVERS)
+    if err:
+        errors.append(err + " (keep: existing DNS-01 issuers keep their solvers; http01: every issuer solves HTTP-01)")
     if not isinstance(a.webhook_rule, bool):
         errors.append(f"firewall.webhook_rule is {a.webhook_rule!r}; accepted: true or false.")
     if a.smoke_test_host is not None:

@@ -42,7 +42,9 @@ def asset_text(rel: str) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _parsed_asset(text: str, source: str) -> yamlio.YamlDoc:
-    return yamlio.parse(text, source=source)
+    doc = yamlio.parse(text, source=source)
+    yamlio.attach_comments(doc)  # a key merged into a user's file brings the comment above it
+    return doc
 
 
 # Set by unrendered(): assets as plain data in round-trip containers, without comments.

@@ -64,6 +64,7 @@ class Engine:
         self.layout: Layout | None = None
         self.answers: Answers | None = None
         self.pushed_sha: str | None = None
+        self.split_flux_files = False  # --split-flux-files: each step's Flux Kustomization in its own file
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> tuple[Layout, Answers]:
@@ -115,7 +116,7 @@ class Engine:
             step_names = self.answers.steps or steps_mod.NAMES
         selected = steps_mod.select(step_names)
         ws = Workspace(self.layout.root)
-        ctx = Context(layout=self.layout, answers=self.answers, ws=ws)
+        ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
         step_plans: list[StepPlan] = [step.plan(ctx) for step in selected]
         done = set(self.answers.steps or ()) | {s.name for s in selected}
         from wizard import controllers  # the controller in use is recorded, so a re-run keeps it
@@ -260,6 +261,8 @@ class Engine:
         encrypted: dict[str, str] = {}
         for secret in plan.secrets:
             token = options.token
+            if secret.exists and token is None and secret.needs_token:
+                raise UserError(secret.needs_token)
             if secret.exists and token is None:
                 yield Info(f"{secret.path} exists; kept as is (no new token given).")
                 continue
@@ -273,7 +276,7 @@ class Engine:
 
             token = validate_token(token, self.answers.dns_provider if self.answers else None)
             self.secret_writer.check(root, secret)
-            if secret.exists:
+            if secret.exists and not secret.needs_token:  # under another key: rewritten whatever it holds
                 same = self.secret_writer.unchanged(root, secret, token)
                 if same:
                     yield SecretEncrypted(path=secret.path, changed=False)

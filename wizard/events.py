@@ -78,9 +78,29 @@ class SecretChange(Event):
     """A sops-encrypted Secret the plan writes (its value is never shown)."""
 
     path: str
-    status: str  # new | exists | replace
+    status: str  # new | exists | replace | rekey (exists under another key: written anew with the token)
     namespace: str = ""
     name: str = ""
+
+
+@dataclass(frozen=True)
+class Migration(Event):
+    """What a step adopts as the repository has it, or migrates in it (an old key replaced, a beta API
+    moved to GA, an object managed in the file that declares it); shown before the confirmation."""
+
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Attention(Event):
+    """Changes that need their own confirmation, under their own heading (the values of an ingress
+    controller that already serves other apps). ``flag`` is the ``run`` option that accepts them."""
+
+    step: str
+    heading: str
+    items: tuple[str, ...] = ()
+    flag: str = "--accept-controller-changes"
 
 
 @dataclass(frozen=True)
@@ -235,6 +255,8 @@ ALL: tuple[type[Event], ...] = (
     StepRow,
     FileChange,
     SecretChange,
+    Migration,
+    Attention,
     OutsideAction,
     PlanReady,
     FileWritten,

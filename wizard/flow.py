@@ -85,6 +85,14 @@ class Review:
         return not (self.plan.pending or self.writes_secret or self.actions or self.uncommitted or self.unpushed)
 
     @property
+    def attention(self) -> tuple[ev.Attention, ...]:
+        """Changes that need their own confirmation (``Confirm.accept_attention``), one per step."""
+        return tuple(
+            ev.Attention(step=s.step, heading=s.attention_heading, items=tuple(s.attention))
+            for s in self.plan.attention
+        )
+
+    @property
     def writes_secret(self) -> bool:
         return any(not s.exists or self.token_given for s in self.plan.secrets)
 
@@ -93,6 +101,9 @@ class Review:
 class Confirm:
     write: bool = True
     commit: bool = True  # commit and push (False: write the files only)
+    # the Review's attention items are accepted too (False: the steps they belong to are left out,
+    # or, for a non-interactive front end, the run stops with exit 2 naming the flag)
+    accept_attention: bool = False
 
 
 class Decisions(Protocol):
@@ -221,6 +232,7 @@ class Options:
     timeout: float = 1200.0
     skip_token_check: bool = False
     replace_token: bool = False
+    split_flux_files: bool = False  # move each step's Flux Kustomization out of a shared file into its own
     unavailable: Mapping[str, str] = field(default_factory=dict)  # step -> why it cannot run here
     debug: bool = False  # let unexpected exceptions through (tracebacks) instead of one Failed event
     prove: bool = True  # after Flux is ready, prove the edge (the smoke test's host over HTTPS)
@@ -305,13 +317,30 @@ def step_rows(engine: Engine, unavailable: Mapping[str, str]) -> list[ev.StepRow
     ]
 
 
+def _attention_message(review: Review) -> str:
+    parts = []
+    for a in review.attention:
+        parts.append(f"{a.heading}: " + "; ".join(a.items) + ".")
+    steps = " ".join(a.step for a in review.attention)
+    return (
+        " ".join(parts)
+        + " These changes need their own confirmation, so nothing was written. Review them with `edge-wizard plan`, "
+        f"then run again with --accept-controller-changes to apply them, or leave the {steps} step out "
+        f"(edge-wizard run STEP ... without {steps})."
+    )
+
+
 def _plan_events(review: Review) -> list[ev.Event]:
     out: list[ev.Event] = [ev.Warning(w) for w in review.plan.warnings]
+    out += [ev.Migration(step=step, message=note) for step, note in review.plan.notes]
+    out += list(review.attention)
     for c in review.plan.pending:
         out.append(ev.FileChange(path=c.path, status=c.status, steps=c.steps, diff=c.diff()))
     for s in review.plan.secrets:
         if not s.exists:
             status = "new"
+        elif s.needs_token:
+            status = "rekey"
         elif review.token_given:
             status = "replace"
         else:
@@ -349,9 +378,11 @@ class _Run:
 
     def new_engine(self, overrides: Mapping[str, Any] | None = None) -> Engine:
         merged = {**self.o.overrides, **(overrides or {})}
-        return self.s.engine(
+        engine = self.s.engine(
             repo=self.o.repo, answers_file=self.o.answers_file, overrides=merged, secret_writer=self.s.secret_writer
         )
+        engine.split_flux_files = self.o.split_flux_files
+        return engine
 
     def scrub(self, text: str) -> str:
         if self.token and len(self.token) >= 4:
@@ -457,12 +488,16 @@ class _Run:
         error: str | None = None
         attempts = TOKEN_ATTEMPTS if self.d.interactive else 1
         for attempt in range(1, attempts + 1):
-            req = TokenRequest(provider, Q.token_help(so_far), secret.path, secret.exists, attempt, error)
+            # a Secret under the wrong key (an in-tree provider's) cannot be kept: asked like a new one
+            keeps = secret.exists and not secret.needs_token
+            req = TokenRequest(provider, Q.token_help(so_far), secret.path, keeps, attempt, error)
             token = await self.d.token(req)
             if isinstance(token, Back):
                 yield BACK
                 return
             if token is None:
+                if secret.exists and secret.needs_token:
+                    raise UserError(secret.needs_token)
                 if secret.exists:
                     yield ev.Info(f"{secret.path} exists; kept as is (no new token given).")
                     return
@@ -533,6 +568,19 @@ class _Run:
         for e in _plan_events(review):
             yield e
         answer = await self.d.confirm(review)
+        if isinstance(answer, Confirm) and answer.write and review.attention and not answer.accept_attention:
+            if not self.d.interactive:
+                raise UserError(_attention_message(review))
+            left_out = {a.step for a in review.attention}
+            rest = plan.without(left_out)
+            yield ev.Info(
+                f"Left out {', '.join(sorted(left_out))}: its changes to a controller other apps use were not accepted."
+            )
+            if not rest:
+                yield Confirm(write=False)
+                return
+            self.chosen = rest
+            self.plan = await _in_thread(self.engine.plan, rest)
         yield answer
 
     def _outside_actions(self, plan: Plan) -> list[str]:

@@ -241,6 +241,15 @@ class FluxKustomization:
             doc=doc,
         )
 
+    def applies_repository(self, git_repository: str, namespace: str = "flux-system") -> bool:
+        """Whether ``spec.path`` is a folder of THIS repository: the source is the repository's own
+        GitRepository (``git_repository`` in ``namespace``, from gotk-sync.yaml). A Kustomization from an
+        OCIRepository, a Bucket or another GitRepository applies a folder of that source instead."""
+        ref = self.source_ref
+        if ref is None or ref.kind != "GitRepository" or ref.name != git_repository:
+            return False
+        return (ref.namespace or self.namespace) == namespace
+
 
 def is_flux_kustomization(doc: Doc) -> bool:
     return doc.kind == "Kustomization" and doc.api.startswith(FLUX_KUSTOMIZE_API) and bool(doc.name)

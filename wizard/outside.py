@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from wizard import agekey, sops
+from wizard import agekey, redact, sops
 from wizard.errors import StepFailed, UserError
 from wizard.events import Event, Hint, Info, Warning
 from wizard.plan import Plan
@@ -121,7 +121,25 @@ class CreateClusterSecret:
             c = None
         return c.context if c is not None else self.kube.wanted_context
 
-    def _hint(self, key: agekey.AgeKey) -> str:
+    def _hint(self, key: agekey.AgeKey, why: str) -> str:
+        """The kubectl command to run instead, with what edge-wizard did not check (``why``)."""
+        looked = (
+            (
+                f"edge-wizard did not look in the cluster ({why}). See whether it is there with "
+                f"`kubectl -n {SECRET_NAMESPACE} get secret {shlex.quote(self.secret_name)}`; if it is not"
+            )
+            if why
+            else "it is not in the cluster (edge-wizard looked) and could not be created from here, so"
+        )
+        if key.path is not None and not key.exists:
+            # never a command pointing at a file that is not there
+            return (
+                f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, create it "
+                f"from the private key of a recipient of the {CONFIG} rule for {self.probe}. There is no age key at "
+                f"{key.path} ({key.describe()}), so edge-wizard cannot name the file: put that key's path in place of "
+                f"KEYFILE:\n  kubectl -n {SECRET_NAMESPACE} create secret generic {shlex.quote(self.secret_name)} "
+                f"--from-file={SECRET_KEY}=KEYFILE"
+            )
         cmd = kubectl_command(self.secret_name, key, self._context())
         extra = ""
         if key.path is not None and len(key.recipients) > 1:
@@ -130,8 +148,8 @@ class CreateClusterSecret:
                 "so a file with only the repository's key is better)"
             )
         return (
-            f"Create the cluster's decryption key Secret {SECRET_NAMESPACE}/{self.secret_name} yourself "
-            f"if it is missing{extra}:\n  {cmd}"
+            f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, "
+            f"create it{extra}:\n  {cmd}"
         )
 
     def describe(self) -> str:
@@ -149,13 +167,14 @@ class CreateClusterSecret:
         key = agekey.locate()
         where_cluster, problem = self._target()
         if not self.enabled or problem or self.kube is None:
-            emit(Hint(self._hint(key)))  # no kubeconfig: nothing was going to be followed anyway
+            why = "--no-cluster" if not self.enabled else (problem or "no kubeconfig")
+            emit(Hint(self._hint(key, why)))  # no kubeconfig: nothing was going to be followed anyway
             return
         try:
             client = self.kube.sync_client()
         except Exception as exc:
             emit(Warning(f"Could not connect to {where_cluster}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, f"could not connect to {where_cluster}")))
             return
         from lightkube.core.exceptions import ApiError
         from lightkube.models.meta_v1 import ObjectMeta
@@ -167,17 +186,24 @@ class CreateClusterSecret:
         except ApiError as exc:
             if exc.status.code != 404:
                 emit(Warning(f"Could not read Secret {where}: {_short(exc)}."))
-                emit(Hint(self._hint(key)))
+                emit(Hint(self._hint(key, f"could not read the Secret: {_short(exc)}")))
                 return
             current = None
         except Exception as exc:
             emit(Warning(f"Could not reach {where_cluster}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, f"could not reach {where_cluster}")))
             return
         if current is not None:
             keys = sorted((current.data or {}).keys())
             if any(k.endswith(".agekey") or k.endswith(".asc") for k in keys):
-                emit(Info(f"Secret {where} exists (keys {', '.join(keys)}); kept as is."))
+                try:
+                    rule_age = sops.resolve(self.repo_root, self.probe).rule.age
+                except UserError:
+                    rule_age = []
+                ok, message = secret_key_verdict(
+                    dict(current.data or {}), rule_age, self.secret_name, where, self.probe
+                )
+                emit(Info(message) if ok else Warning(message))
             else:
                 emit(
                     Warning(
@@ -232,13 +258,54 @@ class CreateClusterSecret:
                 emit(Info(f"Secret {where} was created meanwhile by someone else; kept as is."))
                 return
             emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, "")))
             return
         except Exception as exc:
             emit(Warning(f"Could not create Secret {where}: {_short(exc)}."))
-            emit(Hint(self._hint(key)))
+            emit(Hint(self._hint(key, "")))
             return
         emit(Info(f"Created Secret {where}."))
+
+
+def secret_key_verdict(
+    data: dict[str, str], rule_age: list[str], secret_name: str, where: str, probe: str
+) -> tuple[bool, str]:
+    """Whether the cluster's decryption Secret (``data``: its base64 values) holds the private key of
+    one of the ``.sops.yaml`` rule's age recipients, i.e. whether Flux can decrypt the repository's
+    files. The key stays in memory; only its public keys are derived (``age-keygen -y`` on stdin)."""
+    agekeys = sorted(k for k in data if k.endswith(".agekey"))
+    others = sorted(k for k in data if k.endswith(".asc"))
+    if not agekeys or not rule_age:
+        what = f"keys {', '.join(sorted(data))}"
+        return True, f"Secret {where} exists ({what}); kept as is (its PGP keys are not compared here)."
+    found: list[str] = []
+    for k in agekeys:
+        try:
+            text = base64.b64decode(data[k]).decode("utf-8")
+        except Exception:
+            continue
+        redact.remember(text.strip())
+        try:
+            found += agekey.recipients_of_text(text)
+        except (UserError, StepFailed):
+            continue
+        finally:
+            del text
+    match = [r for r in found if r in rule_age]
+    if match:
+        return (
+            True,
+            f"Secret {where} exists and holds the age key of {match[0]}, a recipient of the {CONFIG} rule; kept as is.",
+        )
+    extra = f" (and {', '.join(others)})" if others else ""
+    return False, (
+        f"Secret {where} exists, but its age key{'s' if len(found) != 1 else ''} ({', '.join(found) or 'unreadable'}) "
+        f"{'are' if len(found) != 1 else 'is'} none of the {CONFIG} rule's recipients for {probe} "
+        f"({', '.join(rule_age)}){extra}, so Flux cannot decrypt what this repository encrypts (kustomize-controller "
+        "reports 'failed to decrypt'). edge-wizard never overwrites a Secret: add the private key of one of those "
+        f"recipients to it (kubectl -n {SECRET_NAMESPACE} edit secret {secret_name}), or add the "
+        f"Secret's public key to the rule in {CONFIG} and re-encrypt (sops updatekeys FILE)."
+    )
 
 
 def _short(exc: BaseException) -> str:
@@ -307,4 +374,5 @@ __all__ = [
     "ensure_no_pending",
     "kubectl_command",
     "prerequisite_actions",
+    "secret_key_verdict",
 ]

@@ -72,6 +72,9 @@ class SecretChange:
     kustomization: str
     template: Any = field(repr=False)  # round-trip doc of assets/.../secret.yaml, values empty
     exists: bool = False
+    # the existing Secret cannot be kept as it is (it holds the token under another key): why, and
+    # that a token must be given (the engine and the flow refuse to keep it)
+    needs_token: str = ""
 
     def __repr__(self) -> str:  # no values, ever
         return f"SecretChange(path={self.path!r}, name={self.name!r}, key={self.key!r})"
@@ -84,6 +87,12 @@ class StepPlan:
     paths: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     secret: SecretChange | None = None
+    # what the step adopted as it found it, and the migrations it applies to it (shown before the
+    # confirmation: "installCRDs -> crds.enabled", "HelmRelease ... v2beta1 -> v2")
+    notes: list[str] = field(default_factory=list)
+    # changes that need their own confirmation (values of a controller other apps use), under a heading
+    attention: list[str] = field(default_factory=list)
+    attention_heading: str = ""
 
 
 @dataclass
@@ -108,6 +117,19 @@ class Plan:
                     seen.append(w)
         return seen
 
+    @property
+    def notes(self) -> list[tuple[str, str]]:
+        """(step, note): what each step adopted and migrated, in step order."""
+        return [(s.step, n) for s in self.steps for n in dict.fromkeys(s.notes)]
+
+    @property
+    def attention(self) -> list[StepPlan]:
+        """The steps whose changes need their own confirmation."""
+        return [s for s in self.steps if s.attention]
+
+    def without(self, names: set[str]) -> list[str]:
+        return [s.step for s in self.steps if s.step not in names]
+
     def step_state(self, name: str) -> str:
         """``new`` (none of its own files exist yet), ``changes`` or ``up to date``."""
         sp = next(s for s in self.steps if s.step == name)
@@ -115,7 +137,9 @@ class Plan:
         if own and all(c.status == "new" for c in own):
             return "new"
         touched = [c for c in self.changes if name in c.steps]
-        if any(c.status != "unchanged" for c in touched) or (sp.secret and not sp.secret.exists):
+        if any(c.status != "unchanged" for c in touched) or (
+            sp.secret and (not sp.secret.exists or sp.secret.needs_token)
+        ):
             return "changes"
         return "up to date"
 
@@ -175,6 +199,12 @@ class Workspace:
         from wizard import yamlio
 
         self.write(rel, yamlio.render(doc), step)
+
+    def prepare_edit(self, doc: Any) -> None:
+        """Ready a parsed document for an edit: its comments attached to the keys they precede."""
+        from wizard import yamlio
+
+        yamlio.attach_comments(doc)
 
     def touch(self, rel: str, step: str) -> None:
         """Record a managed file that needs no change (so it is still committed and reported)."""

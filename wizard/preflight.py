@@ -83,6 +83,9 @@ def repo_checks(engine: Engine, *, commit: bool = True) -> tuple[list[Check], La
     out.append(Check("Repository layout", OK, flux))
     out.append(flux_version_check(layout))
     out.append(_sops_rule(layout, engine))
+    keys = _sops_keys(layout, engine)
+    if keys is not None:
+        out.append(keys)
     out.append(_sops_binary())
     age = shutil.which("age-keygen") or shutil.which("age")
     out.append(
@@ -158,6 +161,52 @@ def _sops_rule(layout: Layout, engine: Engine) -> Check:
             "recipient to .sops.yaml.",
         )
     return Check(".sops.yaml rule", OK, f"{resolved.rule.describe()} covers {rel}")
+
+
+def _secret_path(layout: Layout, engine: Engine) -> str:
+    from wizard import catalog
+
+    provider = (engine.answers.dns_provider if engine.answers else None) or "hetzner"
+    try:
+        name = catalog.provider(provider)["secret"]["name"]
+    except Exception:
+        name = "dns-token"
+    return f"{layout.components_dir}/external-dns/{name}.yaml"
+
+
+def _sops_keys(layout: Layout, engine: Engine) -> Check | None:
+    """The rule's keys on this machine: PGP public keys in the keyring (else sops cannot encrypt), and
+    whether a local secret key (PGP or age) can decrypt the repository's files."""
+    from wizard import sops
+    from wizard.sops.keys import age_report, pgp_report
+
+    try:
+        rule = sops.resolve(layout.root, _secret_path(layout, engine)).rule
+    except WizardError:
+        return None  # the .sops.yaml rule check says why
+    reports = []
+    if rule.pgp:
+        reports.append(pgp_report(layout.root, rule.pgp))
+    if rule.age:
+        reports.append(age_report(rule.age))
+    if not reports:
+        return None
+    kinds = " and ".join(r.kind for r in reports)
+    for r in reports:
+        if r.problem:
+            return Check("sops keys", FAIL, r.problem[:1].upper() + r.problem[1:] + ".", r.fix)
+    if any(r.can_decrypt for r in reports):
+        return Check(
+            "sops keys", OK, f"the rule's {kinds} keys are here; this machine can decrypt the repository's files"
+        )
+    notes = "; ".join(n for r in reports for n in r.notes)
+    return Check(
+        "sops keys",
+        WARN,
+        f"{notes[:1].upper()}{notes[1:]}.",
+        "Only the cluster needs the private key; to decrypt here too, point SOPS_AGE_KEY_FILE at it (age) or "
+        "import the secret key into gpg (PGP).",
+    )
 
 
 def _sops_binary() -> Check:

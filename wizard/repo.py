@@ -44,6 +44,16 @@ class Layout:
     flux_version: str | None
     kustomizations: dict[str, FluxKustomization] = field(default_factory=dict)
     root_kustomization: str = "flux-system"  # the Kustomization in gotk-sync.yaml
+    # every declaration in the Flux folder, in file order: a name declared twice appears twice
+    declarations: list[FluxKustomization] = field(default_factory=list)
+
+    def local(self, k: FluxKustomization) -> bool:
+        """``k`` applies a folder of this repository (not of an OCIRepository or another GitRepository)."""
+        return k.applies_repository(self.git_repository)
+
+    def declared(self, name: str, namespace: str = "flux-system") -> list[FluxKustomization]:
+        """Every declaration of the Flux Kustomization ``namespace/name`` in the Flux folder."""
+        return [k for k in self.declarations if k.name == name and k.namespace == namespace]
 
     @property
     def index(self) -> RepoIndex:
@@ -214,7 +224,9 @@ def discover(
             if spec.get("path"):
                 root_path = norm(str(spec["path"]))
 
-    kustomizations = {k.name: k for k in idx.flux_kustomizations(flux_rel)}
+    declarations = idx.flux_kustomizations(flux_rel)
+    kustomizations = {k.name: k for k in declarations}
+    local = [k for k in declarations if k.applies_repository(git_repository)]
 
     # components folder
     if paths.get("components"):
@@ -224,11 +236,7 @@ def discover(
         components = next((c for c in DEFAULT_COMPONENTS if (root / c).is_dir()), DEFAULT_COMPONENTS[0])
         if not (root / components).is_dir():
             used = sorted(
-                {
-                    str(PurePosixPath(k.path).parent)
-                    for k in kustomizations.values()
-                    if k.path and k.path != flux_rel and "/" in k.path
-                }
+                {str(PurePosixPath(k.path).parent) for k in local if k.path and k.path != flux_rel and "/" in k.path}
             )
             if len(used) == 1:
                 components = used[0]
@@ -265,9 +273,7 @@ def discover(
         else:
             fw = _rel(root, cand)
     else:
-        folders = [
-            k.path for k in kustomizations.values() if k.path and k.path != flux_rel and (root / k.path).is_dir()
-        ]
+        folders = [k.path for k in local if k.path and k.path != flux_rel and (root / k.path).is_dir()]
         applied = [f for f in listing if any(f.startswith(p + "/") for p in folders)]
         found = set(_control_plane_policies(idx, files=applied))
         if len(found) == 1:
@@ -304,4 +310,5 @@ def discover(
         flux_version=idx.flux_version(bundle),
         kustomizations=kustomizations,
         root_kustomization=root_ks,
+        declarations=declarations,
     )

@@ -88,6 +88,9 @@ class _StateWorkspace(Workspace):
         text = super().read(rel)
         return None if text is None else copy.deepcopy(_parsed(text, rel))
 
+    def prepare_edit(self, doc: Any) -> None:
+        """Nothing: a state is not a text, so where a comment would land does not matter here."""
+
     def changes(self) -> list[FileChange]:
         out: list[FileChange] = []
         for c in super().changes():

@@ -228,6 +228,173 @@ def find_doc(docs: Iterable[Any], kind: str, name: str | None = None) -> Any | N
     return None
 
 
+# -- comments that precede a key -----------------------------------------------------------------
+# ruamel.yaml keeps a full-line comment above a key as the trailing comment of whatever came before
+# it (the previous key's scalar, or the deepest last entry of the previous key's mapping), so an
+# edit there moves it: a key appended to that mapping lands between the comment and its key, and a
+# deleted key takes the next key's comment with it. :func:`attach_comments` moves every such comment
+# into the "before" slot of the key it precedes, where the emitter writes it in the same place.
+
+
+def _trailing_holder(value: Any) -> tuple[list[Any], int, Any] | None:
+    """(ca entry, slot, value) of the comment token written after the last line of ``value``."""
+    if isinstance(value, CommentedMap) and len(value):
+        key = next(reversed(value))
+        inner = value[key]
+        if isinstance(inner, CommentedMap | CommentedSeq):
+            return _trailing_holder(inner)
+        entry = value.ca.items.get(key)
+        return (entry, 2, inner) if entry is not None and entry[2] is not None else None
+    if isinstance(value, CommentedSeq) and len(value):
+        idx = len(value) - 1
+        inner = value[idx]
+        if isinstance(inner, CommentedMap | CommentedSeq):
+            return _trailing_holder(inner)
+        entry = value.ca.items.get(idx)
+        return (entry, 0, inner) if entry is not None and entry[0] is not None else None
+    return None
+
+
+def _split_comment(text: str, column: int, *, block: bool) -> tuple[str, list[Any]]:
+    """The end-of-line part of a trailing token, and the full-line comments that follow it."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    keep = ""
+    if not block and lines:
+        first = lines.pop(0)
+        keep = first + "\n" if first.strip() else ""
+    moved: list[Any] = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            moved.append(CommentToken("\n", CommentMark(0), None))
+            continue
+        col = len(line) - len(line.lstrip(" ")) if (i or not block) else column
+        moved.append(CommentToken(line.lstrip(" ") + "\n", CommentMark(col), None))
+    return keep, moved
+
+
+def _attach(node: Any) -> None:
+    from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+    from ruamel.yaml.tokens import CommentToken
+
+    if isinstance(node, CommentedMap):
+        keys = list(node)
+        for key in keys:
+            _attach_first(node, key)
+        for prev, nxt in itertools.pairwise(keys):
+            value = node[prev]
+            if isinstance(value, CommentedMap | CommentedSeq):
+                held = _trailing_holder(value)
+            else:
+                entry = node.ca.items.get(prev)
+                held = (entry, 2, value) if entry is not None and entry[2] is not None else None
+            if held is None:
+                continue
+            entry, slot, scalar = held
+            token = entry[slot]
+            if not isinstance(token, CommentToken) or "#" not in token.value:
+                continue
+            block = isinstance(scalar, LiteralScalarString | FoldedScalarString)
+            keep, moved = _split_comment(token.value, token.column, block=block)
+            if not any(t.value.strip() for t in moved):
+                continue  # only blank lines: they stay where they are
+            entry[slot] = CommentToken(keep, token.start_mark, None) if keep else None
+            slot_before = node.ca.items.setdefault(nxt, [None, None, None, None])
+            slot_before[1] = moved + list(slot_before[1] or [])
+        for value in node.values():
+            _attach(value)
+    elif isinstance(node, CommentedSeq):
+        for value in node:
+            _attach(value)
+
+
+def _attach_first(parent: Any, key: Any) -> None:
+    """Comment lines between ``key:`` and the first key of its mapping value belong to that first key."""
+    from ruamel.yaml.tokens import CommentToken
+
+    child = parent[key]
+    entry = parent.ca.items.get(key)
+    if not isinstance(child, CommentedMap) or not len(child) or entry is None:
+        return
+    first = next(iter(child))
+    moved: list[Any] = []
+    if entry[3]:  # no end-of-line comment on `key:`: the lines are kept as a list
+        moved = list(entry[3])
+        entry[3] = None
+        if child.ca.comment and len(child.ca.comment) > 1:
+            child.ca.comment[1] = None
+    elif isinstance(entry[2], CommentToken) and "\n" in entry[2].value.rstrip("\n"):
+        keep, moved = _split_comment(entry[2].value, entry[2].column, block=False)
+        if not any(t.value.strip() for t in moved):
+            return
+        token = CommentToken(keep, entry[2].start_mark, None) if keep else None
+        entry[2] = token
+        if child.ca.comment:
+            child.ca.comment[0] = token
+    if moved:
+        slot = child.ca.items.setdefault(first, [None, None, None, None])
+        slot[1] = moved + list(slot[1] or [])
+
+
+def attach_comments(doc: YamlDoc) -> bool:
+    """Attach every comment that precedes a key to that key (see above), in place. The text the
+    document renders to must not change: when it would (a layout ruamel.yaml emits differently),
+    the document is left as it was and False is returned."""
+    import copy
+
+    # rendered from copies: ruamel.yaml's emitter marks comment tokens as written, and a deep copy of
+    # a document rendered once loses the line break after a key whose comments precede a sequence
+    before = render(copy.deepcopy(doc))
+    saved = copy.deepcopy(doc.docs)
+    for d in doc.docs:
+        _attach(d)
+    if render(copy.deepcopy(doc)) == before:
+        return True
+    doc.docs = saved
+    return False
+
+
+def delete_key(mapping: Any, key: str) -> bool:
+    """Remove ``key`` with the comment lines above it (call :func:`attach_comments` first, so the
+    next key keeps its own). True when it was there."""
+    if key not in mapping:
+        return False
+    del mapping[key]
+    return True
+
+
+def _copy_before_comment(source: Any, target: Any, key: Any) -> None:
+    """A key added from an asset brings the comment lines above it (see :func:`attach_comments`)."""
+    from ruamel.yaml.error import CommentMark
+    from ruamel.yaml.tokens import CommentToken
+
+    entry = getattr(source, "ca", None) and source.ca.items.get(key)
+    if entry and entry[1] and hasattr(target, "ca"):
+        slot = target.ca.items.setdefault(key, [None, None, None, None])
+        if not slot[1]:
+            col = _key_column(target)
+            slot[1] = [
+                t if col is None or t.value == "\n" else CommentToken(t.value, CommentMark(col), None) for t in entry[1]
+            ]
+
+
+def _key_column(mapping: Any) -> int | None:
+    """The column the parsed keys of ``mapping`` start at (None for a mapping built in memory)."""
+    lc = getattr(mapping, "lc", None)
+    for key in mapping:
+        try:
+            pos = lc.key(key) if lc is not None else None
+        except Exception:
+            pos = None
+        if pos is not None:
+            return int(pos[1])
+    return None
+
+
 def require_doc(docs: Iterable[Any], kind: str, name: str | None = None) -> Any:
     """:func:`find_doc` for a document that must be there (an asset edge-wizard ships)."""
     doc = find_doc(docs, kind, name)
@@ -246,7 +413,10 @@ def merge_managed(existing: Any, rendered: Any) -> Any:
         for key, value in rendered.items():
             if key in existing and isinstance(existing[key], dict) and isinstance(value, dict):
                 merge_managed(existing[key], value)
-            elif key not in existing or to_plain(existing[key]) != to_plain(value):
+            elif key not in existing:
+                existing[key] = value
+                _copy_before_comment(rendered, existing, key)
+            elif to_plain(existing[key]) != to_plain(value):
                 existing[key] = value
         return existing
     return rendered

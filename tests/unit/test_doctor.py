@@ -206,7 +206,11 @@ def test_removed_flux_api_version(stage: Path) -> None:
 def test_api_version_newer_than_the_repos_flux(stage: Path) -> None:
     edit(stage, f"{FLUX}/gotk-components.yaml", "Flux Version: v2.9.4", "Flux Version: v2.2.0")
     fs = problems(stage)
-    assert {f.id for f in fs} == {"flux-api-version"}
+    assert {f.id for f in fs} == {"flux-api-version", "flux-too-old"}
+    # the same verdict as preflight's: the steps are refused on this Flux, with the upgrade path
+    too_old = only([f for f in fs if f.id == "flux-too-old"], "flux-too-old")
+    assert "v2.2.0" in too_old.seen and "flux install --export" in too_old.fix
+    fs = [f for f in fs if f.id == "flux-api-version"]
     assert all(f.severity == "error" and "only Flux 2.3" in f.seen for f in fs)
     # every HelmRelease/HelmRepository (v2/v1) the stage wrote, and the healthChecks naming helm v2
     assert any("HelmRepository 'jetstack'" in f.seen for f in fs)
@@ -271,7 +275,24 @@ def test_cert_manager_install_crds(stage: Path) -> None:
     rel = f"{INFRA}/cert-manager/cert-manager.yaml"
     edit(stage, rel, "  values:\n", "  values:\n    installCRDs: true\n")
     f = only(problems(stage), "cert-manager-installcrds")
-    assert f.severity == "warning" and f.step == "cert-manager" and "crds" in f.fix
+    # next to the stage's crds.enabled: the chart's crd-check fails, an error
+    assert f.severity == "error" and f.step == "cert-manager" and "crd-check" in f.why
+    assert "edge-wizard run cert-manager" in f.fix
+    # its fix writes the migration (installCRDs removed) and doctor is quiet again
+    from support.stepruns import run_cli
+
+    answers = stage / "answers.yaml"
+    answers.write_text(ANSWERS, encoding="utf-8")
+    assert run_cli(stage, answers, "cert-manager") == 0
+    assert "installCRDs: true" not in (stage / rel).read_text(encoding="utf-8")
+    assert problems(stage) == []
+
+
+def test_cert_manager_install_crds_alone_is_a_warning(stage: Path) -> None:
+    rel = f"{INFRA}/cert-manager/cert-manager.yaml"
+    edit(stage, rel, "    crds:\n      enabled: true\n", "    installCRDs: true\n    crds:\n")
+    f = only(problems(stage), "cert-manager-installcrds")
+    assert f.severity == "warning" and "deprecated" in f.why
 
 
 def test_install_crds_on_an_old_chart_is_fine(stage: Path) -> None:
@@ -382,7 +403,7 @@ def test_cmd_json_one_object_per_finding_and_exit_code(stage: Path) -> None:
 
 def test_cmd_text_names_the_step(stage: Path) -> None:
     rel = f"{INFRA}/cert-manager/cert-manager.yaml"
-    edit(stage, rel, "  values:\n", "  values:\n    installCRDs: true\n")
+    edit(stage, rel, "    crds:\n      enabled: true\n", "    installCRDs: true\n    crds:\n")
     rc, out = _cmd(stage)
     assert rc == 0
     assert "⚠ [cert-manager-installcrds]" in out and "run: edge-wizard run cert-manager" in out
@@ -432,6 +453,7 @@ def test_every_finding_names_its_fix_and_registry_ids_are_unique() -> None:
         "decryption-missing",
         "sops-encrypted-metadata",
         "flux-api-version",
+        "flux-too-old",
         "helm-source-mismatch",
         "component-not-listed",
         "external-dns-hetzner-in-tree",

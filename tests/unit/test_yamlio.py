@@ -89,3 +89,64 @@ def test_find_doc_by_kind_and_name() -> None:
         {"a": 1, "b": "yes"},
         {"a": 1, "b": True},
     )
+
+
+# -- comments stay attached to the key they precede (issue 19: adoption edits the user's files) ----------
+ADOPTED = """\
+spec:
+  values:
+    # The CRDs come with the chart.
+    installCRDs: true
+    # Talk to public resolvers for the DNS-01 self-check.
+    podDnsPolicy: None
+    podDnsConfig:
+      nameservers:
+        - 1.1.1.1
+    # Otherwise helm will time out waiting for a load balancer.
+    service:
+      enabled: false
+  # How often Flux reconciles.
+  interval: 5m
+"""
+
+
+def _adopted() -> yamlio.YamlDoc:
+    doc = yamlio.parse(ADOPTED, source="x.yaml")
+    assert yamlio.attach_comments(doc)
+    assert yamlio.render(doc) == ADOPTED  # attaching alone changes no byte
+    return doc
+
+
+def test_deleting_a_key_takes_its_own_comment_and_leaves_the_next_keys() -> None:
+    doc = _adopted()
+    assert yamlio.delete_key(doc.docs[0]["spec"]["values"], "installCRDs")
+    text = yamlio.render(doc)
+    assert "The CRDs come with the chart" not in text
+    assert text.startswith(
+        "spec:\n  values:\n    # Talk to public resolvers for the DNS-01 self-check.\n    podDnsPolicy:"
+    )
+
+
+def test_a_key_added_to_a_mapping_lands_after_its_last_key_not_between_a_comment_and_its_key() -> None:
+    doc = _adopted()
+    values = doc.docs[0]["spec"]["values"]
+    values["podDnsConfig"]["nameservers"].append("8.8.8.8")
+    values["service"]["type"] = "ClusterIP"  # appended to the last mapping before `interval`'s comment
+    values["crds"] = yamlio.CommentedMap(enabled=True)
+    text = yamlio.render(doc)
+    assert "        - 8.8.8.8\n    # Otherwise helm will time out waiting for a load balancer.\n    service:\n" in text
+    assert "      type: ClusterIP\n" in text
+    assert "    crds:\n      enabled: true\n  # How often Flux reconciles.\n  interval: 5m\n" in text
+
+
+def test_merge_managed_brings_the_assets_comment_above_a_new_key() -> None:
+    doc = _adopted()
+    asset = yamlio.parse("values:\n  # keep: the CRDs survive an uninstall.\n  crds:\n    keep: true\n", source="asset")
+    assert yamlio.attach_comments(asset)
+    yamlio.merge_managed(doc.docs[0]["spec"], asset.docs[0])
+    text = yamlio.render(doc)
+    assert (
+        "    # keep: the CRDs survive an uninstall.\n    crds:\n      keep: true\n  # How often Flux reconciles.\n"
+        in text
+    )
+    assert "    # Otherwise helm will time out waiting for a load balancer.\n    service:\n" in text

@@ -394,7 +394,8 @@ def flux_api_not_served(snap: Snapshot) -> Iterable[Finding]:
     """Flux API versions in the repository that the cluster's CRDs do not serve."""
     if snap.layout is None:
         return
-    from wizard.doctor.repo_checks import CURRENT, RepoContext, _api_refs
+    from wizard.doctor.repo_checks import RepoContext, _api_refs
+    from wizard.fluxapi import CURRENT
 
     ctx = RepoContext.build(snap.layout)
     for d, api, kind, where in _api_refs(ctx):

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from wizard.applied import applied_files
 from wizard.doctor import Finding, check
+from wizard.fluxapi import ADDED_IN, CURRENT, REMOVED_IN
 from wizard.index import Doc, FluxKustomization, RepoIndex, is_sops_doc
 from wizard.repo import CONTROL_PLANE_LABEL, Layout, norm
 
@@ -21,40 +23,6 @@ FLUX_GROUPS = (
     "image.toolkit.fluxcd.io",
 )
 SOURCE_KINDS = ("HelmRepository", "OCIRepository", "GitRepository", "Bucket", "HelmChart", "ExternalArtifact")
-KUSTOMIZE_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-
-# Flux release (major, minor) that removed an API version (versions.md: 2.7 removed */v1beta1 and
-# helm v2beta1; 2.8 source/kustomize v1beta2 and helm v2beta2; 2.9 image/notification v1beta2).
-REMOVED_IN: dict[str, tuple[int, int]] = {
-    "source.toolkit.fluxcd.io/v1beta1": (2, 7),
-    "kustomize.toolkit.fluxcd.io/v1beta1": (2, 7),
-    "helm.toolkit.fluxcd.io/v2beta1": (2, 7),
-    "notification.toolkit.fluxcd.io/v1beta1": (2, 7),
-    "image.toolkit.fluxcd.io/v1beta1": (2, 7),
-    "source.toolkit.fluxcd.io/v1beta2": (2, 8),
-    "kustomize.toolkit.fluxcd.io/v1beta2": (2, 8),
-    "helm.toolkit.fluxcd.io/v2beta2": (2, 8),
-    "notification.toolkit.fluxcd.io/v1beta2": (2, 9),
-    "image.toolkit.fluxcd.io/v1beta2": (2, 9),
-}
-# (apiVersion, kind) -> the Flux release that first served it.
-ADDED_IN: dict[tuple[str, str], tuple[int, int]] = {
-    ("source.toolkit.fluxcd.io/v1", "GitRepository"): (2, 0),
-    ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"): (2, 0),
-    ("source.toolkit.fluxcd.io/v1", "HelmRepository"): (2, 3),
-    ("source.toolkit.fluxcd.io/v1", "HelmChart"): (2, 3),
-    ("source.toolkit.fluxcd.io/v1", "Bucket"): (2, 3),
-    ("helm.toolkit.fluxcd.io/v2", "HelmRelease"): (2, 3),
-    ("helm.toolkit.fluxcd.io/v2beta2", "HelmRelease"): (2, 2),
-    ("source.toolkit.fluxcd.io/v1", "OCIRepository"): (2, 6),
-}
-CURRENT = {
-    "source.toolkit.fluxcd.io": "v1",
-    "kustomize.toolkit.fluxcd.io": "v1",
-    "helm.toolkit.fluxcd.io": "v2",
-    "notification.toolkit.fluxcd.io": "v1 (or v1beta3 for Alert/Provider)",
-    "image.toolkit.fluxcd.io": "v1",
-}
 
 MIGRATION_HINT = (
     "ingress-nginx is retired upstream (final release: chart 4.15.1 / controller 1.15.1, March "
@@ -96,6 +64,7 @@ class FluxK:
 
     model: FluxKustomization
     files: dict[str, str | None] = field(default_factory=dict)  # applied file -> kustomize namespace
+    local: bool = True  # spec.path is a folder of this repository (its sourceRef is the root GitRepository)
 
     @property
     def doc(self) -> Doc:
@@ -134,7 +103,12 @@ class RepoContext:
     def build(cls, layout: Layout) -> RepoContext:
         idx = layout.index
         docs = idx.find(DOCTOR_KINDS, groups=FLUX_GROUPS, sops=True)
-        flux_ks = [FluxK(k, applied_files(idx, k.path)) for k in idx.flux_kustomizations(layout.flux_dir)]
+        flux_ks = []
+        for k in idx.flux_kustomizations(layout.flux_dir):
+            # a Kustomization from an OCIRepository or another GitRepository applies that source's
+            # folders, not this repository's: `path: ./` there is not this repository's root
+            local = k.applies_repository(layout.git_repository)
+            flux_ks.append(FluxK(k, applied_files(idx, k.path) if local else {}, local))
         return cls(layout, docs, flux_ks, idx.unreadable())
 
     def of_kind(self, *kinds: str) -> Iterator[Doc]:
@@ -150,58 +124,6 @@ class RepoContext:
                     return fk.files[doc.path]
         ns = (doc.data.get("metadata") or {}).get("namespace")
         return str(ns) if ns else None
-
-
-def _kustomize_file(idx: RepoIndex, folder: str) -> str | None:
-    return next((f"{folder}/{n}" if folder else n for n in KUSTOMIZE_FILES if (idx.root / folder / n).is_file()), None)
-
-
-def applied_files(
-    idx: RepoIndex, path: str, namespace: str | None = None, seen: set[str] | None = None
-) -> dict[str, str | None]:
-    """Files a Flux Kustomization with ``spec.path: path`` applies (repo-relative -> kustomize
-    namespace). With a kustomization.yaml: what it lists (recursively); without one: every YAML
-    file below, like kustomize-controller's generated kustomization."""
-    seen = set() if seen is None else seen
-    out: dict[str, str | None] = {}
-    root = idx.root
-    folder = root / path if path else root
-    if path in seen or not folder.is_dir():
-        return out
-    seen.add(path)
-    kfile = _kustomize_file(idx, path)
-    if kfile is None:
-        for rel in idx.yaml_files(path):
-            out.setdefault(rel, namespace)
-        return out
-    loaded = idx.load(kfile)
-    k = loaded[0] if loaded and isinstance(loaded[0], dict) else None
-    if k is None:
-        return out
-    ns = namespace or k.get("namespace")
-    for entry in [*(k.get("resources") or []), *(k.get("bases") or []), *(k.get("components") or [])]:
-        entry = str(entry)
-        if "://" in entry or entry.startswith(("github.com/", "git@")):
-            continue
-        rel = norm((PurePosixPath(path) / entry).as_posix()) if path else norm(entry)
-        rel = _resolve_dots(rel)
-        target = root / rel
-        if target.is_dir():
-            out.update({f: n for f, n in applied_files(idx, rel, ns, seen).items() if f not in out})
-        elif target.is_file():
-            out.setdefault(rel, ns)
-    return out
-
-
-def _resolve_dots(rel: str) -> str:
-    parts: list[str] = []
-    for part in rel.split("/"):
-        if part == "..":
-            if parts:
-                parts.pop()
-        elif part not in ("", "."):
-            parts.append(part)
-    return "/".join(parts)
 
 
 def _version(text: str | None) -> tuple[int, int] | None:
@@ -437,6 +359,29 @@ def flux_api_version(ctx: RepoContext) -> Iterable[Finding]:
             )
 
 
+@check("flux-too-old", scope="repo")
+def flux_too_old(ctx: RepoContext) -> Iterable[Finding]:
+    """The pinned Flux is older than the catalog's minimum: preflight refuses the steps (the same verdict)."""
+    from wizard import catalog
+    from wizard.fluxapi import upgrade_path
+
+    minimum = str(catalog.catalog()["flux_min_version"])
+    flux, least = _version(ctx.layout.flux_version), _version(minimum)
+    if flux is None or least is None or flux >= least:
+        return
+    yield Finding(
+        "flux-too-old",
+        "warning",
+        path=f"{ctx.layout.flux_dir}/gotk-components.yaml",
+        seen=f"The repository pins Flux v{ctx.layout.flux_version} ({ctx.layout.flux_dir}/gotk-components.yaml), "
+        f"older than v{minimum}.",
+        why="That Flux does not serve HelmRelease helm.toolkit.fluxcd.io/v2 and HelmRepository "
+        "source.toolkit.fluxcd.io/v1, which edge-wizard writes, so edge-wizard refuses its steps before writing "
+        "anything (preflight: Flux version).",
+        fix=upgrade_path(ctx.layout.flux_dir),
+    )
+
+
 @check("helm-source-mismatch", scope="repo")
 def helm_source_mismatch(ctx: RepoContext) -> Iterable[Finding]:
     """A HelmRelease whose sourceRef/chartRef names no source declared in the repository."""
@@ -534,7 +479,7 @@ def component_not_listed(ctx: RepoContext) -> Iterable[Finding]:
             step=next((steps[fk.doc.name] for fk in fks if fk.doc.name in steps), None),
         )
     for fk in ctx.flux_ks:
-        if fk.path and not (lay.root / fk.path).is_dir():
+        if fk.local and fk.path and not (lay.root / fk.path).is_dir():
             yield Finding(
                 "component-not-listed",
                 "error",
@@ -582,15 +527,24 @@ def cert_manager_installcrds(ctx: RepoContext) -> Iterable[Finding]:
         found = [_version(m) for m in re.findall(r"\d+\.\d+", version)]
         if found and max(v for v in found if v) < (1, 15):
             continue
+        crds = _values(d).get("crds")
+        both = isinstance(crds, dict) and "enabled" in crds
         yield Finding(
             "cert-manager-installcrds",
-            "warning",
+            "error" if both else "warning",
             path=d.path,
-            seen=f"HelmRelease {d.name!r} in {d.path} sets installCRDs on cert-manager chart "
-            f"{version or '(any version)'}.",
-            why="installCRDs is deprecated since cert-manager 1.15 in favour of crds.enabled / crds.keep, and the "
-            "1.21 chart validates its values strictly; the old key is on its way out.",
-            fix="Replace `installCRDs: true` with `crds: {enabled: true, keep: true}` in the HelmRelease values.",
+            seen=f"HelmRelease {d.name!r} in {d.path} sets installCRDs"
+            + (" and crds.enabled" if both else "")
+            + f" on cert-manager chart {version or '(any version)'}.",
+            why=(
+                "with both keys set the chart's cert-manager.crd-check helper fails the install (\"installCRDs and "
+                'crds.enabled are mutually exclusive"), so the HelmRelease never becomes Ready.'
+                if both
+                else "installCRDs is deprecated since cert-manager 1.15 in favour of crds.enabled / crds.keep, and "
+                "the 1.21 chart validates its values strictly; the old key is on its way out."
+            ),
+            fix="Run `edge-wizard run cert-manager`: it replaces installCRDs with `crds: {enabled: true, keep: true}` "
+            "(the old key removed), or make that edit in the HelmRelease values yourself.",
             step="cert-manager",
         )
 

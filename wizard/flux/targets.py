@@ -60,7 +60,7 @@ def _owner(layout: Layout, ks: dict[str, FluxKustomization], rel: str) -> str | 
     """The Flux Kustomization whose spec.path holds ``rel`` (deepest match)."""
     best, depth = None, -1
     for k in ks.values():
-        if not k.path or k.path == norm(layout.flux_dir):
+        if not k.path or k.path == norm(layout.flux_dir) or not layout.local(k):
             continue
         if rel == k.path or rel.startswith(k.path + "/"):
             d = len(PurePosixPath(k.path).parts)

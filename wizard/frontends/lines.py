@@ -14,6 +14,7 @@ SECRET_STATE = {
     "new": "new",
     "replace": "exists; re-encrypted with the new token if it changed",
     "exists": "exists; kept as is",
+    "rekey": "exists under another key; written anew with the token you give",
 }
 
 
@@ -70,6 +71,12 @@ def secret_line(s: ev.SecretChange) -> str:
     )
 
 
+def attention_text(a: ev.Attention) -> str:
+    lines = [f"‼ {a.heading}:"] + [f"    • {item}" for item in a.items]
+    lines.append(f"    These need their own confirmation (run: {a.flag}; or leave the {a.step} step out).")
+    return "\n".join(lines)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -91,6 +98,10 @@ def _line(e: ev.Event) -> str:
         return secret_line(e)
     if isinstance(e, ev.OutsideAction):
         return f"► will {e.description}"
+    if isinstance(e, ev.Migration):
+        return f"↻ {e.step}: {e.message}"
+    if isinstance(e, ev.Attention):
+        return attention_text(e)
     if isinstance(e, ev.PlanReady):
         parts = []
         if e.files:

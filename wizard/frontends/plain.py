@@ -103,8 +103,18 @@ class PlainDecisions:
                 return Confirm(write=False)
         else:
             self.out("Nothing new to write.")
+        accept = False
+        if review.attention:
+            for a in review.attention:
+                self.out(show(plain_line(a)))
+            names = ", ".join(a.step for a in review.attention)
+            accept = bool(
+                await questionary.confirm(
+                    f"Apply these changes to the controller other apps use? (no: leave out {names})", default=False
+                ).unsafe_ask_async()
+            )
         commit = bool(await questionary.confirm("Commit and push them?", default=True).unsafe_ask_async())
-        return Confirm(write=True, commit=commit)
+        return Confirm(write=True, commit=commit, accept_attention=accept)
 
 
 class _Progress:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
 from wizard import catalog, yamlio
@@ -20,6 +22,8 @@ class Context:
     cat: catalog.Catalog = field(default_factory=catalog.catalog)
     # Flux Kustomizations the plan declares so far (name -> flux file), to resolve dependsOn.
     declared: dict[str, str] = field(default_factory=dict)
+    # --split-flux-files: move each step's Flux Kustomization out of a shared file into its own
+    split_flux_files: bool = False
 
     def component(self, folder: str) -> str:
         return f"{self.layout.components_dir}/{folder}"
@@ -36,6 +40,8 @@ class Step:
     summary: ClassVar[str]
     needs: ClassVar[tuple[str, ...]] = ()
     kustomization: ClassVar[str | None] = None  # the Flux Kustomization this step owns
+    # the catalog's api_versions keys of the Flux objects it writes (a too old Flux blocks the step)
+    flux_apis: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def owned_kustomizations(cls) -> tuple[str, ...]:
@@ -56,12 +62,42 @@ def _key(doc: Any) -> tuple[str, str]:
     return (str(doc.get("kind")), str((doc.get("metadata") or {}).get("name")))
 
 
-def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc, *, own: bool = True) -> None:
-    """Create ``rel`` from ``rendered``, or merge our managed keys into the existing file."""
+def read_for_edit(ctx: Context, rel: str, what: str = "edge-wizard manages this file") -> yamlio.YamlDoc | None:
+    """``rel`` parsed round-trip with its comments attached to the keys they precede (so an edit
+    leaves them there); None when it does not exist."""
     try:
         doc = ctx.ws.read_doc(rel)
     except ValueError as exc:
-        raise UserError(f"{exc}. edge-wizard manages this file; fix it or delete it to have it re-created.") from None
+        raise UserError(f"{exc}. {what}; fix it or delete it to have it re-created.") from None
+    if doc is not None:
+        ctx.ws.prepare_edit(doc)
+    return doc
+
+
+def _api_note(rel: str, old: Any, new: Any) -> str | None:
+    was, now = str(old.get("apiVersion") or ""), str(new.get("apiVersion") or "")
+    if not was or was == now:
+        return None
+    kind, name = _key(new)
+    return f"{kind} {name} in {rel}: apiVersion {was} -> {now} (the GA API; the beta one is removed in Flux 2.7/2.8)."
+
+
+# A migration: called with each existing document before the step's managed keys are merged into
+# it (so it can remove keys the new values replace), with the file and the step's plan for notes.
+Migrate = Callable[[Any, str, StepPlan], None]
+
+
+def write_docs(
+    ctx: Context,
+    step: StepPlan,
+    rel: str,
+    rendered: yamlio.YamlDoc,
+    *,
+    own: bool = True,
+    migrate: Migrate | None = None,
+) -> None:
+    """Create ``rel`` from ``rendered``, or merge our managed keys into the existing file."""
+    doc = read_for_edit(ctx, rel)
     if own and rel not in step.paths:
         step.paths.append(rel)
     if doc is None:
@@ -73,6 +109,11 @@ def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc,
         if match is None:
             doc.docs.append(new)
         else:
+            note = _api_note(rel, match, new)
+            if note:
+                step.notes.append(note)
+            if migrate is not None:
+                migrate(match, rel, step)
             yamlio.merge_managed(match, new)
     if yamlio.to_plain(doc.docs) != before:
         ctx.ws.write_doc(rel, doc, step.step)
@@ -80,12 +121,20 @@ def write_docs(ctx: Context, step: StepPlan, rel: str, rendered: yamlio.YamlDoc,
         ctx.ws.touch(rel, step.step)
 
 
+def list_in_folder(ctx: Context, step: StepPlan, folder: str, files: list[str]) -> None:
+    """List ``files`` (relative to ``folder``) in the folder's kustomization.yaml, creating it for a
+    new folder; an existing folder without one is applied whole by Flux and gets none."""
+    from wizard.steps.adopt import lists_resources
+
+    if not lists_resources(ctx, folder):
+        return
+    for f in dict.fromkeys(files):
+        ensure_listed(ctx, step, f"{folder}/kustomization.yaml", f)
+
+
 def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
     """Make sure a kustomize ``kustomization.yaml`` lists ``entry`` under resources."""
-    try:
-        existing = ctx.ws.read_doc(kfile)
-    except ValueError as exc:
-        raise UserError(f"{exc}. Fix the file so edge-wizard can add {entry} to it.") from None
+    existing = read_for_edit(ctx, kfile, f"edge-wizard adds {entry} to it")
     if existing is None:
         doc = catalog.load_asset("manifests/common/kustomization.yaml")
         if kfile not in step.paths:
@@ -112,11 +161,25 @@ def ensure_listed(ctx: Context, step: StepPlan, kfile: str, entry: str) -> None:
     ctx.ws.write_doc(kfile, doc, step.step)
 
 
-def helm_docs(ctx: Context, chart_key: str, asset: str) -> yamlio.YamlDoc:
+def require_flux_serves(ctx: Context, what: str, needs: list[tuple[str, str]]) -> None:
+    """Block the step (UserError) when the repository's pinned Flux does not serve ``needs``."""
+    from wizard.fluxapi import too_old
+
+    problem = too_old(ctx.layout.flux_version, ctx.layout.flux_dir, needs, what)
+    if problem:
+        raise UserError(problem)
+
+
+def helm_docs(ctx: Context, chart_key: str, asset: str, step: str = "") -> yamlio.YamlDoc:
     """The HelmRepository + HelmRelease asset of a chart, with API versions, URL and version
     from the catalog (so tests can point charts at a local chart server)."""
     chart = ctx.cat["charts"][chart_key]
     api = ctx.cat["api_versions"]
+    require_flux_serves(
+        ctx,
+        f"the {step} step" if step else f"the step that installs {chart_key}",
+        [(api["helm_repository"], "HelmRepository"), (api["helm_release"], "HelmRelease")],
+    )
     doc = catalog.load_asset(asset)
     repo = yamlio.require_doc(doc.docs, "HelmRepository")
     rel = yamlio.require_doc(doc.docs, "HelmRelease")
@@ -139,23 +202,25 @@ def flux_kustomization(
     depends_on: tuple[str, ...] = (),
     health_checks: list[dict[str, str]] | None = None,
     decryption: bool = False,
+    path: str | None = None,
 ) -> None:
-    """Write the Flux Kustomization for a component folder and list its file in the Flux folder."""
+    """Write the Flux Kustomization for a component folder (``path``, repo-relative; default the
+    components folder's ``folder``) where the Flux folder declares it (adopted in place, whatever
+    file holds it), else in ``<stem>.yaml``, and list its file in the Flux folder's kustomization.yaml."""
+    from wizard.steps.adopt import existing_kustomization
+
     layout = ctx.layout
-    rel = ctx.flux_file(stem)
-    existing = layout.kustomizations.get(name)
-    if existing and existing.file != rel:
-        raise UserError(
-            f"A Flux Kustomization named {name!r} is already declared in {existing.file}. edge-wizard "
-            f"writes its own in {rel}, and two objects with one name make Flux apply only one of them "
-            f"(the guide's duplicate-Kustomization mistake). Remove the old declaration (and its entry in "
-            f"{layout.flux_kustomization_file}) or move it into {rel}, then run again."
-        )
+    own = ctx.flux_file(stem)
+    existing = existing_kustomization(ctx, name)
+    rel = existing.file if existing is not None else own
     doc = catalog.load_asset("manifests/common/flux-kustomization.yaml")
     k = doc.docs[0]
     k["apiVersion"] = ctx.cat["api_versions"]["kustomization"]
+    require_flux_serves(ctx, f"the {step.step} step", [(k["apiVersion"], "Kustomization")])
+    for hc in health_checks or []:
+        require_flux_serves(ctx, f"the {step.step} step (its health check)", [(hc["apiVersion"], hc["kind"])])
     k["metadata"]["name"] = name
-    k["spec"]["path"] = f"./{ctx.component(folder)}"
+    k["spec"]["path"] = f"./{path or ctx.component(folder)}"
     k["spec"]["sourceRef"]["name"] = layout.git_repository
     if depends_on:
         k["spec"]["dependsOn"] = [{"name": d} for d in depends_on]
@@ -163,9 +228,37 @@ def flux_kustomization(
         k["spec"]["healthChecks"] = health_checks
     if decryption:
         k["spec"]["decryption"] = {"provider": "sops", "secretRef": {"name": layout.require_sops_secret()}}
+    if existing is not None and rel != own:
+        others = [d for d in layout.index.docs(rel) if (d.kind, d.name) != ("Kustomization", name)]
+        if ctx.split_flux_files and others:
+            moved = _move_out(ctx, step, rel, name)
+            yamlio.merge_managed(moved, k)
+            doc.docs = [moved]
+            rel = own
+            step.notes.append(
+                f"Flux Kustomization {name} moves from {existing.file} to its own file {own} (--split-flux-files); "
+                f"{existing.file} keeps its other {len(others)} object(s)."
+            )
+        else:
+            how = "" if others else " (it holds nothing else, so it is already one file for this step)"
+            step.notes.append(
+                f"Flux Kustomization {name} is managed where it is declared, in {existing.file}{how}"
+                + (f"; `--split-flux-files` moves it to its own file {own}." if others else ".")
+            )
     write_docs(ctx, step, rel, doc)
-    ensure_listed(ctx, step, layout.flux_kustomization_file, f"{stem}.yaml")
+    ensure_listed(ctx, step, layout.flux_kustomization_file, PurePosixPath(rel).name)
     ctx.declared[name] = rel
+
+
+def _move_out(ctx: Context, step: StepPlan, rel: str, name: str) -> Any:
+    """Remove the document of Kustomization ``name`` from ``rel`` and return it (with the keys the
+    step does not manage, and its comments); the other documents of ``rel`` stay as they are."""
+    doc = read_for_edit(ctx, rel)
+    assert doc is not None
+    index = next(i for i, d in enumerate(doc.docs) if isinstance(d, dict) and _key(d) == ("Kustomization", name))
+    moved = doc.docs.pop(index)
+    ctx.ws.write_doc(rel, doc, step.step)
+    return moved
 
 
 def helm_release_check(ctx: Context, name: str, namespace: str) -> dict[str, str]:

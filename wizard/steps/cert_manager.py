@@ -1,21 +1,44 @@
-"""cert-manager: the chart with its CRDs; the Kustomization waits for the HelmRelease."""
+"""cert-manager: the chart with its CRDs; the Kustomization waits for the HelmRelease.
+
+Adopted where it is; an existing ``installCRDs`` is migrated to ``crds.enabled`` (the old key is
+removed: with both set, the chart's ``cert-manager.crd-check`` helper fails the install).
+"""
 
 from __future__ import annotations
 
-from wizard import catalog
+from typing import Any
+
+from wizard import catalog, yamlio
 from wizard.plan import StepPlan
+from wizard.steps.adopt import component_folder, place
 from wizard.steps.base import (
     Context,
     Step,
-    ensure_listed,
     flux_kustomization,
     helm_docs,
     helm_release_check,
-    write_docs,
+    list_in_folder,
 )
 
 NAMESPACE = "cert-manager"
 FOLDER = "cert-manager"
+RELEASE = "cert-manager"
+
+
+def migrate_install_crds(existing: Any, rel: str, sp: StepPlan) -> None:
+    """``installCRDs`` (deprecated since cert-manager 1.15) -> ``crds.enabled``, the old key removed."""
+    if existing.get("kind") != "HelmRelease":
+        return
+    values = (existing.get("spec") or {}).get("values")
+    if not isinstance(values, dict) or "installCRDs" not in values:
+        return
+    was = values["installCRDs"]
+    yamlio.delete_key(values, "installCRDs")
+    sp.notes.append(
+        f"HelmRelease {RELEASE} in {rel}: installCRDs: {str(was).lower()} -> crds.enabled: true, crds.keep: true "
+        "(installCRDs is deprecated since cert-manager 1.15, and with both keys set the chart's "
+        "cert-manager.crd-check helper fails the install; the old key is removed)."
+    )
 
 
 class CertManagerStep(Step):
@@ -23,25 +46,22 @@ class CertManagerStep(Step):
     title = "cert-manager"
     summary = "cert-manager 1.21 with crds.enabled; Flux waits for it to be Ready"
     kustomization = "cert-manager"
+    flux_apis = ("helm_repository", "helm_release", "kustomization")
 
     def plan(self, ctx: Context) -> StepPlan:
         sp = StepPlan(self.name, self.title)
-        folder = ctx.component(FOLDER)
-        write_docs(ctx, sp, f"{folder}/namespace.yaml", catalog.load_asset("manifests/cert-manager/namespace.yaml"))
-        write_docs(
-            ctx,
-            sp,
-            f"{folder}/cert-manager.yaml",
-            helm_docs(ctx, "cert-manager", "manifests/cert-manager/cert-manager.yaml"),
-        )
-        for f in ("namespace.yaml", "cert-manager.yaml"):
-            ensure_listed(ctx, sp, f"{folder}/kustomization.yaml", f)
+        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
+        release = helm_docs(ctx, "cert-manager", "manifests/cert-manager/cert-manager.yaml", self.name)
+        files = place(ctx, sp, folder, "namespace.yaml", catalog.load_asset("manifests/cert-manager/namespace.yaml"))
+        files += place(ctx, sp, folder, "cert-manager.yaml", release, migrate_install_crds)
+        list_in_folder(ctx, sp, folder, files)
         flux_kustomization(
             ctx,
             sp,
             self.kustomization,
             FOLDER,
             stem="cert-manager",
-            health_checks=[helm_release_check(ctx, "cert-manager", NAMESPACE)],
+            health_checks=[helm_release_check(ctx, RELEASE, NAMESPACE)],
+            path=folder,
         )
         return sp

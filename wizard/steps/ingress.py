@@ -4,6 +4,10 @@ Traefik by default; ingress-nginx for a repository that has it (until the user s
 (``ingress_controller: traefik`` on an ingress-nginx repository) writes Traefik with its
 kubernetesIngressNGINX provider, so the ``nginx``-class Ingresses keep serving, and removes the
 ingress-nginx files: Flux prunes their objects.
+
+Adopted where it is: an existing controller HelmRelease keeps its other values. When that controller
+already serves Ingresses of other apps, the changes to its release are listed under their own
+heading and need their own confirmation (``StepPlan.attention``).
 """
 
 from __future__ import annotations
@@ -15,18 +19,12 @@ from wizard.controllers import INGRESS_NGINX, Controller
 from wizard.errors import UserError
 from wizard.plan import StepPlan
 from wizard.repo import norm
-from wizard.steps.base import (
-    Context,
-    Step,
-    ensure_listed,
-    flux_kustomization,
-    helm_docs,
-    helm_release_check,
-    write_docs,
-)
+from wizard.steps.adopt import component_folder, existing_doc, place
+from wizard.steps.base import Context, Step, flux_kustomization, helm_docs, helm_release_check, list_in_folder
 
 FOLDER = INGRESS_NGINX.folder  # kept for callers of the old constant
 NGINX_CLASS_ASSET = "manifests/ingress/nginx-ingressclass.yaml"
+SMOKE_TEST_NAMESPACE = "podinfo"  # the wizard's own smoke test is not "another app"
 NGINX_HOST_PORTS = (
     "With hostNetwork the controller also listens on 8443 (admission webhook), 10254 (health, metrics) and 8181 "
     "(default backend) on every node it runs on; the host firewall rule opens only 80/443, and only on the nodes "
@@ -52,24 +50,26 @@ class IngressStep(Step):
             sp.warnings.append(" ".join(ctx.cat["warnings"][ctrl.warning].split()))
         if ctrl is INGRESS_NGINX:
             sp.warnings.append(NGINX_HOST_PORTS)
-        folder = ctx.component(ctrl.folder)
+        folder = component_folder(ctx, ctrl.kustomization, ctx.component(ctrl.folder))
         ns = catalog.load_asset("manifests/ingress/namespace.yaml")
         ns.docs[0]["metadata"]["name"] = ctrl.namespace
-        write_docs(ctx, sp, f"{folder}/namespace.yaml", ns)
-        release = helm_docs(ctx, ctrl.chart, ctrl.asset)
-        files = ["namespace.yaml", f"{ctrl.folder}.yaml"]
+        release = helm_docs(ctx, ctrl.chart, ctrl.asset, self.name)
         if ctrl is controllers.TRAEFIK:
             self._traefik_values(ctx, sp, yamlio.require_doc(release.docs, "HelmRelease"), old)
-        write_docs(ctx, sp, f"{folder}/{ctrl.folder}.yaml", release)
+        before = existing_doc(ctx, folder, "HelmRelease", ctrl.release, ctrl.namespace)
+        files = place(ctx, sp, folder, "namespace.yaml", ns)
+        files += place(ctx, sp, folder, f"{ctrl.folder}.yaml", release)
         if old is not None:
-            write_docs(ctx, sp, f"{folder}/nginx-ingressclass.yaml", catalog.load_asset(NGINX_CLASS_ASSET))
-            files.append("nginx-ingressclass.yaml")
-        for f in files:
-            ensure_listed(ctx, sp, f"{folder}/kustomization.yaml", f)
+            files += place(ctx, sp, folder, "nginx-ingressclass.yaml", catalog.load_asset(NGINX_CLASS_ASSET))
+        list_in_folder(ctx, sp, folder, list(dict.fromkeys(files)))
         # the health check: smoke-test's dependsOn then waits for the controller (and, for ingress-nginx, its
         # admission webhook, which rejects an Ingress while it is not up)
         checks = [helm_release_check(ctx, ctrl.release, ctrl.namespace)]
-        flux_kustomization(ctx, sp, ctrl.kustomization, ctrl.folder, stem=ctrl.flux_stem, health_checks=checks)
+        flux_kustomization(
+            ctx, sp, ctrl.kustomization, ctrl.folder, stem=ctrl.flux_stem, health_checks=checks, path=folder
+        )
+        if before is not None:
+            _controller_attention(ctx, sp, ctrl, before)
         if old is not None:
             self._remove(ctx, sp, old)
         return sp
@@ -150,6 +150,83 @@ class IngressStep(Step):
                 if norm(str(r)) == norm(entry):
                     del resources[i]
             ctx.ws.write_doc(kfile, k, self.name)
+
+
+def _controller_attention(ctx: Context, sp: StepPlan, ctrl: Controller, before: tuple[str, Any]) -> None:
+    """List the changes to an existing controller that other apps' Ingresses use (their own heading)."""
+    rel, old = before
+    apps = other_apps(ctx, ctrl)
+    if not apps:
+        return
+    doc = ctx.ws.read_doc(rel)
+    new = yamlio.find_doc(doc.docs, "HelmRelease", ctrl.release) if doc is not None else None
+    if new is None:
+        return
+    changes = [
+        c
+        for c in changed_paths(yamlio.to_plain(old.get("spec") or {}), yamlio.to_plain(new.get("spec") or {}))
+        if c[0].startswith("values.") or c[0] == "chart.spec.version"  # what the controller runs with
+    ]
+    if not changes:
+        return
+    shown = ", ".join(apps[:3]) + (f" and {len(apps) - 3} more" if len(apps) > 3 else "")
+    sp.attention_heading = (
+        f"Changes to {ctrl.release}, which already serves other apps ({shown}): they roll its controller pods on "
+        "every node and apply to those apps' Ingresses too"
+    )
+    sp.attention.extend(f"{ctrl.release} {path}: {was} -> {now}" for path, was, now in changes)
+
+
+def other_apps(ctx: Context, ctrl: Controller = INGRESS_NGINX) -> list[str]:
+    """Ingresses in the repository that this controller serves and that are not the wizard's smoke test:
+    Ingress objects of its class (or of no class: the controller is the default one) and charts with
+    ``ingress.enabled`` and that class."""
+    out: list[str] = []
+    for d in ctx.layout.index.find({"Ingress", "HelmRelease"}):
+        if d.namespace == SMOKE_TEST_NAMESPACE:
+            continue
+        if d.kind == "Ingress" and d.group == "networking.k8s.io":
+            cls = d.spec.get("ingressClassName") or (d.metadata.get("annotations") or {}).get(
+                "kubernetes.io/ingress.class"
+            )
+            if cls in (None, ctrl.ingress_class):
+                out.append(f"Ingress {d.namespace or 'default'}/{d.name} in {d.path}")
+        elif d.kind == "HelmRelease" and d.name != ctrl.release:
+            values = d.spec.get("values")
+            ing = values.get("ingress") if isinstance(values, dict) else None
+            if (
+                isinstance(ing, dict)
+                and ing.get("enabled")
+                and ing.get("className", ctrl.ingress_class) == ctrl.ingress_class
+            ):
+                out.append(f"HelmRelease {d.namespace or 'default'}/{d.name} (ingress.enabled) in {d.path}")
+    return out
+
+
+def _short(value: Any) -> str:
+    if value is _MISSING:
+        return "(not set)"
+    text = repr(value) if isinstance(value, str) else str(value).replace("'", "")
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+_MISSING = object()
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted key, old, new) of every leaf that differs between two plain mappings."""
+    out: list[tuple[str, str, str]] = []
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(dict.fromkeys([*old, *new])):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+            if isinstance(a, dict) and isinstance(b, dict):
+                out += changed_paths(a, b, path)
+            elif a != b:
+                out.append((path, _short(a), _short(b)))
+    elif old != new:
+        out.append((prefix, _short(old), _short(new)))
+    return out
 
 
 def switch_note(layout: Any) -> str:

@@ -22,6 +22,7 @@ class SmokeTestStep(Step):
     summary = "podinfo with an Ingress, a TLS certificate and a DNS record"
     needs = ("domain",)
     kustomization = "smoke-test"
+    flux_apis = ("helm_repository", "helm_release", "kustomization")
 
     def plan(self, ctx: Context) -> StepPlan:
         self.require(ctx)

@@ -445,3 +445,50 @@ def test_cli_run_yes_no_cluster_creates_key_and_config_and_prints_the_command(
         f"kubectl -n flux-system create secret generic sops-age --from-file=age.agekey={key_file}" in out.out + out.err
     )
     assert "AGE-SECRET-KEY" not in out.out + out.err
+
+
+def test_the_printed_command_never_names_a_key_file_that_is_not_there(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_age_key(tmp_path / "keys", "k.txt")
+    repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=key.recipient)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", "~/nowhere/keys.txt")  # `~` as people write it
+    e = engine(repo, answers_file)
+    e.plan(["prerequisites"])
+    [action] = prerequisite_actions(e.layout, e.answers, cluster=False, kube=KubeConnector()).cluster
+    events: list = []
+    action.apply(events.append)
+    [hint] = [ev for ev in events if isinstance(ev, Hint)]
+    home = os.environ["HOME"]
+    assert f"There is no age key at {home}/nowhere/keys.txt" in hint.message
+    assert "=~" not in hint.message and "nowhere/keys.txt\n" not in hint.message
+    assert hint.message.endswith("--from-file=age.agekey=KEYFILE")
+    # it says it did not look, and how to look
+    assert "did not look in the cluster (--no-cluster)" in hint.message
+    assert "kubectl -n flux-system get secret sops-age" in hint.message
+    # an existing key file: its expanded path
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key.path))
+    events.clear()
+    action.apply(events.append)
+    [hint] = [ev for ev in events if isinstance(ev, Hint)]
+    assert hint.message.endswith(f"--from-file=age.agekey={key.path}") and key.path.is_file()
+
+
+def test_an_existing_cluster_secret_is_checked_for_a_key_of_the_rule(tmp_path: Path) -> None:
+    import base64
+
+    from wizard.outside import secret_key_verdict
+
+    ours = make_age_key(tmp_path / "a")
+    theirs = make_age_key(tmp_path / "b")
+    b64 = lambda k: base64.b64encode(k.path.read_bytes()).decode()  # noqa: E731
+    where = "flux-system/sops-age in cluster c"
+    ok, msg = secret_key_verdict({"age.agekey": b64(ours)}, [ours.recipient], "sops-age", where, PROBE)
+    assert ok and ours.recipient in msg and "kept as is" in msg
+    ok, msg = secret_key_verdict({"age.agekey": b64(theirs)}, [ours.recipient], "sops-age", where, PROBE)
+    assert not ok
+    assert theirs.recipient in msg and ours.recipient in msg and "failed to decrypt" in msg
+    assert "kubectl -n flux-system edit secret sops-age" in msg and "sops updatekeys" in msg
+    assert ours.identity not in msg and theirs.identity not in msg
+    ok, msg = secret_key_verdict({"sops.asc": "eA=="}, [ours.recipient], "sops-gpg", where, PROBE)
+    assert ok and "not compared" in msg

@@ -12,6 +12,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+SPLIT_HELP = (
+    "move each step's Flux Kustomization out of a file it shares with others (the guide's ingress.yaml) into "
+    "its own file (a migration shown in the plan; by default it is managed where it is)"
+)
 STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
 
 
@@ -67,6 +71,7 @@ def parser() -> argparse.ArgumentParser:
     _common(pl)
     pl.add_argument("steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all")
     pl.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when none")
+    pl.add_argument("--split-flux-files", action="store_true", help=SPLIT_HELP)
 
     r = sub.add_parser("run", help="write the plan, encrypt, commit, push and watch Flux")
     _common(r)
@@ -79,6 +84,12 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--token-env", metavar="VAR", help="read the DNS provider token from this environment variable")
     tok.add_argument("--token-stdin", action="store_true", help="read the DNS provider token from standard input")
     r.add_argument("--skip-token-check", action="store_true", help="do not check the token with the DNS provider's API")
+    r.add_argument("--split-flux-files", action="store_true", help=SPLIT_HELP)
+    r.add_argument(
+        "--accept-controller-changes",
+        action="store_true",
+        help="apply the listed value changes to an ingress controller that already serves other apps",
+    )
     r.add_argument(
         "--replace-token",
         action="store_true",

@@ -57,7 +57,9 @@ def cmd_plan(args: argparse.Namespace, out: Out) -> int:
             super().event(e)
 
     counted = Counting(out.json)
-    code = drive(plan_flow(Services(), options(args, steps=tuple(args.steps))), counted)
+    code = drive(
+        plan_flow(Services(), options(args, steps=tuple(args.steps), split_flux_files=args.split_flux_files)), counted
+    )
     if code == 0 and args.exit_code and changes:
         return 1
     return code
@@ -86,6 +88,7 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
         prove=not args.no_prove,
         skip_staging=args.skip_staging,
         proof=_run_proof(args),
+        split_flux_files=args.split_flux_files,
     )
     # a person at the prompt sees the diff; the preflight's findings are in --json and in the end
     shown = Out(out.json, show_plan=not args.yes, show_checks=False)

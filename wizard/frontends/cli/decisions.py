@@ -62,12 +62,19 @@ class FlagDecisions:
         return None
 
     async def confirm(self, review: Review) -> Confirm | Back:
+        accept = bool(getattr(self.args, "accept_controller_changes", False))
         if self.args.yes or review.empty:
-            return Confirm()
+            return Confirm(accept_attention=accept)
         if not _tty():
             raise UserError(
                 "edge-wizard run needs --yes when it is not attached to a terminal (it will not guess or wait "
                 "for an answer on standard input). Review with `edge-wizard plan` first, then run again with --yes."
             )
         reply = await asyncio.to_thread(input, "Write these changes? [y/N] ")
-        return Confirm(write=reply.strip().lower() in ("y", "yes"))
+        write = reply.strip().lower() in ("y", "yes")
+        if write and review.attention and not accept:
+            for a in review.attention:
+                self.out.event(a)
+            reply = await asyncio.to_thread(input, "Apply these changes to the controller other apps use? [y/N] ")
+            accept = reply.strip().lower() in ("y", "yes")
+        return Confirm(write=write, accept_attention=accept)

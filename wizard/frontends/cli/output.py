@@ -11,7 +11,7 @@ from wizard.frontends.lines import plain_line
 from wizard.redact import scrub, show
 
 # What a text stream shows of the plan: the diff is for `plan` and the confirmation prompt.
-QUIET_IN_RUN = (ev.StepRow, ev.FileChange, ev.SecretChange, ev.OutsideAction)
+QUIET_IN_RUN = (ev.StepRow, ev.FileChange, ev.SecretChange, ev.OutsideAction, ev.Migration, ev.Attention)
 
 
 class Out:

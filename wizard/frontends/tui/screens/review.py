@@ -39,7 +39,11 @@ class FileItem(ListItem):
 
 class ReviewScreen(WizardScreen):
     stage = "Review"
-    BINDINGS = [Binding("w", "write", "Write, commit and push"), Binding("b", "back", "Back to steps")]
+    BINDINGS = [
+        Binding("w", "write", "Write, commit and push"),
+        Binding("b", "back", "Back to steps"),
+        Binding("a", "accept", "Accept the controller changes", show=False),
+    ]
 
     def __init__(self, review: Review, repo_name: str, notes: Sequence[str] = ()) -> None:
         super().__init__()
@@ -48,12 +52,15 @@ class ReviewScreen(WizardScreen):
         self.steps = list(review.steps)
         self.repo_name = repo_name
         self.notes = [*notes, *(f"will {a}" for a in review.actions)]
+        self.accepted = False  # the attention items (their own confirmation: key a)
 
     def compose(self) -> ComposeResult:
         yield StageBar(self.stage, self.repo_name)
         yield Label(f"Review: {', '.join(self.steps)}", classes="title")
         with VerticalScroll(id="warnings-box"):
             yield Static("", id="warnings", markup=False)
+        with VerticalScroll(id="attention-box"):
+            yield Static("", id="attention", markup=False)
         with Horizontal(id="review"):
             yield ListView(id="files")
             with VerticalScroll(id="diff-box"):
@@ -69,8 +76,10 @@ class ReviewScreen(WizardScreen):
         # this run's own notes first (a token not checked, what happens outside the repository),
         # then the plan's warnings: the box scrolls, and the first lines are the ones always seen
         lines = [f"► {n}" for n in self.notes] + [f"⚠ {w}" for w in plan.warnings]
+        lines += [f"↻ {step}: {note}" for step, note in plan.notes]
         self.query_one("#warnings", Static).update(Text("\n".join(lines)))
         self.query_one("#warnings-box").display = bool(lines)
+        self._show_attention()
         files = self.query_one("#files", ListView)
         items = [FileItem(c.path, c.status) for c in plan.pending]
         items += [FileItem(s.path, "secret") for s in plan.secrets if not s.exists or self.review.token_given]
@@ -107,8 +116,30 @@ class ReviewScreen(WizardScreen):
             diff.show(change.diff())
         self.query_one("#diff-box", VerticalScroll).scroll_home(animate=False)
 
+    def _show_attention(self) -> None:
+        box = self.query_one("#attention-box")
+        box.display = bool(self.review.attention)
+        if not self.review.attention:
+            return
+        lines: list[str] = []
+        for a in self.review.attention:
+            lines.append(f"‼ {a.heading}:")
+            lines += [f"   • {item}" for item in a.items]
+        names = ", ".join(a.step for a in self.review.attention)
+        lines.append(
+            "   [a] accepted: these changes are written too"
+            if self.accepted
+            else f"   [a] not accepted: {names} is left out of this run (press a to accept them)"
+        )
+        self.query_one("#attention", Static).update(Text("\n".join(lines)))
+
+    def action_accept(self) -> None:
+        if self.review.attention:
+            self.accepted = not self.accepted
+            self._show_attention()
+
     def action_write(self) -> None:
-        self.give(Confirm(write=True, commit=True))
+        self.give(Confirm(write=True, commit=True, accept_attention=self.accepted))
 
     def action_back(self) -> None:
         self.give(BACK)

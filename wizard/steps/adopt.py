@@ -1,0 +1,171 @@
+"""Adopt what is already there: a step manages its objects where the repository declares them.
+
+An object is identified by kind, namespace and name. Where the Flux folder already declares the
+step's Flux Kustomization (in any file, among other objects: the guide's one ``ingress.yaml``
+holds four), the step edits that document in that file; the folder the Kustomization applies is
+the step's component folder; an object already declared in one of that folder's files is edited
+there. Only objects found nowhere go to the step's own files. Nothing here ever removes an object
+another step or the user declared, and no advice here says to.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from wizard import yamlio
+from wizard.applied import applied_files, kustomize_file
+from wizard.errors import UserError
+from wizard.index import FluxKustomization
+from wizard.plan import StepPlan
+from wizard.repo import Layout
+
+FLUX_NS = "flux-system"
+
+
+def _ident(doc: Any) -> tuple[str, str, str | None]:
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    ns = meta.get("namespace")
+    return str(doc.get("kind")), str(meta.get("name")), str(ns) if ns else None
+
+
+def _same(a: tuple[str, str, str | None], b: tuple[str, str, str | None]) -> bool:
+    """Same kind and name, and the same namespace where both say one (kustomize or the Flux
+    Kustomization's targetNamespace may set it for a document that names none)."""
+    return a[0] == b[0] and a[1] == b[1] and (a[2] is None or b[2] is None or a[2] == b[2])
+
+
+def existing_kustomization(ctx: Any, name: str) -> FluxKustomization | None:
+    """The one declaration of the Flux Kustomization ``flux-system/name`` in the Flux folder, or None.
+    Declared twice: UserError naming both places (Flux would apply only one of them)."""
+    layout: Layout = ctx.layout
+    found = layout.declared(name, FLUX_NS)
+    if len(found) > 1:
+        where = " and ".join(f"{k.file} (document {k.doc.index + 1 if k.doc else '?'})" for k in found)
+        raise UserError(
+            f"The Flux Kustomization {FLUX_NS}/{name} is declared {len(found)} times: in {where}. Flux applies "
+            "only one of them, so edge-wizard cannot tell which one you mean (the guide's duplicated "
+            "cluster-issuers Kustomization). Delete the document you do not want, the `---` block from "
+            f"`kind: Kustomization` to the next `---`, not the file's entry in {layout.flux_kustomization_file} "
+            "(that would also drop the other objects of that file), then run again."
+        )
+    if not found:
+        return None
+    k = found[0]
+    if not layout.local(k):
+        ref = k.source_ref
+        src = f"{ref.kind} {ref.name}" if ref else "no sourceRef"
+        raise UserError(
+            f"The Flux Kustomization {FLUX_NS}/{name} in {k.file} applies ./{k.path} of {src}, not of this "
+            f"repository (GitRepository {layout.git_repository}), so edge-wizard cannot manage its files here. "
+            "Leave this step out (edge-wizard run STEP ... with the other steps), or point the Kustomization at "
+            "this repository, then run again."
+        )
+    return k
+
+
+def component_folder(ctx: Any, kustomization: str, default: str) -> str:
+    """The folder the step's objects live in: the one its existing Flux Kustomization applies (when
+    that is a folder of this repository other than the Flux folder), else ``default``."""
+    k = existing_kustomization(ctx, kustomization)
+    if k is None or not k.path or k.path == ctx.layout.flux_dir:
+        return default
+    from wizard.repo import checked_path
+
+    try:
+        checked_path(ctx.layout.root, k.path, folder=True)
+    except UserError:
+        return default  # a symlinked or escaping path: the step writes its own folder (and says so)
+    return k.path
+
+
+def declared_in(ctx: Any, folder: str, doc: Any) -> str | None:
+    """The file of ``folder`` that already declares the object ``doc`` (kind, namespace, name), or
+    None. Declared twice there: UserError (kustomize build fails on it)."""
+    idx = ctx.layout.index
+    ident = _ident(doc)
+    files = applied_files(idx, folder) if (ctx.layout.root / folder).is_dir() else {}
+    hits: list[str] = []
+    for rel, kns in files.items():
+        for d in idx.docs(rel):
+            kind, name, ns = _ident(d.data)
+            if _same((kind, name, ns or kns), ident):
+                hits.append(rel)
+    if len(hits) > 1:
+        raise UserError(
+            f"{ident[0]} {ident[1]} is declared {len(hits)} times in {folder} ({', '.join(hits)}); kustomize build "
+            'fails on that ("may not add resource with an already registered id"). Delete one of the '
+            "documents, then run again."
+        )
+    return hits[0] if hits else None
+
+
+def lists_resources(ctx: Any, folder: str) -> bool:
+    """Whether new files of ``folder`` must be listed in its kustomization.yaml: it has one (or will),
+    or the folder is new. An existing folder WITHOUT one is applied whole by Flux: creating one would
+    drop every file it did not list, so none is created."""
+    if ctx.ws.exists(f"{folder}/kustomization.yaml") or kustomize_file(ctx.layout.index, folder):
+        return True
+    root = ctx.layout.root / folder
+    return not root.is_dir() or not ctx.layout.index.yaml_files(folder)
+
+
+def place(
+    ctx: Any, sp: StepPlan, folder: str, default_name: str, rendered: yamlio.YamlDoc, migrate: Any = None
+) -> list[str]:
+    """Write each document of ``rendered`` where the folder declares it, the others into
+    ``folder/default_name`` (``migrate``: see :data:`wizard.steps.base.Migrate`). Returns the files
+    written to, relative to ``folder``, in order."""
+    from wizard.steps.base import write_docs
+
+    default = f"{folder}/{default_name}"
+    targets: dict[str, list[Any]] = {}
+    for new in rendered.docs:
+        found = declared_in(ctx, folder, new)
+        targets.setdefault(found or default, []).append(new)
+        if found and found != default:
+            kind, name, _ = _ident(new)
+            sp.notes.append(f"{kind} {name} is managed where it is declared, in {found}.")
+    out: list[str] = []
+    for rel, docs in targets.items():
+        part = yamlio.YamlDoc(
+            docs=docs, preamble=rendered.preamble, explicit_start=rendered.explicit_start, indent=rendered.indent
+        )
+        write_docs(ctx, sp, rel, part, migrate=migrate)
+        entry = folder_entry(folder, rel)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def folder_entry(folder: str, rel: str) -> str | None:
+    """``rel`` as an entry of ``folder``'s kustomization.yaml; None for a file outside the folder (a
+    declaration reached through ``../``: listed already, where it is)."""
+    try:
+        return PurePosixPath(rel).relative_to(folder).as_posix()
+    except ValueError:
+        return None
+
+
+def existing_doc(ctx: Any, folder: str, kind: str, name: str, namespace: str | None = None) -> tuple[str, Any] | None:
+    """(file, plain document) of the object as the repository declares it now (on disk), or None."""
+    probe = {"kind": kind, "metadata": {"name": name, **({"namespace": namespace} if namespace else {})}}
+    rel = declared_in(ctx, folder, probe)
+    if rel is None:
+        return None
+    for d in ctx.layout.index.docs(rel):
+        if _same(_ident(d.data), _ident(probe)):
+            return rel, d.data
+    return None
+
+
+__all__ = [
+    "component_folder",
+    "declared_in",
+    "existing_doc",
+    "existing_kustomization",
+    "folder_entry",
+    "lists_resources",
+    "place",
+]

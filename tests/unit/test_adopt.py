@@ -278,7 +278,7 @@ def test_dns01_webhook_issuers_keep_their_solvers_unless_http01_is_chosen(tmp_pa
     http = answers(tmp_path, "acme_solver: http01\n")
     rc, out = cli("plan", *common(root, http), "cluster-issuers")
     assert rc == 0, out
-    assert "-> HTTP-01 through ingress-nginx (acme_solver: http01)" in out
+    assert "-> HTTP-01 through the ingress class nginx (acme_solver: http01)" in out
     rc, out = run(root, http, "cluster-issuers")
     assert rc == 0, out
     for ci in docs(root, issuers):
@@ -292,7 +292,7 @@ def test_controller_serving_other_apps_needs_its_own_confirmation(tmp_path: Path
     rc, out = cli("plan", *common(root, ans), "ingress")
     assert rc == 0, out
     assert "already serves other apps (Ingress blog/blog in manifests/apps/blog/ingress.yaml)" in out
-    assert "reportNodeInternalIp" in out and "dnsPolicy" in out and "publishService" in out
+    assert "dnsPolicy" in out and "publishService" in out
     before = snapshot(root)
     rc, out = run(root, ans, "ingress")
     assert rc == 2, out
@@ -301,7 +301,7 @@ def test_controller_serving_other_apps_needs_its_own_confirmation(tmp_path: Path
     rc, out = run(root, ans, "ingress", "--accept-controller-changes")
     assert rc == 0, out
     rel = next(d for d in docs(root, f"{INFRA}/ingress-nginx/ingress-nginx.yaml") if d["kind"] == "HelmRelease")
-    assert rel["spec"]["values"]["controller"]["reportNodeInternalIp"] is True
+    assert rel["spec"]["values"]["controller"]["dnsPolicy"] == "ClusterFirstWithHostNet"
     # values the wizard does not own are kept (and the comment above the key it follows)
     text = (root / f"{INFRA}/ingress-nginx/ingress-nginx.yaml").read_text(encoding="utf-8")
     assert "      # Otherwise helm will time out waiting for a load balancer.\n      service:\n" in text

@@ -147,7 +147,9 @@ def test_ingress_nginx_renders_a_host_network_daemonset(tmp_path: Path) -> None:
     assert pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
     ports = _container_ports(pod)
     assert ports["http"] == (80, 80) and ports["https"] == (443, 443)
-    assert "--report-node-internal-ip-address=true" in pod["containers"][0]["args"]
+    # not reportNodeInternalIp: on nodes with a private InternalIP and a public ExternalIP it would
+    # publish the private addresses
+    assert not [a for a in pod["containers"][0]["args"] if a.startswith("--report-node-internal-ip-address")]
     assert _one(objs, "IngressClass")["metadata"]["name"] == "nginx"
     _no_load_balancer(objs)
     assert [o for o in objs if o["kind"] == "Service" and "admission" not in o["metadata"]["name"]] == []

@@ -115,7 +115,11 @@ def test_ingress_nginx_when_chosen(guide_repo: Path, answers_file: Path, tmp_pat
     )
     assert c["ingressClassResource"]["name"] == "nginx"
     assert docs(guide_repo, f"{FLUX}/kustomization.yaml")[0]["resources"][-1] == "ingress.yaml"
-    assert "healthChecks" not in docs(guide_repo, f"{FLUX}/ingress.yaml")[0]["spec"]  # as before
+    # smoke-test's dependsOn waits for the controller (and its admission webhook) through this check
+    checks = docs(guide_repo, f"{FLUX}/ingress.yaml")[0]["spec"]["healthChecks"]
+    assert [(c["kind"], c["namespace"], c["name"]) for c in checks] == [
+        ("HelmRelease", "ingress-nginx", "ingress-nginx")
+    ]
 
 
 def _nginx_repo(repo: Path, answers_file: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ through the real ``kustomize build`` with no object declared twice, and a re-run
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
@@ -27,6 +28,17 @@ from support.repos import ANSWERS, git, snapshot
 TOKEN = "adoptTestToken0123456789"
 RUN = ["--yes", "--no-commit", "--no-push", "--no-watch", "--skip-token-check"]
 ED = f"{INFRA}/external-dns"
+
+
+@pytest.fixture(autouse=True)
+def _stop_gpg_agents(tmp_path: Path):
+    """gpg starts an agent per GNUPGHOME the tests make: stop them when the test ends."""
+    yield
+    if shutil.which("gpgconf") is None:
+        return
+    for home in sorted(tmp_path.glob("**/gnupg*")):
+        if home.is_dir():
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, check=False)
 
 
 @pytest.fixture

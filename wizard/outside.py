@@ -123,10 +123,12 @@ class CreateClusterSecret:
 
     def _hint(self, key: agekey.AgeKey, why: str) -> str:
         """The kubectl command to run instead, with what edge-wizard did not check (``why``)."""
+        context = self._context()
+        ctx = f"--context {shlex.quote(context)} " if context else ""
         looked = (
             (
                 f"edge-wizard did not look in the cluster ({why}). See whether it is there with "
-                f"`kubectl -n {SECRET_NAMESPACE} get secret {shlex.quote(self.secret_name)}`; if it is not"
+                f"`kubectl {ctx}-n {SECRET_NAMESPACE} get secret {shlex.quote(self.secret_name)}`; if it is not"
             )
             if why
             else "it is not in the cluster (edge-wizard looked) and could not be created from here, so"
@@ -137,10 +139,10 @@ class CreateClusterSecret:
                 f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, create it "
                 f"from the private key of a recipient of the {CONFIG} rule for {self.probe}. There is no age key at "
                 f"{key.path} ({key.describe()}), so edge-wizard cannot name the file: put that key's path in place of "
-                f"KEYFILE:\n  kubectl -n {SECRET_NAMESPACE} create secret generic {shlex.quote(self.secret_name)} "
+                f"KEYFILE:\n  kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic {shlex.quote(self.secret_name)} "
                 f"--from-file={SECRET_KEY}=KEYFILE"
             )
-        cmd = kubectl_command(self.secret_name, key, self._context())
+        cmd = kubectl_command(self.secret_name, key, context)
         extra = ""
         if key.path is not None and len(key.recipients) > 1:
             extra = (

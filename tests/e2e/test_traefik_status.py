@@ -220,6 +220,8 @@ def test_traefik_serves_the_ingress_and_external_dns_publishes_its_status(contro
                 "--registry=noop",
                 "--log-level=debug",
                 f"--kubeconfig={cp.kubeconfig}",
+                # not :7979 on every address: the stack's own external-dns pod may hold it
+                f"--metrics-address=127.0.0.1:{_free_port()}",
             ],
             capture_output=True,
             text=True,

@@ -30,7 +30,8 @@ _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 _SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # RFC 5321 4.5.3.1: local part 64 octets, domain 255, the whole path 256 with its <> (so 254)
 EMAIL_LOCAL_MAX, EMAIL_MAX = 64, 254
-TEXT_KEYS = (
+# the text answers the state file records as given (or derived), in its order
+STATE_TEXT_KEYS = (
     "domain",
     "zone",
     "email",
@@ -40,9 +41,8 @@ TEXT_KEYS = (
     "smoke_test_host",
     "smoke_test_issuer",
     "txt_owner_id",
-    "sops_secret",
-    "acme_solver",
 )
+TEXT_KEYS = (*STATE_TEXT_KEYS, "sops_secret", "acme_solver")
 
 
 def providers() -> tuple[str, ...]:
@@ -223,17 +223,7 @@ class Answers:
         """The state file's content: only what was answered, never a secret."""
         out: dict[str, Any] = {}
         derived = {"zone": self.resolved_zone, "smoke_test_host": self.resolved_host} if self.domain else {}
-        for key in (
-            "domain",
-            "zone",
-            "email",
-            "dns_provider",
-            "ingress_controller",
-            "ingress_address",
-            "smoke_test_host",
-            "smoke_test_issuer",
-            "txt_owner_id",
-        ):
+        for key in STATE_TEXT_KEYS:
             value = getattr(self, key)
             if value in (None, ""):
                 value = derived.get(key)  # same place whether typed or derived: front ends agree byte for byte

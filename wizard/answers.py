@@ -190,6 +190,7 @@ class Answers:
     acme_solver: str = "keep"
     paths: dict[str, str] = field(default_factory=dict)
     steps: list[str] | None = None  # the steps set up so far (state file); plan's default
+    removed: list[str] | None = None  # steps removed again (state file: `run smoke-test --remove`)
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -238,6 +239,8 @@ class Answers:
             out["paths"] = dict(self.paths)
         if self.steps:
             out["steps"] = list(self.steps)
+        if self.removed:
+            out["removed"] = list(self.removed)
         return out
 
 
@@ -256,6 +259,7 @@ ACCEPTED_KEYS = (
     "acme_solver",
     "paths",
     "steps",
+    "removed",
 )
 
 
@@ -387,9 +391,10 @@ def check_types(merged: dict[str, Any]) -> list[str]:
             )
     if "webhook_rule" in merged and not isinstance(merged["webhook_rule"], bool):
         errors.append(f"firewall.webhook_rule is {_show(merged['webhook_rule'])}; accepted: true or false.")
-    steps = merged.get("steps")
-    if steps is not None and (not isinstance(steps, list) or not all(isinstance(x, str) for x in steps)):
-        errors.append(f"steps is {_show(steps)}; give a list of step names.")
+    for key in ("steps", "removed"):
+        names = merged.get(key)
+        if names is not None and (not isinstance(names, list) or not all(isinstance(x, str) for x in names)):
+            errors.append(f"{key} is {_show(names)}; give a list of step names.")
     paths = merged.get("paths")
     if paths is not None:
         if not isinstance(paths, dict):
@@ -454,11 +459,14 @@ def validate(a: Answers) -> list[str]:
                     f"smoke_test_host {a.smoke_test_host!r} is outside the zone {zone!r}, so "
                     "external-dns would never create its record. Pick a host under the zone."
                 )
-    if a.steps is not None:
+    for key in ("steps", "removed"):
+        names = getattr(a, key)
+        if names is None:
+            continue
         from wizard.steps import NAMES
 
-        if not isinstance(a.steps, list) or any(st not in NAMES for st in a.steps):
-            errors.append(f"steps is {a.steps!r}; give a list of step names from: {', '.join(NAMES)}.")
+        if not isinstance(names, list) or any(st not in NAMES for st in names):
+            errors.append(f"{key} is {names!r}; give a list of step names from: {', '.join(NAMES)}.")
     if a.sops_secret is not None and (len(a.sops_secret) > 253 or not _SECRET_NAME.match(a.sops_secret)):
         errors.append(
             f"sops_secret {_show(a.sops_secret)} is not a valid Secret name (lower-case letters, digits, '-' and '.', "

@@ -118,17 +118,45 @@ class Engine:
         ws = Workspace(self.layout.root)
         ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
         step_plans: list[StepPlan] = [step.plan(ctx) for step in selected]
-        done = set(self.answers.steps or ()) | {s.name for s in selected}
-        from wizard import controllers  # the controller in use is recorded, so a re-run keeps it
+        names = {s.name for s in selected}
+        self._record(ws, set(self.answers.steps or ()) | names, set(self.answers.removed or ()) - names)
+        return Plan(steps=step_plans, changes=ws.changes())
 
+    def plan_removal(self, step_names: list[str] | tuple[str, ...]) -> Plan:
+        """``run STEP --remove``: delete what the steps wrote; the state file records them as removed,
+        so a later ``run`` without step names leaves them out (``run STEP`` adds them back)."""
+        if self.layout is None or self.answers is None:
+            self.load()
+        assert self.layout is not None and self.answers is not None
+        selected = steps_mod.select(list(step_names))
+        fixed = [s.name for s in selected if not s.removable]
+        if fixed:
+            removable = [s.name for s in steps_mod.ALL if s.removable]
+            raise UserError(
+                f"--remove removes a step's files so Flux prunes what it set up; {', '.join(fixed)} cannot be removed "
+                f"this way (the rest of the edge depends on it). Removable: {', '.join(removable)}."
+            )
+        ws = Workspace(self.layout.root)
+        ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
+        step_plans = [step.remove(ctx) for step in selected]
+        names = {s.name for s in selected}
+        was = set(self.answers.steps) if self.answers.steps else set(steps_mod.NAMES)
+        self._record(ws, was - names, set(self.answers.removed or ()) | names)
+        return Plan(steps=step_plans, changes=ws.changes(), removing=True)
+
+    def _record(self, ws: Workspace, steps: set[str], removed: set[str]) -> None:
+        """The state file with the steps set up and removed (the controller in use too, so a re-run keeps it)."""
+        from wizard import controllers
+
+        assert self.layout is not None and self.answers is not None
         state = dataclasses.replace(
             self.answers,
-            steps=[n for n in steps_mod.NAMES if n in done],
+            steps=[n for n in steps_mod.NAMES if n in steps],
+            removed=[n for n in steps_mod.NAMES if n in removed] or None,
             ingress_controller=controllers.resolve(self.layout, self.answers).name,
         )
         state_rel = answers_mod.STATE_FILE
         ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel)), "state")
-        return Plan(steps=step_plans, changes=ws.changes())
 
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
@@ -227,7 +255,7 @@ class Engine:
         if git_ops is None:
             return
         managed = [c.path for c in plan.changes] + [s.path for s in plan.secrets if (root / s.path).exists()]
-        steps = [s.step for s in plan.steps]
+        steps = [f"remove {s.step}" if plan.removing else s.step for s in plan.steps]
         try:
             git_ops.commit(managed, steps, secret_values=[options.token] if options.token else [])
         finally:

@@ -54,7 +54,8 @@ class Check(Event):
 # -- steps and plan ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StepRow(Event):
-    """A step and its state: ``new``, ``changes``, ``up to date`` or ``blocked`` (``problem`` says why)."""
+    """A step and its state: ``new``, ``changes``, ``up to date``, ``blocked`` or ``removed`` (``problem``
+    says why, or how to add a removed step back)."""
 
     step: str
     title: str
@@ -241,7 +242,8 @@ class Failed(Event):
 class Done(Event):
     """The flow finished (exit 0). ``outcome``: ``nothing-to-do``, ``declined``, ``written``
     (not committed), ``committed`` (not pushed), ``pushed`` (not followed: ``message`` says why),
-    ``reconciled`` (Flux reported every object ready) or ``proven`` (the edge was checked)."""
+    ``reconciled`` (Flux reported every object ready), ``proven`` (the edge was checked) or ``removed``
+    (``run STEP --remove``: Flux pruned what the steps had set up)."""
 
     message: str = ""
     url: str = ""

@@ -239,6 +239,7 @@ class Options:
     proof: ProveOptions | None = None  # how (verify's flags); None: the defaults, within ``timeout``
     host: str | None = None  # verify --host: the host to prove (default: the smoke test's)
     skip_staging: bool = False  # run --skip-staging: the smoke test goes straight to letsencrypt-production
+    remove: bool = False  # run STEP --remove: delete the steps' files, commit, push, wait until Flux pruned them
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -549,7 +550,8 @@ class _Run:
     async def review(self) -> AsyncIterator[ev.Event | Back | Confirm]:
         yield ev.Stage("review")
         assert self.engine is not None
-        self.plan = plan = await _in_thread(self.engine.plan, self.chosen)
+        planner = self.engine.plan_removal if self.o.remove else self.engine.plan
+        self.plan = plan = await _in_thread(planner, self.chosen)
         actions: tuple[str, ...] = ()
         if any(s.step == "prerequisites" for s in plan.steps):
             actions = tuple(await _in_thread(self._outside_actions, plan))
@@ -727,6 +729,10 @@ def unexpected(exc: BaseException) -> str:
 async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
     async for e in run.preflight():
         yield e
+    if run.o.remove:
+        async for e in _remove_stages(run):
+            yield e
+        return
     stage = "answers"
     confirm: Confirm | None = None
     while confirm is None:
@@ -809,6 +815,72 @@ async def _stages(run: _Run) -> AsyncIterator[ev.Event]:
         return
     async for e in _prove_stages(run, watcher, sha):
         yield e
+
+
+async def _remove_stages(run: _Run) -> AsyncIterator[ev.Event]:
+    """``run STEP --remove``: no answers, no token: the removal plan, shown and confirmed, written,
+    committed and pushed; then follow Flux until what the steps set up is pruned from the cluster."""
+    from wizard import steps as steps_mod
+
+    if not run.o.steps:
+        removable = " ".join(s.name for s in steps_mod.ALL if s.removable)
+        raise UserError(f"--remove needs the step to remove, e.g. `edge-wizard run {removable} --remove`.")
+    steps_mod.select(list(run.o.steps))  # unknown names: UserError
+    run.chosen = [n for n in steps_mod.NAMES if n in run.o.steps]
+    what = " and ".join(run.chosen)
+    confirm: Confirm | None = None
+    async for r in run.review():
+        if isinstance(r, Confirm):
+            confirm = r
+        elif not isinstance(r, Back):
+            yield r
+    assert run.plan is not None
+    if not run.plan.pending and confirm is not None:
+        yield ev.Done(f"Nothing to remove: {what} is not in the repository.", outcome="nothing-to-do")
+        return
+    if confirm is None or not confirm.write:
+        yield ev.Done("No changes were made.", outcome="declined")
+        return
+    pushed = False
+    async for e in run.write(confirm):
+        pushed |= isinstance(e, ev.Pushed)
+        yield e
+    assert run.engine is not None
+    sha = run.engine.pushed_sha
+    if not (confirm.commit and run.o.commit):
+        yield ev.Done(
+            f"Files removed, not committed. Review with `git status`; `edge-wizard run {' '.join(run.chosen)} --remove "
+            "--yes` commits and pushes the removal.",
+            outcome="written",
+        )
+        return
+    if not run.o.push or not sha:
+        yield ev.Done(
+            "Removal committed, not pushed (--no-push). `edge-wizard run` pushes it later.", outcome="committed"
+        )
+        return
+    watcher = run.s.watcher(run.kube)
+    if not run.o.watch or (watcher.needs_cluster and run.report.cluster is None):
+        why = "--no-watch" if not run.o.watch else "no kubeconfig was found"
+        yield ev.Done(
+            f"Pushed {sha[:10]}; not followed ({why}): Flux prunes {what} on its next sync. `edge-wizard watch` "
+            "follows it.",
+            outcome="pushed" if pushed else "nothing-to-do",
+            sha=sha,
+        )
+        return
+    from wizard.flux.targets import removed_objects
+
+    async for e in run.watch(watcher, sha):  # ends once every removed object is gone from the cluster
+        yield e
+    gone = ", ".join(f"{t.kind} {t.namespace}/{t.name}" for t in removed_objects(run.plan)) or "its objects"
+    answers = run.engine.answers
+    if "smoke-test" in run.chosen and answers is not None and answers.resolved_host:
+        yield ev.Info(
+            f"external-dns runs with policy upsert-only, so it never deletes records: the record of "
+            f"{answers.resolved_host} stays at {answers.dns_provider or 'your DNS provider'} until you delete it there."
+        )
+    yield ev.Done(f"Removed {what}: Flux reconciled {sha[:10]} and pruned {gone}.", outcome="removed", sha=sha)
 
 
 async def _prove_stages(run: _Run, watcher: Watcher, sha: str) -> AsyncIterator[ev.Event]:

@@ -99,6 +99,7 @@ class StepPlan:
 class Plan:
     steps: list[StepPlan]
     changes: list[FileChange]
+    removing: bool = False  # `run STEP --remove`: the steps' files are deleted (Flux prunes their objects)
 
     @property
     def pending(self) -> list[FileChange]:

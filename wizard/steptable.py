@@ -24,7 +24,9 @@ from wizard.errors import WizardError
 from wizard.plan import FileChange, Plan, Workspace
 from wizard.repo import Layout
 
-STATES = ("new", "changes", "up to date", "blocked")
+# removed: taken out again (`run STEP --remove`, recorded in the state file); `run` without step names
+# leaves it out, `run STEP` adds it back
+STATES = ("new", "changes", "up to date", "blocked", "removed")
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,9 @@ def step_state(layout: Layout, answers: Answers, step: Any) -> StepRow:
         with catalog.unrendered():
             sp = step.plan(Context(layout=layout, answers=answers, ws=ws))
         state, problem = Plan(steps=[sp], changes=ws.changes()).step_state(step.name), ""
+        if state == "new" and step.name in (answers.removed or ()):
+            state = "removed"
+            problem = f"removed (run {step.name} --remove); `edge-wizard run {step.name}` adds it back"
     except WizardError as exc:  # a step that cannot plan yet (missing answer, no policy, ...)
         state, problem = "blocked", str(exc)
     return StepRow(step.name, step.title, step.summary, state, problem)

@@ -490,3 +490,47 @@ def test_plain_mode_reruns_one_step_and_follows_flux_to_ready(env, monkeypatch):
     assert ("Kustomization", "cluster-issuers") in ready and ("ClusterIssuer", "letsencrypt-production") in ready
     issuer = stage.cp.get_json("clusterissuer/letsencrypt-production")
     assert issuer["spec"]["acme"]["email"] == "plain@example.com"
+
+
+def test_run_smoke_test_remove_leaves_no_podinfo_objects(env):
+    """Issue 'Prove the edge' done-when: `run smoke-test --remove` commits the removal, follows Flux
+    until what it pruned is gone, and leaves no podinfo objects. Last in this module: it takes the
+    smoke test away."""
+    stage = env["stage"]
+    cp = stage.cp
+    head = git(stage.repo, "rev-parse", "HEAD")
+    out, err = io.StringIO(), io.StringIO()
+    args = ["run", "smoke-test", "--remove", "--repo", str(stage.repo), "--answers", str(stage.answers), "--yes"]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main([*args, "--timeout", "10m", "--json"])
+    events = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    assert rc == 0, err.getvalue()[-3000:]
+    assert events[-1]["event"] == "Done" and events[-1]["outcome"] == "removed", events[-1]
+    assert git(stage.repo, "rev-list", "--count", f"{head}..HEAD") == "1"
+    assert git(stage.repo, "log", "-1", "--format=%s") == "edge-wizard: remove smoke-test"
+    pruned = {
+        (e["kind"], e["name"])
+        for e in events
+        if e["event"] == "ObjectState" and e["phase"] == "ready" and "pruned" in e["message"]
+    }
+    assert pruned == {("Kustomization", "smoke-test"), ("HelmRelease", "podinfo")}, pruned
+    # what the watch waited for is gone when the run ends; the namespace's contents go with it
+    for what in (
+        ("kustomizations.kustomize.toolkit.fluxcd.io", "smoke-test", "flux-system"),
+        ("helmrelease", "podinfo", "podinfo"),
+    ):
+        got = cp.kubectl("get", what[0], what[1], "-n", what[2], check=False)
+        assert got.returncode != 0 and "NotFound" in got.stderr, (what, got.stdout, got.stderr)
+
+    def namespace_gone() -> bool:
+        got = cp.kubectl("get", "namespace", "podinfo", check=False)
+        return got.returncode != 0 and "NotFound" in got.stderr
+
+    poll(namespace_gone, "the podinfo namespace to be deleted", timeout=180)
+    kinds = "deployments,services,ingresses,certificates.cert-manager.io,pods"
+    left = cp.kubectl("get", kinds, "-A", "-l", "app.kubernetes.io/name=podinfo", "-o", "name").stdout
+    assert left.strip() == "", left
+    # removing again changes nothing
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main([*args, "--timeout", "2m"]) == 0
+    assert git(stage.repo, "rev-list", "--count", f"{head}..HEAD") == "1"

@@ -297,3 +297,48 @@ async def test_run_all_proves_staging_then_production_and_the_done_screen_shows_
     assert git(ui_env.repo, "rev-list", "--count", f"{head}..HEAD") == "2"
     proofs = [e for e in app.events if isinstance(e, ev.Proof)]
     assert [p.issuer for p in proofs] == ["letsencrypt-staging", "letsencrypt-production"]
+
+
+async def test_done_screen_removes_the_smoke_test_in_a_second_reviewed_commit(ui_env) -> None:
+    """The done screen's "Remove the smoke test" runs `run smoke-test --remove` in the same session:
+    its own review, one more commit and push, the watch, and a done screen that offers nothing more."""
+    app = build_app(ui_env, watch=scripted_events)
+    repo = ui_env.repo
+    async with app.run_test(size=(100, 30)) as pilot:
+        await drive(pilot, "review", token=TOKEN)
+        await pilot.press("w")
+        done = await on_screen(pilot, "DoneScreen", timeout=60)
+        assert done.query("#remove")  # offered: the smoke test was set up in this run
+        head = git(repo, "rev-parse", "HEAD")
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: [s for s in app.shown if type(s).__name__ == "PreflightScreen"][1:],
+            what="the removal's preflight",
+        )
+        await asked(pilot, await on_screen(pilot, "PreflightScreen"))
+        await pilot.press("enter")  # the checks again (no cluster here: a warning), then on
+        review = await wait_for(
+            pilot,
+            lambda: [s for s in app.shown if type(s).__name__ == "ReviewScreen"][1:],
+            timeout=60,
+            what="the removal's review screen",
+        )
+        removal = await asked(pilot, review[0])
+        assert removal.plan.removing
+        assert {c.path for c in removal.plan.pending if c.deleted} >= {
+            "manifests/infrastructure/smoke-test/podinfo.yaml"
+        }
+        await pilot.press("w")
+        second = await wait_for(
+            pilot, lambda: [s for s in app.shown if type(s).__name__ == "DoneScreen"][1:], timeout=60, what="done again"
+        )
+        assert second[0].done.outcome == "removed", second[0].done
+        assert "Removed" in str(second[0].query_one("#headline").render())
+        assert not second[0].query("#remove")
+        await pilot.press("enter")
+    assert app.return_code == 0
+    assert git(repo, "rev-list", "--count", f"{head}..HEAD") == "1"
+    assert git(repo, "log", "-1", "--format=%s") == "edge-wizard: remove smoke-test"
+    assert not (repo / "manifests/infrastructure/smoke-test").exists()
+    assert git(ui_env.remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")

@@ -237,7 +237,10 @@ class Run:
         raw: dict[tuple[str, str, str], st.Verdict] = {}
         expanded: dict[tuple[str, str, str], list[tuple[tuple[str, str, str], st.Verdict]]] = {}
         for t in self.targets:
-            if t.kind in st.FLUX_KINDS:
+            if t.gone:
+                if self._synced(t.kind):
+                    raw[t.key] = st.gone_verdict(t.kind, self._obj(t.kind, t.namespace, t.name))
+            elif t.kind in st.FLUX_KINDS:
                 if not self._synced(t.kind):
                     continue
                 token = self.token if t.key in self.requested else None

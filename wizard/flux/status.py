@@ -173,6 +173,19 @@ def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = Non
     return Verdict(PROGRESSING, "waiting for the controller")
 
 
+def gone_verdict(kind: str, obj: dict[str, Any] | None) -> Verdict:
+    """An object the run took out of the repository: ready once Flux has pruned it (it is not in the
+    cluster); being deleted while its finalizer runs (a Kustomization prunes what it applied, a
+    HelmRelease uninstalls its release)."""
+    if obj is None:
+        return Verdict(READY, "pruned: no longer in the cluster")
+    meta = obj.get("metadata") or {}
+    if meta.get("deletionTimestamp"):
+        what = "pruning what it applied" if kind == "Kustomization" else "uninstalling its Helm release"
+        return Verdict(PROGRESSING, f"being deleted ({what})")
+    return Verdict(WAITING, "still in the cluster: waiting for Flux to prune it")
+
+
 def workload_verdict(kind: str, obj: dict[str, Any] | None) -> Verdict:
     """Deployment / DaemonSet / StatefulSet: desired vs ready at the current generation."""
     if obj is None:

@@ -24,6 +24,7 @@ class Target:
     after: tuple[tuple[str, str, str], ...] = ()
     reconcile: bool = False  # we set reconcile.fluxcd.io/requestedAt on it
     release: str = ""  # Workloads: the Helm release name (label app.kubernetes.io/instance)
+    gone: bool = False  # the run removed it from the repository: done once Flux has pruned it
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -31,6 +32,8 @@ class Target:
 
     def label(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
+        if self.gone:
+            return f"{self.kind} {where}{self.name} (removed)"
         if self.kind == WORKLOADS:
             return f"workloads of HelmRelease {where}{self.name}"
         return f"{self.kind} {where}{self.name}"
@@ -105,10 +108,11 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
     gitrepo = Target("GitRepository", FLUX_NS, layout.git_repository, reconcile=True)
     root = Target("Kustomization", FLUX_NS, root_kustomization(layout), after=(gitrepo.key,), reconcile=True)
     out: list[Target] = [gitrepo, root]
+    gone = removed_objects(plan, root.key)
     later: list[Target] = []
     ks = flux_kustomizations(layout)
     for kname in _step_kustomizations(plan, layout, ks):
-        if kname == root.name:
+        if kname == root.name or ("Kustomization", FLUX_NS, kname) in {t.key for t in gone}:
             continue
         kt = Target("Kustomization", FLUX_NS, kname, after=(root.key,), reconcile=True)
         out.append(kt)
@@ -143,14 +147,56 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
                         (kt.key,),
                     )
                 )
-    # de-duplicate, keep order
-    seen: set[tuple[str, str, str]] = set()
+    # de-duplicate, keep order (what the run removes is followed until it is gone, never as "ready")
+    seen: set[tuple[str, str, str]] = {t.key for t in gone}
     result: list[Target] = []
+    for t in gone:
+        result.append(t)
     for t in out + later:
         if t.key not in seen:
             seen.add(t.key)
             result.append(t)
     return result
+
+
+PRUNED_KINDS = ("Kustomization", "HelmRelease")
+
+
+def removed_objects(
+    plan: Any | None, root: tuple[str, str, str] = ("Kustomization", FLUX_NS, "flux-system")
+) -> list[Target]:
+    """The Flux Kustomizations and HelmReleases the plan's changes take out of the repository (in a
+    file's old text, not in its new one): Flux prunes them, and the watch waits until they are gone."""
+    from wizard import yamlio
+
+    if plan is None:
+        return []
+
+    def objects(text: str | None) -> dict[tuple[str, str, str], None]:
+        found: dict[tuple[str, str, str], None] = {}
+        try:
+            docs = yamlio.load_fast(text) if text else []
+        except Exception:  # a file that was not valid YAML held nothing Flux applied
+            return found
+        for d in docs:
+            if not isinstance(d, dict) or d.get("kind") not in PRUNED_KINDS:
+                continue
+            api, meta = str(d.get("apiVersion") or ""), d.get("metadata") or {}
+            if not (api.startswith("kustomize.toolkit.fluxcd.io/") or api.startswith("helm.toolkit.fluxcd.io/")):
+                continue
+            if isinstance(meta, dict) and meta.get("name"):
+                default = FLUX_NS if d["kind"] == "Kustomization" else "default"
+                found[(str(d["kind"]), str(meta.get("namespace") or default), str(meta["name"]))] = None
+        return found
+
+    before: dict[tuple[str, str, str], None] = {}
+    after: dict[tuple[str, str, str], None] = {}
+    for c in plan.changes:
+        if c.status == "unchanged":
+            continue
+        before.update(objects(c.old))
+        after.update(objects(None if c.deleted else c.new))  # moved to another file of the plan: not removed
+    return [Target(k[0], k[1], k[2], after=(root,), gone=True) for k in before if k not in after and k != root]
 
 
 def _certificates(values: dict[str, Any], namespace: str, after: tuple[tuple[str, str, str], ...]) -> list[Target]:
@@ -172,7 +218,9 @@ def smoke_url(layout: Layout, plan: Any | None) -> str:
     """https://<host>/ of the smoke test, if the smoke-test step is part of what we follow."""
     from wizard.steps.smoke_test import FOLDER, SmokeTestStep
 
-    if plan is not None and SmokeTestStep.name not in [s.step for s in plan.steps]:
+    if plan is not None and (
+        getattr(plan, "removing", False) or SmokeTestStep.name not in [s.step for s in plan.steps]
+    ):
         return ""
     if plan is None and SmokeTestStep.kustomization not in flux_kustomizations(layout):
         return ""

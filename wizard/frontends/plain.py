@@ -58,7 +58,7 @@ class PlainDecisions:
             questionary.Choice(
                 title=f"{r.title} ({r.state})",
                 value=r.step,
-                checked=r.state not in ("up to date", "blocked"),
+                checked=r.state not in ("up to date", "blocked", "removed"),
             )
             for r in rows
         ]

@@ -51,6 +51,12 @@ class Step:
     def plan(self, ctx: Context) -> StepPlan:  # pragma: no cover - interface
         raise NotImplementedError
 
+    # a step that can be removed again (``run STEP --remove``): its files go, Flux prunes its objects
+    removable: ClassVar[bool] = False
+
+    def remove(self, ctx: Context) -> StepPlan:
+        raise UserError(f"The {self.name} step cannot be removed; only the smoke test can (run smoke-test --remove).")
+
     def require(self, ctx: Context) -> None:
         ctx.answers.require(self.needs, f"the {self.name} step")
 
@@ -259,6 +265,29 @@ def _move_out(ctx: Context, step: StepPlan, rel: str, name: str) -> Any:
     moved = doc.docs.pop(index)
     ctx.ws.write_doc(rel, doc, step.step)
     return moved
+
+
+def drop_flux_kustomization(ctx: Context, rel: str, name: str, step: str) -> None:
+    """Remove the Flux Kustomization ``name`` from ``rel``: the document, or the whole file (and its
+    entry in the Flux folder's kustomization.yaml) when it holds nothing else. Flux prunes it then."""
+    doc = ctx.ws.read_doc(rel)
+    if doc is None:
+        return
+    keep = [d for d in doc.docs if not (isinstance(d, dict) and _key(d) == ("Kustomization", name))]
+    if keep:
+        doc.docs = keep
+        ctx.ws.write_doc(rel, doc, step)
+        return
+    ctx.ws.delete(rel, step)
+    kfile = ctx.layout.flux_kustomization_file
+    k = ctx.ws.read_doc(kfile)
+    entry = PurePosixPath(rel).name
+    if k is not None and k.docs and isinstance(k.docs[0], dict):
+        resources = k.docs[0].get("resources") or []
+        for i, r in reversed(list(enumerate(resources))):
+            if norm(str(r)) == norm(entry):
+                del resources[i]
+        ctx.ws.write_doc(kfile, k, step)
 
 
 def helm_release_check(ctx: Context, name: str, namespace: str) -> dict[str, str]:

@@ -18,9 +18,16 @@ from wizard import catalog, controllers, yamlio
 from wizard.controllers import INGRESS_NGINX, Controller
 from wizard.errors import UserError
 from wizard.plan import StepPlan
-from wizard.repo import norm
 from wizard.steps.adopt import component_folder, existing_doc, place
-from wizard.steps.base import Context, Step, flux_kustomization, helm_docs, helm_release_check, list_in_folder
+from wizard.steps.base import (
+    Context,
+    Step,
+    drop_flux_kustomization,
+    flux_kustomization,
+    helm_docs,
+    helm_release_check,
+    list_in_folder,
+)
 
 FOLDER = INGRESS_NGINX.folder  # kept for callers of the old constant
 NGINX_CLASS_ASSET = "manifests/ingress/nginx-ingressclass.yaml"
@@ -128,28 +135,8 @@ class IngressStep(Step):
             if ctx.ws.exists(rel):
                 ctx.ws.delete(rel, self.name)
         if ctx.ws.exists(flux_rel):
-            self._drop_kustomization(ctx, flux_rel, old.kustomization)
+            drop_flux_kustomization(ctx, flux_rel, old.kustomization, self.name)
         sp.warnings.append(switch_note(layout))
-
-    def _drop_kustomization(self, ctx: Context, rel: str, name: str) -> None:
-        doc = ctx.ws.read_doc(rel)
-        if doc is None:
-            return
-        keep = [d for d in doc.docs if not (isinstance(d, dict) and (d.get("metadata") or {}).get("name") == name)]
-        if keep:
-            doc.docs = keep
-            ctx.ws.write_doc(rel, doc, self.name)
-            return
-        ctx.ws.delete(rel, self.name)
-        kfile = ctx.layout.flux_kustomization_file
-        k = ctx.ws.read_doc(kfile)
-        entry = rel.rsplit("/", 1)[-1]
-        if k is not None and k.docs and isinstance(k.docs[0], dict):
-            resources = k.docs[0].get("resources") or []
-            for i, r in reversed(list(enumerate(resources))):
-                if norm(str(r)) == norm(entry):
-                    del resources[i]
-            ctx.ws.write_doc(kfile, k, self.name)
 
 
 def _controller_attention(ctx: Context, sp: StepPlan, ctrl: Controller, before: tuple[str, Any]) -> None:

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from wizard import catalog, controllers, yamlio
+from wizard.errors import UserError
 from wizard.plan import StepPlan
-from wizard.steps.base import Context, Step, ensure_listed, flux_kustomization, helm_docs, write_docs
+from wizard.steps.adopt import existing_kustomization
+from wizard.steps.base import (
+    Context,
+    Step,
+    drop_flux_kustomization,
+    ensure_listed,
+    flux_kustomization,
+    helm_docs,
+    write_docs,
+)
 
 NAMESPACE = "podinfo"
 FOLDER = "smoke-test"
+FILES = ("namespace.yaml", "podinfo.yaml", "kustomization.yaml")  # what the step writes in its folder
 
 
 def _removed(ctx: Context, kustomization: str) -> bool:
@@ -50,4 +61,44 @@ class SmokeTestStep(Step):
             if d in ctx.declared or (d in ctx.layout.kustomizations and not _removed(ctx, d))
         )
         flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="smoke-test", depends_on=deps)
+        return sp
+
+    # -- run smoke-test --remove ---------------------------------------------------------------------
+    removable = True
+
+    def remove(self, ctx: Context) -> StepPlan:
+        """Delete the smoke test's folder and its Flux Kustomization (Flux prunes podinfo, its Ingress, its
+        certificate and its namespace). Refuses when that would prune objects edge-wizard did not write."""
+        sp = StepPlan(self.name, "Remove the smoke test")
+        name = self.kustomization
+        assert name is not None
+        ks = existing_kustomization(ctx, name)
+        folder = ctx.component(FOLDER)
+        if ks is not None and ks.path and ks.path != folder:
+            raise UserError(
+                f"The Flux Kustomization {name} in {ks.file} applies ./{ks.path}, not the folder edge-wizard writes "
+                f"({folder}), so removing it would prune objects edge-wizard did not write. Remove that Kustomization "
+                "yourself (delete its document and commit), or point it at ./" + folder + " first."
+            )
+        others = sorted(rel for rel in ctx.layout.index.yaml_files(folder) if rel.rsplit("/", 1)[-1] not in FILES)
+        if others:
+            raise UserError(
+                f"{folder} also holds {', '.join(others)}, which edge-wizard did not write; removing the smoke test "
+                "makes Flux prune everything that folder applies. Move those files to another folder first, then run "
+                "`edge-wizard run smoke-test --remove` again."
+            )
+        waiting = sorted(k.name for k in ctx.layout.kustomizations.values() if name in k.depends_on)
+        if waiting:
+            raise UserError(
+                f"The Flux Kustomization{'s' if len(waiting) > 1 else ''} {', '.join(waiting)} depend{'' if len(waiting) > 1 else 's'} "
+                f"on {name} (dependsOn), so {'they' if len(waiting) > 1 else 'it'} would wait for it forever once it is "
+                "gone. Remove that dependsOn entry first, then run `edge-wizard run smoke-test --remove` again."
+            )
+        for f in FILES:
+            rel = f"{folder}/{f}"
+            if ctx.ws.exists(rel):
+                ctx.ws.delete(rel, self.name)
+                sp.paths.append(rel)
+        if ks is not None:
+            drop_flux_kustomization(ctx, ks.file, name, self.name)
         return sp

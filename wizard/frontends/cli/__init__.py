@@ -106,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
         "--skip-staging", action="store_true", help="write the smoke test with letsencrypt-production at once"
     )
     r.add_argument("--no-prove", action="store_true", help="do not prove the edge after Flux is ready")
+    r.add_argument(
+        "--remove",
+        action="store_true",
+        help="remove the named step (smoke-test): delete its files, commit, push, wait until Flux pruned it",
+    )
     r.add_argument("--resolver", metavar="IP[:PORT]", help="the proof asks this nameserver (see verify)")
     r.add_argument("--ca-bundle", metavar="FILE", help="the proof verifies HTTPS against these roots (see verify)")
 

@@ -89,6 +89,7 @@ def cmd_run(args: argparse.Namespace, out: Out) -> int:
         skip_staging=args.skip_staging,
         proof=_run_proof(args),
         split_flux_files=args.split_flux_files,
+        remove=args.remove,
     )
     # a person at the prompt sees the diff; the preflight's findings are in --json and in the end
     shown = Out(out.json, show_plan=not args.yes, show_checks=False)

@@ -36,7 +36,7 @@ class FlagDecisions:
         return {}  # the answers file, the state file and the flags are the answers
 
     async def steps(self, rows: Sequence[ev.StepRow]) -> list[str] | Back:
-        return [r.step for r in rows]  # `run` without STEP runs all of them
+        return [r.step for r in rows if r.state != "removed"]  # `run` without STEP: all but removed ones
 
     async def leave_out(self, blocked: Sequence[ev.StepRow]) -> bool:
         return False  # never silently: the flow refuses with every reason (exit 2)

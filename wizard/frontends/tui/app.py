@@ -8,6 +8,7 @@ app with its options and services injected, for tests, the demo and screenshots.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 import traceback
@@ -28,7 +29,7 @@ from wizard.frontends.tui.screens.answers import AnswersScreen
 from wizard.frontends.tui.screens.base import WizardScreen
 from wizard.frontends.tui.screens.commit import CommitScreen
 from wizard.frontends.tui.screens.dialogs import ConfirmQuit, ErrorDialog, LeaveOutDialog
-from wizard.frontends.tui.screens.done import DoneScreen
+from wizard.frontends.tui.screens.done import REMOVE, DoneScreen
 from wizard.frontends.tui.screens.preflight import PreflightScreen
 from wizard.frontends.tui.screens.reconcile import ReconcileScreen
 from wizard.frontends.tui.screens.review import ReviewScreen
@@ -141,6 +142,7 @@ class WizardApp(App[int]):
         self.failed: ev.Failed | None = None
         self.pushed_sha = ""
         self.quitting = False
+        self.next_options: Options | None = None  # a flow to run after this one (the done screen's Remove)
 
     def on_mount(self) -> None:
         for t in THEMES:
@@ -151,8 +153,13 @@ class WizardApp(App[int]):
     # -- the flow ---------------------------------------------------------------------------------
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def flow(self) -> None:
-        async for event in run_flow(self.services, TuiDecisions(self), self.options):
-            await self.handle(event)
+        while True:
+            async for event in run_flow(self.services, TuiDecisions(self), self.options):
+                await self.handle(event)
+            if self.next_options is None:
+                return
+            self.options, self.next_options = self.next_options, None
+            self.pushed_sha = ""
 
     async def show(self, screen: WizardScreen) -> None:
         """Make ``screen`` the stage screen (replacing the previous one; after any open dialog)."""
@@ -204,10 +211,15 @@ class WizardApp(App[int]):
             await self.show(ReconcileScreen(self.repo_name, self.pushed_sha, clock=self.clock, label=self.label))
 
     async def _done(self, done: ev.Done) -> None:
-        screen = DoneScreen(self.repo_name, done, [e for e in self.events if isinstance(e, ev.Proof)])
+        # the smoke test answered (or Flux reconciled it) in this run: offer to remove it again
+        offer = done.outcome in ("proven", "reconciled") and bool(done.url) and not self.options.remove
+        proofs = [e for e in self.events if isinstance(e, ev.Proof)]
+        screen = DoneScreen(self.repo_name, done, proofs, offer_remove=offer)
         answer = screen.expect()
         await self.show(screen)
-        await answer
+        if await answer == REMOVE:
+            self.next_options = dataclasses.replace(self.options, steps=("smoke-test",), remove=True)
+            return
         self.exit(EXIT_DONE, return_code=EXIT_DONE)
 
     # -- failures -------------------------------------------------------------------------------------

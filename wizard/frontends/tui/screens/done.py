@@ -21,18 +21,24 @@ HEADLINE = {
     "written": "✔ Written, not committed",
     "declined": "No changes were made",
     "nothing-to-do": "✔ Nothing to do",
+    "removed": "✔ Removed",
 }
+REMOVE = "remove"  # the answer of the "Remove the smoke test" button
 
 
 class DoneScreen(WizardScreen):
     stage = "Reconcile"
-    BINDINGS = [Binding("enter", "close", "Exit")]
+    BINDINGS = [Binding("enter", "close", "Exit"), Binding("r", "remove", "Remove the smoke test")]
 
-    def __init__(self, repo_name: str, done: ev.Done, proofs: list[ev.Proof] | None = None) -> None:
+    def __init__(
+        self, repo_name: str, done: ev.Done, proofs: list[ev.Proof] | None = None, *, offer_remove: bool = False
+    ) -> None:
         super().__init__()
         self.repo_name = repo_name
         self.done = done
         self.proofs = proofs or []  # what the proof stage checked, staging then production
+        # the guide deploys podinfo only for the test: offer to take it out again (run smoke-test --remove)
+        self.offer_remove = offer_remove
 
     def compose(self) -> ComposeResult:
         d = self.done
@@ -48,14 +54,23 @@ class DoneScreen(WizardScreen):
                 for i, p in enumerate(self.proofs):
                     yield Static(proof_line(p), id=f"proof-{i}", classes="proof", markup=False)
             yield Button("Exit (enter)", id="exit", variant="primary")
+            if self.offer_remove:
+                yield Button("Remove the smoke test (r)", id="remove")
         yield Footer()
 
     def on_mount(self) -> None:
         for button in self.query("#exit").results(Button):  # absent when the app quits meanwhile
             button.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.offer_remove if action == "remove" else True
+
     def action_close(self) -> None:
         self.give(True)
 
+    def action_remove(self) -> None:
+        if self.offer_remove:
+            self.give(REMOVE)
+
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.give(True)
+        self.give(REMOVE if event.button.id == "remove" else True)

@@ -17,7 +17,13 @@ from wizard.flow import BACK
 from wizard.frontends.tui.screens.base import WizardScreen
 from wizard.frontends.tui.widgets.stagebar import StageBar
 
-STATE_STYLE = {"new": "bold cyan", "changes": "bold yellow", "up to date": "green", "blocked": "bold red"}
+STATE_STYLE = {
+    "new": "bold cyan",
+    "changes": "bold yellow",
+    "up to date": "green",
+    "blocked": "bold red",
+    "removed": "dim",
+}
 
 
 class StepsScreen(WizardScreen):
@@ -58,7 +64,7 @@ class StepsScreen(WizardScreen):
         self._show_problem()
 
     def runnable(self) -> list[str]:
-        return [r.step for r in self.rows if r.state != "blocked"]
+        return [r.step for r in self.rows if r.state not in ("blocked", "removed")]
 
     def selected(self) -> ev.StepRow | None:
         table = self.query_one(DataTable)
@@ -72,9 +78,10 @@ class StepsScreen(WizardScreen):
         self.query_one("#problem", Static).update(f"{row.step}: {row.problem}" if row and row.problem else "")
 
     def action_run_all(self) -> None:
-        """Every step; the flow asks before leaving the blocked ones out."""
+        """Every step but removed ones (re-run one by name to add it back); the flow asks before leaving
+        the blocked ones out."""
         if self.runnable():
-            self.give([r.step for r in self.rows])
+            self.give([r.step for r in self.rows if r.state != "removed"])
 
     def action_run_one(self) -> None:
         row = self.selected()

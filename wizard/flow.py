@@ -376,6 +376,7 @@ class _Run:
         self.done_url = ""
         self.done_message = ""
         self.staging_first = False  # the smoke test is written with letsencrypt-staging first, then promoted
+        self.proof_token: str | None = None  # the DNS token given in this run: the proof reads the record with it
 
     def new_engine(self, overrides: Mapping[str, Any] | None = None) -> Engine:
         merged = {**self.o.overrides, **(overrides or {})}
@@ -527,7 +528,7 @@ class _Run:
                 error = self._scrub_with(exc.message, token)
                 yield ev.Warning(error)
                 continue
-            self.token = token
+            self.token = self.proof_token = token
             for e in checked.events:
                 yield e
             if checked.zone:
@@ -680,6 +681,8 @@ class _Run:
         target = await _in_thread(proof_target, self.s, self.o, issuer)
         base = self.o.proof or ProveOptions(cluster=self.o.cluster)
         popts = dataclasses.replace(base, timeout=self.o.timeout) if self.o.proof is None else base
+        if self.proof_token and not popts.token:  # the token given in this run: the record is read at the provider
+            popts = dataclasses.replace(popts, token=self.proof_token)
         async for e in _prove(self.s, target, popts, self.kube):
             if isinstance(e, ev.Proof) and e.proven:
                 self.done_url = f"https://{target.host}/"
@@ -1087,6 +1090,7 @@ def proof_target(services: Services, options: Options, issuer: str | None) -> Ta
         policy_file=policy,
         policy_rel=layout.firewall_policy or "",
         owner=answers.resolved_owner,
+        provider=answers.dns_provider or "",
     )
 
 

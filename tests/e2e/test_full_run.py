@@ -121,6 +121,11 @@ def test_full_run_reaches_https(full, edge_stack: EdgeStack):
     assert all(p["proven"] and p["verified"] and p["status"] == 200 for p in proofs), proofs
     assert proofs[-1]["addresses"] == [edge_stack.node_ip] and HOST in proofs[-1]["names"]
     assert events[-1]["outcome"] == "proven"
+    # the proof read the record at the fake Hetzner API with the token of this run: the node's
+    # address, owned by this cluster's external-dns
+    records = [e for e in events if e["event"] == "ProofCheck" and e["check"] == "record"]
+    assert records and all(r["status"] == "ok" for r in records), records
+    assert edge_stack.node_ip in records[-1]["seen"] and f"owned by external-dns ({OWNER})" in records[-1]["seen"]
 
     final = {}
     for e in events:
@@ -245,11 +250,14 @@ def test_verify_proves_the_edge_with_no_change(env):
     head = git(stage.repo, "rev-parse", "HEAD")
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = cli.main(["verify", "--repo", str(stage.repo), *env["common"], "--timeout", "2m", "--json"])
+        rc = cli.main(
+            ["verify", "--repo", str(stage.repo), *env["common"], "--token-env", "T", "--timeout", "2m", "--json"]
+        )
     events = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
     assert rc == 0, (events, err.getvalue()[-2000:])
     checks = {e["check"]: e["status"] for e in events if e["event"] == "ProofCheck"}
-    assert checks == {"addresses": "ok", "port-80": "ok", "certificate": "ok", "https": "ok"}, checks
+    assert checks == {"record": "ok", "addresses": "ok", "port-80": "ok", "certificate": "ok", "https": "ok"}, checks
+    assert TOKEN not in out.getvalue() + err.getvalue()
     assert git(stage.repo, "rev-parse", "HEAD") == head and not git(stage.repo, "status", "--porcelain")
 
 

@@ -512,6 +512,27 @@ class FakeProviderAPI:
                         return True
         return False
 
+    def _cf_records(self, zone: dict[str, Any], q: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """Cloudflare's DNS records (one per value, names fully qualified) of a zone's RRsets."""
+        out = []
+        with self._lock:
+            sets = sorted(self.rrsets.get(zone["name"], {}).items())
+        for (rel, rtype), rr in sets:
+            name = zone["name"] if rel == "@" else f"{rel}.{zone['name']}"
+            if ("type" in q and rtype != q["type"][0]) or ("name" in q and name != q["name"][0]):
+                continue
+            for r in rr["records"]:
+                out.append(
+                    {
+                        "id": f"{len(out):032x}",
+                        "type": rtype,
+                        "name": name,
+                        "content": r["value"],
+                        "ttl": rr.get("ttl") or 1,
+                    }
+                )
+        return out
+
     def _cloudflare(self, h: BaseHTTPRequestHandler, path: str, q: dict[str, list[str]], seen: Seen) -> None:
         if self._common(h, hetzner=False):
             return
@@ -584,6 +605,12 @@ class FakeProviderAPI:
                 },
             )
             return
+        parts = path.split("/")  # /zones/{id}/dns_records: read from the same RRsets as the Hetzner API
+        if len(parts) == 4 and parts[1] == "zones" and parts[3] == "dns_records" and h.command == "GET":
+            zone = next((z for z in self._zone_dicts() if self._cloudflare_zone(z)["id"] == parts[2]), None)
+            if zone is not None:
+                self._send(h, 200, {"success": True, "errors": [], "messages": [], "result": self._cf_records(zone, q)})
+                return
         self._send(
             h,
             404,

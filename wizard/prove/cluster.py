@@ -4,6 +4,7 @@ the smoke test's Certificate and its Secret's certificate, and the ACME objects'
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ class ClusterView:
     certificate: dict[str, Any] | None = None
     tls_crt: str | None = None  # the Secret's tls.crt (PEM: public)
     acme: list[tuple[str, str, str]] = field(default_factory=list)  # (kind/name, state, reason)
+    external_dns: str = ""  # its pods' state and last error, for the diagnosis of a missing record
     error: str = ""
 
     @property
@@ -50,6 +52,61 @@ def node_addresses(node: dict[str, Any]) -> tuple[str, ...]:
     addrs = (node.get("status") or {}).get("addresses") or []
     ext = tuple(a["address"] for a in addrs if a.get("type") == "ExternalIP" and a.get("address"))
     return ext or tuple(a["address"] for a in addrs if a.get("type") == "InternalIP" and a.get("address"))
+
+
+EXTERNAL_DNS_NS = "external-dns"
+
+
+def pod_state(pod: dict[str, Any]) -> str:
+    """One pod in a few words: phase, readiness, a waiting reason, restarts and the last exit message."""
+    meta, st = pod.get("metadata") or {}, pod.get("status") or {}
+    words = [str(st.get("phase") or "Pending")]
+    cs = st.get("containerStatuses") or []
+    if cs and all(c.get("ready") for c in cs):
+        words.append("ready")
+    for c in cs:
+        waiting = (c.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            words.append(str(waiting["reason"]))
+        if c.get("restartCount"):
+            words.append(f"{c['restartCount']} restarts")
+        last = ((c.get("lastState") or {}).get("terminated") or {}).get("message")
+        if last:
+            words.append(f"last exit: {' '.join(str(last).split())[:160]}")
+    return f"pod {meta.get('name', '?')} " + ", ".join(words)
+
+
+def last_error(lines: list[str]) -> str:
+    """The last error line of external-dns's log (logrus text or JSON), shortened."""
+    for line in reversed(lines):
+        if "level=error" in line or "level=fatal" in line or '"level":"error"' in line:
+            m = re.search(r'msg="((?:[^"\\]|\\.)*)"', line)
+            return " ".join((m.group(1) if m else line).split())[:200]
+    return ""
+
+
+async def _external_dns(client: Any) -> str:
+    """external-dns's pods (and the last error in their log, when the API serves logs); "" if none."""
+    from lightkube.resources.core_v1 import Pod
+
+    from wizard import redact
+
+    said = []
+    try:
+        async for p in client.list(Pod, namespace=EXTERNAL_DNS_NS):
+            d = p.to_dict()
+            text = pod_state(d)
+            try:
+                lines = [ln async for ln in client.log(d["metadata"]["name"], namespace=EXTERNAL_DNS_NS, tail_lines=50)]
+            except Exception:  # no logs through the API (a node without a kubelet log endpoint): the state alone
+                lines = []
+            err = last_error(lines)
+            said.append(text + (f"; last error: {err}" if err else ""))
+    except Exception:  # the diagnosis is a bonus: never hide the check behind it
+        return ""
+    if not said:
+        return f"no pod in the namespace {EXTERNAL_DNS_NS}"
+    return redact.scrub("; ".join(said[:3]))
 
 
 async def read(kube: KubeConnector, namespace: str, certificate: str) -> ClusterView:
@@ -82,6 +139,7 @@ async def read(kube: KubeConnector, namespace: str, certificate: str) -> Cluster
             except ApiError as exc:
                 if exc.status.code != 404:
                     raise
+        view.external_dns = await _external_dns(client)
         for kind in ("CertificateRequest", "Order", "Challenge"):
             try:
                 async for o in client.list(resource(kind), namespace=namespace):

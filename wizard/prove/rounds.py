@@ -38,6 +38,7 @@ class Target:
     policy_file: Path | None = None  # the host firewall policy (absolute)
     policy_rel: str = ""
     owner: str = ""  # external-dns txtOwnerId
+    provider: str = ""  # the answers' dns_provider: whose API holds the record
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class ProveOptions:
     poll: float = 2.0
     http_port: int = 80
     https_port: int = 443
+    token: str | None = field(default=None, repr=False)  # the DNS token: the record is read at the provider
 
 
 @dataclass
@@ -80,6 +82,7 @@ def one_round(t: Target, o: ProveOptions, view: ClusterView | None) -> Round:
     if view is not None and view.error:
         r.add("cluster", "warn", f"the cluster could not be read ({view.error}); only the outside checks ran.")
         view = None
+    _record(r, t, o, view)
     addresses = _addresses(r, t, o, view)
     _port80(r, t, o, addresses)
     cert_ready = _certificate(r, t, view)
@@ -92,6 +95,72 @@ def one_round(t: Target, o: ProveOptions, view: ClusterView | None) -> Round:
         **https,
     )
     return r
+
+
+# -- the record at the provider ----------------------------------------------------------------------------
+def _record(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -> None:
+    """The A/AAAA RRset at the provider, with external-dns's owner TXT for this txtOwnerId."""
+    from wizard.providers.records import RecordsUnavailable, read_records
+
+    if not (o.token and t.provider and t.zone):
+        r.add(
+            "record",
+            "skip",
+            "the record at the DNS provider was not read (no DNS token given: --token-env VAR); the checks below "
+            "ask the nameservers.",
+        )
+        return
+    try:
+        recs = read_records(t.provider, t.zone, t.host, o.token, timeout=o.net_timeout)
+    except RecordsUnavailable as exc:
+        r.add("record", "warn", f"the record at the DNS provider could not be read: {exc.message}.")
+        return
+    where = f"{recs.provider} (zone {recs.zone})"
+    if not recs.addresses:
+        r.add(
+            "record",
+            "fail",
+            f"{where} has no A/AAAA record for {t.host}.",
+            _external_dns_fix(t, "no record at the provider", view),
+            kind=WAITING,
+        )
+        return
+    ttl = f" (TTL {recs.ttl}s)" if recs.ttl is not None else ""
+    said = f"{where} holds {t.host} -> {', '.join(recs.addresses)}{ttl}"
+    owners = recs.owners
+    if t.owner and owners and t.owner not in owners:
+        r.add(
+            "record",
+            "fail",
+            f"{said}, owned by external-dns owner {', '.join(owners)}, not {t.owner} (this cluster's txtOwnerId): "
+            "external-dns never changes a record another owner holds.",
+            f"If that owner is an old install of this cluster, set txt_owner_id: {owners[0]} in the answers and run "
+            f"`edge-wizard run external-dns`; otherwise another cluster publishes {t.host}: pick another "
+            "smoke_test_host.",
+        )
+        return
+    expected = view.addresses if view is not None else set()
+    stale = sorted(set(recs.addresses) - expected) if expected else []
+    if stale:
+        r.add(
+            "record",
+            "fail",
+            f"{said}, but {', '.join(stale)} is not an address of a node (nodes: {', '.join(sorted(expected))}).",
+            _external_dns_fix(t, "an old address at the provider", view),
+            kind=WAITING,
+        )
+        return
+    if not owners:
+        r.add(
+            "record",
+            "warn",
+            f"{said}, with no owner TXT record of external-dns next to it: it was not written by external-dns "
+            "(by hand?), so external-dns will not update it.",
+            f"Delete the record at the provider; external-dns then creates it with its owner TXT (txtOwnerId "
+            f"{t.owner or '?'}).",
+        )
+        return
+    r.add("record", "ok", f"{said}, owned by external-dns ({', '.join(owners)}).")
 
 
 # -- addresses ---------------------------------------------------------------------------------------------
@@ -112,7 +181,7 @@ def _addresses(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -
             "addresses",
             "fail",
             f"{t.host} does not resolve: {seen}.",
-            _external_dns_fix(t, "NXDOMAIN" if nx else "no record"),
+            _external_dns_fix(t, "NXDOMAIN" if nx else "no record", view),
         )
         return ()
     addrs = found[0].addresses
@@ -123,7 +192,7 @@ def _addresses(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -
             "fail",
             f"{t.host} resolves to {', '.join(wrong)}, which is not an address of a node ({seen}; nodes: "
             f"{', '.join(sorted(expected))}).",
-            _external_dns_fix(t, "old address"),
+            _external_dns_fix(t, "old address", view),
         )
         return addrs
     sets = {a.addresses for a in found}
@@ -148,9 +217,10 @@ def _said(a: net.Resolved) -> str:
     return f"{a.where}: {a.error}{neg}"
 
 
-def _external_dns_fix(t: Target, what: str) -> str:
+def _external_dns_fix(t: Target, what: str, view: ClusterView | None = None) -> str:
     owner = f" and its owner TXT record (txtOwnerId {t.owner})" if t.owner else ""
-    return (
+    now = f"external-dns now: {view.external_dns}. " if view is not None and view.external_dns else ""
+    return now + (
         f"external-dns writes the record for {t.host} from the Ingress annotation ({what} means it has not, yet or at "
         f"all). `kubectl -n external-dns logs deploy/external-dns --tail 20` shows its last error: a rejected token "
         f"(401/403: the token Secret's key), no matching zone (domainFilters vs the zone {t.zone or '?'}), or a TXT "

@@ -134,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
         "--resolver", metavar="IP[:PORT]", help="ask this nameserver (instead of the zone's and the system's)"
     )
     v.add_argument("--ca-bundle", metavar="FILE", help="verify the chain against these roots (PEM), not the system's")
+    v.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="read the DNS provider token from this variable: the record is then checked at the provider",
+    )
     v.add_argument("--timeout", default="60s", help="how long to keep checking while a check can still pass (60s)")
     v.add_argument("--http-port", type=int, default=80, help=argparse.SUPPRESS)  # tests: a server on a high port
     v.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)

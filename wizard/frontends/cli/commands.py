@@ -138,6 +138,16 @@ def cmd_verify(args: argparse.Namespace, out: Out) -> int:
     for port in (args.http_port, args.https_port):
         if not 0 < port < 65536:
             raise UserError(f"The port {port} is not a number from 1 to 65535.")
+    token = None
+    if args.token_env:
+        from wizard.childenv import take
+
+        token = take(args.token_env)  # out of os.environ (cli.main already took it): no child inherits it
+        if not token:
+            raise UserError(
+                f"--token-env {args.token_env}: that environment variable is not set or empty. Export it first, or "
+                "leave --token-env out (the record is then not read at the provider)."
+            )
     proof = ProveOptions(
         resolver=resolver,
         ca_bundle=args.ca_bundle,
@@ -145,6 +155,7 @@ def cmd_verify(args: argparse.Namespace, out: Out) -> int:
         timeout=timeout,
         http_port=args.http_port,
         https_port=args.https_port,
+        token=token.strip() if token else None,
     )
     opts = options(args, cluster=not args.no_cluster, host=args.host, proof=proof)
     return drive(verify_flow(Services(), opts), out)

@@ -135,7 +135,8 @@ class EdgeServices:
         ca = self.ca_file.read_text()
         data = {
             "charts": {
-                c: {"repository": chart_repo_url} for c in ("ingress-nginx", "cert-manager", "external-dns", "podinfo")
+                c: {"repository": chart_repo_url}
+                for c in ("ingress-nginx", "traefik", "cert-manager", "external-dns", "podinfo")
             },
             "acme": {name: p.directory for name, p in self.pebbles.items()},
             "acme_ca_bundle": {name: ca for name in self.pebbles},

@@ -95,10 +95,19 @@ def clear_conflicts(cp) -> None:
 
 
 def bootstrap(
-    cp, chart_repo, git_server, base: Path, name: str, *, sops_yaml: str | None = None, catalog: str | None = None
+    cp,
+    chart_repo,
+    git_server,
+    base: Path,
+    name: str,
+    *,
+    sops_yaml: str | None = None,
+    catalog: str | None = None,
+    answers: str | None = None,
 ) -> Stage:
     """``catalog``: the EDGE_WIZARD_CATALOG overlay (default: only the charts from ``chart_repo``;
-    EdgeStack.services.catalog_overlay() adds the ACME servers)."""
+    EdgeStack.services.catalog_overlay() adds the ACME servers). ``answers``: the answers file's text
+    (default: the sandbox's, on ingress-nginx)."""
     git_server.create_bare(name)
     url = git_server.repo_url(name)
     repo = make_guide_repo(base / "repo", style="2024", url=url, commit=False)
@@ -118,17 +127,17 @@ def bootstrap(
     git(repo, "remote", "add", "origin", url)
     git(repo, "push", "-q", "origin", "main")
 
-    answers = base / "answers.yaml"
-    # the stack serves ingress-nginx through its declared stand-in (tests/e2e/README.md): keep the
-    # stage on it (a new repository would get Traefik)
-    answers.write_text(ANSWERS + "ingress_controller: ingress-nginx\n")
+    answers_file = base / "answers.yaml"
+    # the stack serves ingress-nginx through its declared stand-in (tests/e2e/README.md): stages stay
+    # on it unless told (a new repository would get Traefik, which the full run uses)
+    answers_file.write_text(answers or ANSWERS + "ingress_controller: ingress-nginx\n")
     catalog_file = base / "catalog.yaml"
     catalog_file.write_text(
         catalog
         or "charts:\n"
         + "".join(
             f"  {chart}:\n    repository: {chart_repo.url}\n"
-            for chart in ("ingress-nginx", "cert-manager", "external-dns", "podinfo")
+            for chart in ("ingress-nginx", "traefik", "cert-manager", "external-dns", "podinfo")
         )
     )
 
@@ -189,4 +198,4 @@ def bootstrap(
     poll(
         applied, f"the root Kustomization applying {name}'s first commit {initial[:10]}", timeout=240, describe=describe
     )
-    return Stage(cp=cp, repo=repo, answers=answers, catalog=catalog_file)
+    return Stage(cp=cp, repo=repo, answers=answers_file, catalog=catalog_file)

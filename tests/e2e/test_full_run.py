@@ -27,7 +27,7 @@ from .edge import TOKEN, EdgeStack
 from .stage import bootstrap, clear_conflicts, poll
 from conftest import require_tool
 from support.agekeys import make_age_key
-from support.repos import git
+from support.repos import ANSWERS, git
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,20 @@ def full(edge_stack: EdgeStack, git_server, tmp_path_factory):
         f"    encrypted_regex: ^(data|stringData)$\n    age: {key.recipient}\n"
     )
     catalog = edge_stack.services.catalog_overlay(edge_stack.chart_repo.url)
-    stage = bootstrap(cp, edge_stack.chart_repo, git_server, base, "full", sops_yaml=sops_yaml, catalog=catalog)
+    # Traefik, the default for a new repository: its chart's own pod serves the edge, published at
+    # the node's address (ingress_address)
+    answers = ANSWERS.replace("ingress_address: 203.0.113.10", f"ingress_address: {edge_stack.node_ip}")
+    assert f"ingress_address: {edge_stack.node_ip}" in answers
+    stage = bootstrap(
+        cp,
+        edge_stack.chart_repo,
+        git_server,
+        base,
+        "full",
+        sops_yaml=sops_yaml,
+        catalog=catalog,
+        answers=answers + "ingress_controller: traefik\n",
+    )
     # the root Kustomization now applies the new repository: its prune removes what an earlier
     # module's stage left (Kustomizations, their releases, the ingress pod on ports 80/443)
     clear_conflicts(cp)
@@ -133,14 +146,14 @@ def test_full_run_reaches_https(full, edge_stack: EdgeStack):
             final[(e["kind"], e["namespace"], e["name"])] = e["phase"]
     expected = [
         ("Kustomization", "flux-system", k)
-        for k in ("ingress-nginx", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
+        for k in ("traefik", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
     ]
     expected += [
-        ("HelmRelease", "ingress-nginx", "ingress-nginx"),
+        ("HelmRelease", "traefik", "traefik"),
         ("HelmRelease", "external-dns", "external-dns"),
         ("HelmRelease", "cert-manager", "cert-manager"),
         ("HelmRelease", "podinfo", "podinfo"),
-        ("DaemonSet", "ingress-nginx", "ingress-nginx-controller"),
+        ("DaemonSet", "traefik", "traefik"),
         ("ClusterIssuer", "", "letsencrypt-production"),
         ("Certificate", "podinfo", "podinfo-tls"),
     ]
@@ -188,10 +201,13 @@ def test_external_dns_created_the_record_and_its_owner_txt(full, edge_stack: Edg
 
 
 def test_pebble_validated_http01_through_the_ingress_on_port_80(full, edge_stack: EdgeStack):
-    # Traefik's access log (in the ingress pod) shows Pebble's validation request on :80
-    log = edge_stack.logs("ingress-nginx_ingress-nginx-controller", lines=100000)
+    # the Traefik chart's pod (its access log) served Pebble's validation request on :80
+    log = edge_stack.logs("traefik_traefik-", lines=100000)
     hits = [ln for ln in log.splitlines() if "/.well-known/acme-challenge/" in ln and "Pebble" in ln]
     assert hits, log[-3000:]
+    # through cert-manager's solver Ingress of class traefik (the ClusterIssuers' HTTP-01 class)
+    issuer = edge_stack.cp.get_json("clusterissuer/letsencrypt-production")
+    assert issuer["spec"]["acme"]["solvers"][0]["http01"]["ingress"]["ingressClassName"] == "traefik"
     # each Pebble (staging first, then production once staging was proven) fetched it itself on
     # port 80 of the address the DNS server gave, marked the authorization valid and issued
     for issuer in ("letsencrypt-staging", "letsencrypt-production"):
@@ -402,7 +418,7 @@ def _ingress(name: str, host: str, *, issuer: str | None = None) -> dict:
     if issuer:
         ann["cert-manager.io/cluster-issuer"] = issuer
     spec: dict = {
-        "ingressClassName": "nginx",
+        "ingressClassName": "traefik",
         "rules": [
             {
                 "host": host,

@@ -13,8 +13,8 @@ arguments and environment and only rewrites what binds or what reaches outside t
   to the fake Hetzner API, and trusts the stack's CA (``SSL_CERT_FILE``, as a container image's trust
   store would).
 
-To run another image (e.g. Traefik's own chart), add an ``Image`` to ``TABLE``: a repository, the
-binary built by tests/tools/build.sh, and an adapter returning the ``Launch``.
+To run another image, add an ``Image`` to ``TABLE``: a repository, the binary built by
+tests/tools/build.sh, and an adapter returning the ``Launch``.
 """
 
 from __future__ import annotations
@@ -201,6 +201,36 @@ def podinfo(c: ContainerContext) -> Launch:
     return Launch([_bin(c, "podinfo"), *a], dict(c.env), readiness=probe)
 
 
+# ------------------------------------------------------------------ Traefik (the chart's own pod)
+TRAEFIK_PROVIDERS = ("kubernetescrd", "kubernetesingress", "kubernetesingressnginx")
+
+
+def traefik(c: ContainerContext) -> Launch:
+    """Traefik itself with the chart's arguments: its entry points on the pod's address (the node's,
+    in the host network), and each Kubernetes provider pointed at the API with the pod's own
+    service-account token (Traefik's in-cluster config reads fixed paths)."""
+    from .incluster import PodClient
+
+    api = PodClient(_kubeconfig(c))
+    out = []
+    for a in c.argv:
+        m = re.match(r"^(--entry[pP]oints\.[^.=]+\.address)=:(\d+)(/\w+)?$", a)
+        out.append(f"{m.group(1)}={c.pod_ip}:{m.group(2)}{m.group(3) or ''}" if m else a)
+    enabled = {p for p in TRAEFIK_PROVIDERS if f"--providers.{p}" in out or f"--providers.{p}=true" in out}
+    for p in sorted(enabled):
+        out += [
+            f"--providers.{p}.endpoint={api.server}",
+            f"--providers.{p}.token={api.token_file}",
+            f"--providers.{p}.certauthfilepath={api.ca}",
+        ]
+    # observation only: the access log (CLF, with the User-Agent) shows who reached the entry points,
+    # e.g. Pebble's HTTP-01 validation on :80; the chart's own arguments stay as they are
+    if not any(a.startswith("--accesslog") for a in out):
+        out.append("--accesslog=true")
+    env = {k: v for k, v in c.env.items() if not k.startswith("KUBERNETES_SERVICE_")}
+    return Launch([_bin(c, "traefik"), *out], env, cwd=c.workdir)
+
+
 # ------------------------------------------------------------------ ingress-nginx (stand-ins)
 def nginx_controller(c: ContainerContext) -> Launch:
     """The controller's own arguments go to the stand-in, which maps them onto Traefik's
@@ -238,6 +268,7 @@ TABLE: tuple[Image, ...] = (
     Image("registry.k8s.io/external-dns/external-dns", "external-dns", external_dns),
     Image("ghcr.io/mconfalonieri/external-dns-hetzner-webhook", "external-dns-hetzner-webhook", hetzner_webhook),
     Image("ghcr.io/stefanprodan/podinfo", "podinfo", podinfo),
+    Image("docker.io/traefik", "traefik", traefik),
     Image("registry.k8s.io/ingress-nginx/controller", "traefik", nginx_controller, NGINX_WHY, "nginx_standin"),
     Image("registry.k8s.io/ingress-nginx/kube-webhook-certgen", "", webhook_certgen, CERTGEN_WHY, "certgen"),
 )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -46,6 +47,7 @@ def norm(path: str) -> str:
 
 
 MAX_BYTES = 8 * 1024 * 1024  # the same bound as yamlio's: no manifest is anywhere near it
+RACY_NS = 2_000_000_000  # a file changed less than this ago is read again even if its stat matches
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
@@ -256,10 +258,11 @@ def is_flux_kustomization(doc: Doc) -> bool:
 
 
 class _Entry:
-    __slots__ = ("_scan", "error", "raw", "text")
+    __slots__ = ("_scan", "error", "raw", "stamp", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, stamp: tuple[int, ...] = ()) -> None:
         self.text = text
+        self.stamp = stamp  # (inode, size, mtime_ns, ctime_ns) when it was read: unchanged, not read again
         self._scan: Scan | None = None
         self.raw: list[Any] | None = None  # every document as loaded (None: not parsed yet)
         self.error: str | None = None  # why it could not be parsed
@@ -289,15 +292,31 @@ class RepoIndex:
         return list(walk(self.root, under))
 
     def _entry(self, rel: str) -> _Entry | None:
+        """The file's entry, read again only when its stat changed (the wizard writes by rename: a new
+        inode; an edit in place changes its size or times), so a query over the repository costs
+        one lstat per file, not one read."""
+        path = os.path.join(self._root, rel)
+        e = self._entries.get(rel)
         try:
-            text = read_text(os.path.join(self._root, rel))
+            st = os.lstat(path)
+        except OSError:
+            self._entries.pop(rel, None)
+            return None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        # like git's "racily clean" entries: a file changed within the timestamps' granularity of the
+        # last read could look unchanged, so one modified in the last seconds is always read again
+        if e is not None and e.stamp == stamp and time.time_ns() - st.st_ctime_ns > RACY_NS:
+            return e
+        try:
+            text = read_text(path)  # the checks (no symlink, a regular file, bounded) on every read
         except (OSError, UnicodeDecodeError):
             self._entries.pop(rel, None)
             return None
-        e = self._entries.get(rel)
         if e is None or e.text != text:
-            e = _Entry(text)
+            e = _Entry(text, stamp)
             self._entries[rel] = e
+        else:
+            e.stamp = stamp
         return e
 
     def _parsed(self, rel: str, e: _Entry) -> list[Any]:

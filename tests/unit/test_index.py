@@ -228,3 +228,33 @@ def test_find_root_without_gitpython(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(wt / "sub")
     with pytest.raises(repo.UserError, match="not inside a git repository"):
         repo.find_root(None)
+
+
+def test_an_unchanged_file_is_not_read_again(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query over the repository costs one lstat per unchanged file; a file edited in place (same
+    inode and size, within the timestamps' granularity) is read again all the same."""
+    idx = index.RepoIndex(big)
+    reads: list[str] = []
+    real = index.read_text
+
+    def counting(path):  # type: ignore[no-untyped-def]
+        reads.append(os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(index, "read_text", counting)
+    monkeypatch.setattr(index, "RACY_NS", 0)  # the files were just written: treat them as settled
+    first = [(d.path, d.name) for d in idx.find({"Kustomization"})]
+    n = len(reads)
+    assert first and n >= len(idx.yaml_files()) > 0
+    assert [(d.path, d.name) for d in idx.find({"Kustomization"})] == first
+    assert len(reads) == n  # nothing was read again
+    monkeypatch.setattr(index, "RACY_NS", 2_000_000_000)  # the default: files changed just now
+    rel, name = first[0]
+    p = big / rel
+    text = p.read_text()
+    renamed = text.replace(f"name: {name}\n", f"name: {name[:-1]}X\n", 1)
+    assert len(renamed) == len(text) and renamed != text
+    with open(p, "r+", encoding="utf-8") as fh:  # in place: same inode, same size
+        fh.write(renamed)
+    names = {d.name for d in idx.find({"Kustomization"}) if d.path == rel}
+    assert f"{name[:-1]}X" in names and name not in names

@@ -14,6 +14,7 @@ and serves the directory on 127.0.0.1 with a threaded ``http.server``.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import gzip
 import hashlib
@@ -22,6 +23,7 @@ import io
 import os
 import tarfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -32,14 +34,41 @@ CHARTS_SRC = UPSTREAM / "charts"
 _CREATED = "2026-01-01T00:00:00Z"
 
 
+def helmignored(src: Path) -> Callable[[str], bool]:
+    """What ``helm package`` leaves out by the chart's ``.helmignore`` (globs on a path or on any of its
+    names; ``dir/`` for a folder). The traefik chart relies on it: its ``crds/kustomization.yaml``
+    would otherwise be installed as a CRD ("no matches for kind Kustomization")."""
+    f = src / ".helmignore"
+    lines = f.read_text().splitlines() if f.is_file() else []
+    pats = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith(("#", "!"))]
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        for p in pats:
+            folder = p.endswith("/")
+            pat = p.rstrip("/")
+            if "/" in pat:
+                if fnmatch.fnmatch(rel, pat) or (folder and rel.startswith(pat + "/")):
+                    return True
+            elif any(fnmatch.fnmatch(n, pat) for n in (parts[:-1] if folder else parts)):
+                return True
+        return False
+
+    return ignored
+
+
 def package_chart(src: Path, out_dir: Path) -> tuple[dict, Path]:
-    """Write ``<name>-<version>.tgz`` for the chart dir ``src``; return (Chart.yaml, path)."""
+    """Write ``<name>-<version>.tgz`` for the chart dir ``src`` (as ``helm package`` would: without what
+    ``.helmignore`` names); return (Chart.yaml, path)."""
     meta = yaml.safe_load((src / "Chart.yaml").read_text())
     name, version = meta["name"], str(meta["version"])
+    ignored = helmignored(src)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for f in sorted(p for p in src.rglob("*") if p.is_file()):
             rel = f.relative_to(src).as_posix()
+            if ignored(rel):
+                continue
             data = f.read_bytes()
             info = tarfile.TarInfo(f"{name}/{rel}")
             info.size = len(data)

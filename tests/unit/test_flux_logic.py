@@ -351,3 +351,14 @@ def test_long_hashes_in_controller_messages_are_shortened():
     assert st.shorten_hashes(digest) == "stored artifact: revision 'sha256:ababababab'"
     o = obj(conds=[("Reconciling", "True", "Progressing", msg)])
     assert st.flux_verdict("Kustomization", o, sha=SHA).message == st.shorten_hashes(msg)
+
+
+def test_workloads_are_found_by_either_instance_label_convention() -> None:
+    """Most charts label their workloads app.kubernetes.io/instance=<release>; Traefik's chart uses
+    <release>-<namespace>: the watch follows both (the Traefik DaemonSet was never seen before)."""
+    from wizard.flux.follow import instance_values
+    from wizard.flux.targets import WORKLOADS, Target
+
+    t = Target(WORKLOADS, "traefik", "traefik", release="traefik")
+    assert instance_values(t) == ("traefik", "traefik-traefik")
+    assert instance_values(Target(WORKLOADS, "n" * 40, "r", release="r" * 40))[1] == ("r" * 40 + "-" + "n" * 40)[:63]

@@ -52,6 +52,12 @@ def _token() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def instance_values(t: Target) -> tuple[str, ...]:
+    """The ``app.kubernetes.io/instance`` values a chart gives the workloads of release ``t.release``:
+    the release name (the common helper), or ``<release>-<namespace>`` (Traefik's chart)."""
+    return (t.release, f"{t.release}-{t.namespace}"[:63].rstrip("-"))
+
+
 class Run:
     def __init__(self, watcher: FluxWatcher, targets: list[Target], sha: str | None, timeout: float) -> None:
         self.w = watcher
@@ -99,7 +105,7 @@ class Run:
             from lightkube.operators import in_
 
             ns = _scope({t.namespace for t in wl})
-            releases = sorted({t.release for t in wl})
+            releases = sorted({v for t in wl for v in instance_values(t)})
             labels = {INSTANCE_LABEL: in_(releases) if len(releases) > 1 else releases[0]}
             self.streams["Deployment"] = _Stream("Deployment", ns, labels=labels)
             self.streams["DaemonSet"] = _Stream("DaemonSet", ns, labels=labels)
@@ -186,7 +192,7 @@ class Run:
                 labels = (obj.get("metadata") or {}).get("labels") or {}
                 if ns != t.namespace:
                     continue
-                if labels.get(INSTANCE_LABEL) == t.release or f"{ns}_{name}_apps_{kind}" in inventory:
+                if labels.get(INSTANCE_LABEL) in instance_values(t) or f"{ns}_{name}_apps_{kind}" in inventory:
                     out.append((kind, obj))
         return out
 

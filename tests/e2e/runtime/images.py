@@ -227,7 +227,9 @@ def traefik(c: ContainerContext) -> Launch:
     # e.g. Pebble's HTTP-01 validation on :80; the chart's own arguments stay as they are
     if not any(a.startswith("--accesslog") for a in out):
         out.append("--accesslog=true")
-    env = {k: v for k, v in c.env.items() if not k.startswith("KUBERNETES_SERVICE_")}
+    # Traefik picks its client by the environment: in-cluster when KUBERNETES_SERVICE_* are set, then
+    # $KUBECONFIG, else the flags above; the runtime sets both, so they are blanked here
+    env = {**c.env, "KUBERNETES_SERVICE_HOST": "", "KUBERNETES_SERVICE_PORT": "", "KUBECONFIG": ""}
     return Launch([_bin(c, "traefik"), *out], env, cwd=c.workdir)
 
 

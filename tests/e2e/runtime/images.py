@@ -226,7 +226,8 @@ def traefik(c: ContainerContext) -> Launch:
     # observation only: the access log (CLF, with the User-Agent) shows who reached the entry points,
     # e.g. Pebble's HTTP-01 validation on :80; the chart's own arguments stay as they are
     if not any(a.startswith("--accesslog") for a in out):
-        out.append("--accesslog=true")
+        # Traefik drops request headers from the access log by default: keep the client's name
+        out += ["--accesslog=true", "--accesslog.fields.headers.names.User-Agent=keep"]
     # Traefik picks its client by the environment: in-cluster when KUBERNETES_SERVICE_* are set, then
     # $KUBECONFIG, else the flags above; the runtime sets both, so they are blanked here
     env = {**c.env, "KUBERNETES_SERVICE_HOST": "", "KUBERNETES_SERVICE_PORT": "", "KUBECONFIG": ""}

@@ -25,9 +25,18 @@ import pytest
 
 from .chartrepo import CHARTS_SRC as CHARTS  # the one place that finds the upstream charts
 from .conftest import tools_bin
-from .stage import namespace, poll
+from .stage import bootstrap, clear_conflicts, namespace, poll
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_other_traefik(control_plane, chart_repo, git_server, tmp_path_factory):
+    """An earlier module's stage may run the Traefik chart's pod, which serves the same IngressClass
+    and would write its own status: Flux is pointed at a stage without an ingress controller (its
+    prune uninstalls that release) and the node's ports 80/443 are free before these tests start."""
+    bootstrap(control_plane, chart_repo, git_server, tmp_path_factory.mktemp("traefik-status"), "traefik-status")
+    clear_conflicts(control_plane)
 
 ADDRESS = "203.0.113.10"
 BACKEND_IP = "10.244.250.1"  # the backend's address on lo in the test's network namespace

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Vertical
+from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Footer, Label, Static
 
 from wizard import events as ev
@@ -53,9 +53,10 @@ class DoneScreen(WizardScreen):
                 yield Static("Checked:", classes="muted")
                 for i, p in enumerate(self.proofs):
                     yield Static(proof_line(p), id=f"proof-{i}", classes="proof", markup=False)
-            yield Button("Exit (enter)", id="exit", variant="primary")
-            if self.offer_remove:
-                yield Button("Remove the smoke test (r)", id="remove")
+            with Horizontal(classes="buttons"):
+                yield Button("Exit (enter)", id="exit", variant="primary")
+                if self.offer_remove:
+                    yield Button("Remove the smoke test (r)", id="remove")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -106,7 +106,7 @@ def get(name: str) -> Controller:
 def releases(layout: Layout, chart: str) -> list[Any]:
     """HelmReleases in the repository that install ``chart``."""
     out = []
-    for d in layout.index.find({"HelmRelease"}):
+    for d in layout.index.find({"HelmRelease"}, containing=chart):
         spec = (d.spec.get("chart") or {}).get("spec") or {}
         if isinstance(spec, dict) and str(spec.get("chart") or "") == chart:
             out.append(d)

@@ -355,15 +355,17 @@ class RepoIndex:
         sops: bool = False,
         under: str = "",
         files: Iterable[str] | None = None,
+        containing: str = "",
     ) -> list[Doc]:
         """The documents below ``under`` (or in ``files``) whose kind is in ``kinds``, whose API
         group is in ``groups``, or (``sops``) that are sops-encrypted. Files that cannot hold one
-        are not parsed."""
+        are not parsed, nor (``containing``) files whose text lacks that string (a value the caller
+        will look for, e.g. a chart name: only files that can match are parsed)."""
         k, g = frozenset(kinds), frozenset(groups)
         out: list[Doc] = []
         for rel in self.yaml_files(under) if files is None else files:
             e = self._entry(rel)
-            if e is None or not e.scan.may_hold(k, g, sops):
+            if e is None or not e.scan.may_hold(k, g, sops) or (containing and containing not in e.text):
                 continue
             for i, d in enumerate(self._parsed(rel, e)):
                 if not isinstance(d, dict):

@@ -38,6 +38,7 @@ def _no_other_traefik(control_plane, chart_repo, git_server, tmp_path_factory):
     bootstrap(control_plane, chart_repo, git_server, tmp_path_factory.mktemp("traefik-status"), "traefik-status")
     clear_conflicts(control_plane)
 
+
 ADDRESS = "203.0.113.10"
 BACKEND_IP = "10.244.250.1"  # the backend's address on lo in the test's network namespace
 HOST = "podinfo.apps.k8s.example.com"

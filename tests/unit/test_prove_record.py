@@ -145,3 +145,22 @@ def test_external_dns_pod_state_and_last_error_for_the_diagnosis() -> None:
     ]
     assert last_error(lines).startswith("Failed to do run once: soft error")
     assert last_error(lines[:1]) == ""
+
+
+async def test_external_dns_state_is_read_once_and_only_for_a_failed_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard import events as ev
+    from wizard.prove import _with_external_dns, cluster
+
+    calls: list[object] = []
+
+    async def state(kube: object) -> str:
+        calls.append(kube)
+        return "pod external-dns-5d9 Running, CrashLoopBackOff"
+
+    monkeypatch.setattr(cluster, "external_dns_state", state)
+    ok = [ev.ProofCheck("record", "ok", "held"), ev.ProofCheck("https", "fail", "refused", "open 443")]
+    assert await _with_external_dns(ok, object()) == ok and not calls  # not an external-dns failure: not read
+    failed = [ev.ProofCheck("record", "fail", "no record", "external-dns writes it"), ok[1]]
+    got = await _with_external_dns(failed, object())
+    assert got[0].fix == "external-dns now: pod external-dns-5d9 Running, CrashLoopBackOff. external-dns writes it"
+    assert got[1] == ok[1] and len(calls) == 1

@@ -109,10 +109,11 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
     root = Target("Kustomization", FLUX_NS, root_kustomization(layout), after=(gitrepo.key,), reconcile=True)
     out: list[Target] = [gitrepo, root]
     gone = removed_objects(plan, root.key)
+    gone_keys = {t.key for t in gone}
     later: list[Target] = []
     ks = flux_kustomizations(layout)
     for kname in _step_kustomizations(plan, layout, ks):
-        if kname == root.name or ("Kustomization", FLUX_NS, kname) in {t.key for t in gone}:
+        if kname == root.name or ("Kustomization", FLUX_NS, kname) in gone_keys:
             continue
         kt = Target("Kustomization", FLUX_NS, kname, after=(root.key,), reconcile=True)
         out.append(kt)
@@ -148,10 +149,8 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
                     )
                 )
     # de-duplicate, keep order (what the run removes is followed until it is gone, never as "ready")
-    seen: set[tuple[str, str, str]] = {t.key for t in gone}
-    result: list[Target] = []
-    for t in gone:
-        result.append(t)
+    seen = set(gone_keys)
+    result: list[Target] = list(gone)
     for t in out + later:
         if t.key not in seen:
             seen.add(t.key)
@@ -218,9 +217,7 @@ def smoke_url(layout: Layout, plan: Any | None) -> str:
     """https://<host>/ of the smoke test, if the smoke-test step is part of what we follow."""
     from wizard.steps.smoke_test import FOLDER, SmokeTestStep
 
-    if plan is not None and (
-        getattr(plan, "removing", False) or SmokeTestStep.name not in [s.step for s in plan.steps]
-    ):
+    if plan is not None and (plan.removing or SmokeTestStep.name not in [s.step for s in plan.steps]):
         return ""
     if plan is None and SmokeTestStep.kustomization not in flux_kustomizations(layout):
         return ""

@@ -22,7 +22,6 @@ class ClusterView:
     certificate: dict[str, Any] | None = None
     tls_crt: str | None = None  # the Secret's tls.crt (PEM: public)
     acme: list[tuple[str, str, str]] = field(default_factory=list)  # (kind/name, state, reason)
-    external_dns: str = ""  # its pods' state and last error, for the diagnosis of a missing record
     error: str = ""
 
     @property
@@ -85,14 +84,16 @@ def last_error(lines: list[str]) -> str:
     return ""
 
 
-async def _external_dns(client: Any) -> str:
-    """external-dns's pods (and the last error in their log, when the API serves logs); "" if none."""
+async def external_dns_state(kube: KubeConnector) -> str:
+    """external-dns's pods (and the last error in their log, when the API serves logs), for the
+    diagnosis of a missing record: read once, when the proof ends failing on it; "" if unreadable."""
     from lightkube.resources.core_v1 import Pod
 
     from wizard import redact
 
     said = []
     try:
+        client = kube.async_client()
         async for p in client.list(Pod, namespace=EXTERNAL_DNS_NS):
             d = p.to_dict()
             text = pod_state(d)
@@ -139,7 +140,6 @@ async def read(kube: KubeConnector, namespace: str, certificate: str) -> Cluster
             except ApiError as exc:
                 if exc.status.code != 404:
                     raise
-        view.external_dns = await _external_dns(client)
         for kind in ("CertificateRequest", "Order", "Challenge"):
             try:
                 async for o in client.list(resource(kind), namespace=namespace):

@@ -121,7 +121,7 @@ def _record(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -> N
             "record",
             "fail",
             f"{where} has no A/AAAA record for {t.host}.",
-            _external_dns_fix(t, "no record at the provider", view),
+            _external_dns_fix(t, "no record at the provider"),
             kind=WAITING,
         )
         return
@@ -146,7 +146,7 @@ def _record(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -> N
             "record",
             "fail",
             f"{said}, but {', '.join(stale)} is not an address of a node (nodes: {', '.join(sorted(expected))}).",
-            _external_dns_fix(t, "an old address at the provider", view),
+            _external_dns_fix(t, "an old address at the provider"),
             kind=WAITING,
         )
         return
@@ -181,7 +181,7 @@ def _addresses(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -
             "addresses",
             "fail",
             f"{t.host} does not resolve: {seen}.",
-            _external_dns_fix(t, "NXDOMAIN" if nx else "no record", view),
+            _external_dns_fix(t, "NXDOMAIN" if nx else "no record"),
         )
         return ()
     addrs = found[0].addresses
@@ -192,7 +192,7 @@ def _addresses(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -
             "fail",
             f"{t.host} resolves to {', '.join(wrong)}, which is not an address of a node ({seen}; nodes: "
             f"{', '.join(sorted(expected))}).",
-            _external_dns_fix(t, "old address", view),
+            _external_dns_fix(t, "old address"),
         )
         return addrs
     sets = {a.addresses for a in found}
@@ -217,10 +217,12 @@ def _said(a: net.Resolved) -> str:
     return f"{a.where}: {a.error}{neg}"
 
 
-def _external_dns_fix(t: Target, what: str, view: ClusterView | None = None) -> str:
+EXTERNAL_DNS_CHECKS = ("record", "addresses")  # failures whose fix is external-dns's (its state is added)
+
+
+def _external_dns_fix(t: Target, what: str) -> str:
     owner = f" and its owner TXT record (txtOwnerId {t.owner})" if t.owner else ""
-    now = f"external-dns now: {view.external_dns}. " if view is not None and view.external_dns else ""
-    return now + (
+    return (
         f"external-dns writes the record for {t.host} from the Ingress annotation ({what} means it has not, yet or at "
         f"all). `kubectl -n external-dns logs deploy/external-dns --tail 20` shows its last error: a rejected token "
         f"(401/403: the token Secret's key), no matching zone (domainFilters vs the zone {t.zone or '?'}), or a TXT "

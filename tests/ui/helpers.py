@@ -66,6 +66,14 @@ async def wait_for(pilot: Pilot, predicate: Callable[[], Any], timeout: float = 
     )
 
 
+async def second_screen(pilot: Pilot, name: str, what: str, timeout: float = 60.0) -> Any:
+    """Wait until a second screen ``name`` was shown in this session (a second flow or stage), return it."""
+    found = await wait_for(
+        pilot, lambda: [s for s in pilot.app.shown if type(s).__name__ == name][1:], timeout, what=what
+    )
+    return found[0]
+
+
 async def on_screen(pilot: Pilot, name: str, ready: str | None = None, timeout: float = 30.0) -> Any:
     """Wait until the active screen is ``name`` and, if given, the selector ``ready`` matches."""
 

@@ -11,7 +11,7 @@ from wizard.steps import NAMES
 
 from support.repos import git, snapshot
 from ui.conftest import TOKEN
-from ui.helpers import T0, asked, build_app, drive, on_screen, scripted_events, wait_for
+from ui.helpers import T0, asked, build_app, drive, on_screen, scripted_events, second_screen, wait_for
 
 SECRET_DIR = "manifests/infrastructure/external-dns"
 
@@ -277,13 +277,7 @@ async def test_run_all_proves_staging_then_production_and_the_done_screen_shows_
     async with app.run_test(size=(100, 40)) as pilot:
         await drive(pilot, "review", token=TOKEN)
         await pilot.press("w")
-        second = await wait_for(
-            pilot,
-            lambda: [s for s in app.shown if type(s).__name__ == "ReviewScreen"][1:],
-            timeout=60,
-            what="the promotion's review screen",
-        )
-        promotion = await asked(pilot, second[0])
+        promotion = await asked(pilot, await second_screen(pilot, "ReviewScreen", "the promotion's review screen"))
         assert [s.step for s in promotion.plan.steps] == ["smoke-test"]
         await pilot.press("w")
         done = await on_screen(pilot, "DoneScreen", timeout=60)
@@ -311,31 +305,18 @@ async def test_done_screen_removes_the_smoke_test_in_a_second_reviewed_commit(ui
         assert done.query("#remove")  # offered: the smoke test was set up in this run
         head = git(repo, "rev-parse", "HEAD")
         await pilot.press("r")
-        await wait_for(
-            pilot,
-            lambda: [s for s in app.shown if type(s).__name__ == "PreflightScreen"][1:],
-            what="the removal's preflight",
-        )
-        await asked(pilot, await on_screen(pilot, "PreflightScreen"))
+        await asked(pilot, await second_screen(pilot, "PreflightScreen", "the removal's preflight"))
         await pilot.press("enter")  # the checks again (no cluster here: a warning), then on
-        review = await wait_for(
-            pilot,
-            lambda: [s for s in app.shown if type(s).__name__ == "ReviewScreen"][1:],
-            timeout=60,
-            what="the removal's review screen",
-        )
-        removal = await asked(pilot, review[0])
+        removal = await asked(pilot, await second_screen(pilot, "ReviewScreen", "the removal's review screen"))
         assert removal.plan.removing
         assert {c.path for c in removal.plan.pending if c.deleted} >= {
             "manifests/infrastructure/smoke-test/podinfo.yaml"
         }
         await pilot.press("w")
-        second = await wait_for(
-            pilot, lambda: [s for s in app.shown if type(s).__name__ == "DoneScreen"][1:], timeout=60, what="done again"
-        )
-        assert second[0].done.outcome == "removed", second[0].done
-        assert "Removed" in str(second[0].query_one("#headline").render())
-        assert not second[0].query("#remove")
+        again = await second_screen(pilot, "DoneScreen", "the removal's done screen")
+        assert again.done.outcome == "removed", again.done
+        assert "Removed" in str(again.query_one("#headline").render())
+        assert not again.query("#remove")
         await pilot.press("enter")
     assert app.return_code == 0
     assert git(repo, "rev-list", "--count", f"{head}..HEAD") == "1"

@@ -15,25 +15,19 @@ from wizard.flux import status as st
 from wizard.flux.targets import objects_for, removed_objects
 from wizard.frontends.cli import main
 
-from support.githttp import GitHTTPServer
-from support.repos import git, make_guide_repo
+from support.clones import PLAIN_STEPS, http_clone
+from support.repos import git
 
-STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 FOLDER = "manifests/infrastructure/smoke-test"
 
 
 @pytest.fixture
 def repo(tmp_path: Path, answers_file: Path):
     """A guide repository with the edge (no external-dns: no token) set up and pushed."""
-    with GitHTTPServer(tmp_path / "srv") as srv:
-        srv.create_bare("cluster")
-        url = srv.url + "cluster.git"
-        seed = make_guide_repo(tmp_path / "seed", url=url)
-        git(seed, "push", "-q", url, "main")
-        git(tmp_path, "clone", "-q", url, "clone")
-        clone = tmp_path / "clone"
-        assert main(["run", *STEPS, "--repo", str(clone), "--answers", str(answers_file), "--yes", "--no-watch"]) == 0
-        yield clone, url
+    with http_clone(tmp_path) as c:
+        args = ["run", *PLAIN_STEPS, "--repo", str(c.repo), "--answers", str(answers_file), "--yes", "--no-watch"]
+        assert main(args) == 0
+        yield c.repo, c.url
 
 
 def _remove(repo: Path, answers: Path, *extra: str) -> int:

@@ -1,3 +1,3 @@
-from wizard.frontends.cli import main
+from wizard.frontends.cli import entry
 
-raise SystemExit(main())
+entry()

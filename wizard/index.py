@@ -17,6 +17,7 @@ Files the wizard rewrites are read with round-trip ruamel.yaml by the steps, nev
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -282,6 +283,25 @@ class RepoIndex:
         self._root = os.fspath(root)
         self._entries: dict[str, _Entry] = {}
         self.parsed: dict[str, int] = {}  # file -> how many times it was parsed (benchmarks and tests)
+        self.walks = 0  # how many times the tree was walked (benchmarks and tests)
+        # inside snapshot(): the walks and the files already checked, reused as they are
+        self._depth = 0
+        self._walked: dict[str, list[str]] = {}
+        self._checked: set[str] = set()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[RepoIndex]:
+        """One consistent view for a read-only computation (the step table plans every step, each
+        asking for its kinds): inside it the tree is walked once per folder and each file is
+        checked (lstat) once, instead of once per query. Nothing may write the repository inside."""
+        self._depth += 1
+        try:
+            yield self
+        finally:
+            self._depth -= 1
+            if not self._depth:
+                self._walked.clear()
+                self._checked.clear()
 
     # -- files ------------------------------------------------------------------------------
     @property
@@ -289,14 +309,25 @@ class RepoIndex:
         return sum(self.parsed.values())
 
     def yaml_files(self, under: str = "") -> list[str]:
-        return list(walk(self.root, under))
+        if not self._depth:
+            self.walks += 1
+            return list(walk(self.root, under))
+        key = norm(under)
+        if key not in self._walked:
+            self.walks += 1
+            self._walked[key] = list(walk(self.root, key))
+        return list(self._walked[key])
 
     def _entry(self, rel: str) -> _Entry | None:
         """The file's entry, read again only when its stat changed (the wizard writes by rename: a new
         inode; an edit in place changes its size or times), so a query over the repository costs
         one lstat per file, not one read."""
-        path = os.path.join(self._root, rel)
         e = self._entries.get(rel)
+        if self._depth:
+            if rel in self._checked:
+                return e
+            self._checked.add(rel)
+        path = os.path.join(self._root, rel)
         try:
             st = os.lstat(path)
         except OSError:

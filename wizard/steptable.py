@@ -126,14 +126,16 @@ def step_table(
 ) -> list[StepRow]:
     """The rows of ``steps`` (default: all), in the canonical order. A step named in
     ``unavailable`` (step -> reason, e.g. from preflight) is ``blocked`` without planning it."""
+    from wizard import index
     from wizard import steps as steps_mod
 
     rows = []
-    for s in steps_mod.select(list(steps) if steps else None):
-        reason = (unavailable or {}).get(s.name)
-        rows.append(
-            StepRow(s.name, s.title, s.summary, "blocked", reason) if reason else step_state(layout, answers, s)
-        )
+    with index.for_root(layout.root).snapshot():  # the steps plan in memory: the tree is walked once
+        for s in steps_mod.select(list(steps) if steps else None):
+            reason = (unavailable or {}).get(s.name)
+            rows.append(
+                StepRow(s.name, s.title, s.summary, "blocked", reason) if reason else step_state(layout, answers, s)
+            )
     return rows
 
 

@@ -11,6 +11,7 @@ cluster-policies Kustomization loses its health check on a Cilium HelmRelease th
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -89,8 +90,17 @@ def test_run_pushes_the_stage_and_follow_sees_every_object_ready(stage, monkeypa
     plan = engine.plan(STEPS)
     watcher = FluxWatcher(kubeconfig=str(stage.cp.kubeconfig))
     started = time.monotonic()
-    events = _follow(stage, plan, sha, watcher=watcher)
+    frozen: list[int] = []  # while following, what was alive at its start is out of the collector's way
+    events = _follow(
+        stage,
+        plan,
+        sha,
+        watcher=watcher,
+        on_event=lambda e: isinstance(e, ObjectState) and frozen.append(gc.get_freeze_count()),
+    )
     elapsed = time.monotonic() - started
+    assert frozen and min(frozen) > 1000, frozen[:5]
+    assert gc.get_freeze_count() == 0  # and given back to it afterwards
 
     assert isinstance(events[-1], Done), events[-3:]
     assert sha[:10] in events[-1].message and events[-1].url == ""  # no smoke test in this stage

@@ -137,3 +137,25 @@ def test_timeout_reason_is_never_empty_when_only_workloads_are_missing() -> None
     pending = run._pending(ready)
     assert pending and all(reason for _, reason in pending), pending
     assert "workloads of HelmRelease smoke-test/podinfo" in pending[0][0]
+
+
+# -- the reader of our output goes away ----------------------------------------------------------------
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_a_closed_output_pipe_exits_141_without_a_traceback(
+    guide_repo: Path, answers_file: Path, extra: list[str]
+) -> None:
+    """`edge-wizard steps | head -1`: the process ends like git when its reader is gone (exit 141,
+    nothing on stderr), through the console script's own exit (os._exit after the flush)."""
+    import os
+    import subprocess
+    import sys
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the first line
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard", "steps", "--repo", str(guide_repo), "--answers", str(answers_file), *extra],
+        stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    os.close(w)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""

@@ -258,3 +258,45 @@ def test_an_unchanged_file_is_not_read_again(big: Path, monkeypatch: pytest.Monk
         fh.write(renamed)
     names = {d.name for d in idx.find({"Kustomization"}) if d.path == rel}
     assert f"{name[:-1]}X" in names and name not in names
+
+
+def test_a_snapshot_walks_and_checks_each_file_once(big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step table's view: inside ``snapshot()`` many queries walk the tree once and lstat each
+    file once; after it, a file added meanwhile is found (the view ends with the snapshot)."""
+    idx = index.RepoIndex(big)
+    stats: list[str] = []
+    real = os.lstat
+
+    def counting(path, *a, **kw):  # type: ignore[no-untyped-def]
+        if os.fspath(path).startswith(str(big)):
+            stats.append(os.fspath(path))
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(index.os, "lstat", counting)
+    files = idx.yaml_files()
+    with idx.snapshot():
+        walks0 = idx.walks
+        for kinds in ({"Kustomization"}, {"HelmRelease"}, {"GitRepository"}, {"Secret"}):
+            idx.find(kinds)
+        with idx.snapshot():  # nested: the same view
+            idx.find({"Kustomization"})
+        assert idx.walks == walks0 + 1
+        assert sorted(stats) == sorted(str(big / f) for f in files)  # each file once
+        new = big / "manifests/apps/late.yaml"
+        new.parent.mkdir(parents=True, exist_ok=True)
+        new.write_text("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: late\n")
+        assert "late" not in {d.name for d in idx.find({"Kustomization"})}
+    assert "late" in {d.name for d in idx.find({"Kustomization"})}
+    assert idx.walks == walks0 + 2
+
+
+def test_the_step_table_walks_the_tree_once(big: Path) -> None:
+    from wizard.answers import build
+    from wizard.steptable import step_table
+
+    layout = repo.discover(big)
+    idx = layout.index
+    before = idx.walks
+    rows = step_table(layout, build({}, {"domain": "example.com", "acme_email": "ops@example.com"}, {}))
+    assert len(rows) == 7
+    assert idx.walks - before <= 2  # once for the repository, once more at most for a folder outside it

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import gc
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -458,6 +459,10 @@ class Run:
         deadline = loop.time() + self.timeout
         next_beat = loop.time() + self.w.heartbeat
         self.tasks = [asyncio.create_task(self._run_stream(s)) for s in self.streams.values()]
+        # Everything alive now (modules, the repository's index, the front end) stays alive while
+        # following: out of the collector's way, a full collection costs ~0.1 ms instead of ~10-20
+        # ms, time that would otherwise land between a status write and its line. Given back after.
+        gc.freeze()
         try:
             while True:
                 now = loop.time()
@@ -509,6 +514,7 @@ class Run:
                             + ", ".join(f"{label} ({msg})" if msg else label for label, msg in pending)
                         )
         finally:
+            gc.unfreeze()
             for t in self.tasks:
                 t.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -102,7 +102,9 @@ class FirewallStep(Step):
             rules.append(make_rule(["cluster"], [str(webhook)]))
             rules.yaml_set_comment_before_after_key(len(rules) - 1, before="\n" + WEBHOOK_COMMENT, indent=seq_col)
         new = yamlio.render(doc)
-        removed = [ln for ln in difflib.ndiff(text.splitlines(), new.splitlines()) if ln.startswith("- ")]
+        # the lines of the old text not kept as they were (what `diff` would show as removed)
+        ops = difflib.SequenceMatcher(None, text.splitlines(), new.splitlines()).get_opcodes()
+        removed = [i for op, i1, i2, _, _ in ops if op in ("delete", "replace") for i in range(i1, i2)]
         if removed:
             raise UserError(
                 f"Adding the rule to {rel} would also reformat {len(removed)} existing line(s), and "

@@ -14,6 +14,17 @@ from wizard.redact import scrub, show
 QUIET_IN_RUN = (ev.StepRow, ev.FileChange, ev.SecretChange, ev.OutsideAction, ev.Migration, ev.Attention)
 
 
+class OutputClosed(Exception):
+    """The reader of our output went away (``edge-wizard steps | head -1``): stop, quietly."""
+
+
+def _print(text: str, stream: Any) -> None:
+    try:
+        print(text, file=stream, flush=True)
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
 class Out:
     def __init__(self, json_mode: bool, *, show_plan: bool = True, show_checks: bool = True) -> None:
         self.json = json_mode
@@ -23,11 +34,11 @@ class Out:
 
     def line(self, text: str = "") -> None:
         if not self.json:
-            print(show(text), flush=True)
+            _print(show(text), sys.stdout)
 
     def obj(self, data: dict[str, Any]) -> None:
         if self.json:
-            print(scrub(json.dumps(data, sort_keys=True)), flush=True)
+            _print(scrub(json.dumps(data, sort_keys=True)), sys.stdout)
 
     def error(self, text: str, code: int) -> None:
         self.event(ev.Failed(text, code))
@@ -48,4 +59,4 @@ class Out:
         if not text:
             return
         stream = sys.stderr if isinstance(e, ev.Failed | ev.Warning) else sys.stdout
-        print(show(text), file=stream, flush=True)
+        _print(show(text), stream)

@@ -276,12 +276,15 @@ class KubeConnector:
             from lightkube import AsyncClient
 
             self._check_tls()
+            from wizard.aionet import use_asyncio_transport
+
             client = AsyncClient(
                 config=self._single_config(),
                 field_manager=FIELD_MANAGER,
                 timeout=httpx2.Timeout(self.timeout),
                 trust_env=False,
             )
+            use_asyncio_transport(self.http(client))  # asyncio's transports, not AnyIO's wrappers
             self._async = {loop: client}
         return client
 

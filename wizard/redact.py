@@ -128,17 +128,20 @@ def printable(text: str, *, newlines: bool = True) -> str:
     """
     if not text:
         return text
-    out: list[str] = []
-    for ch in str(text):
-        if ch == "\t" or (ch == "\n" and newlines):
-            out.append(ch)
-            continue
-        cat = unicodedata.category(ch)
-        if cat in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") and ch not in "\u200d":  # keep ZWJ (emoji)
-            out.append(_escape(ch))
-        else:
-            out.append(ch)
-    return "".join(out)
+    # only what is not printable ASCII is looked at (every line the watch prints goes through here)
+    return (_SUSPECT if newlines else _SUSPECT_OR_NEWLINE).sub(_escape_unprintable, str(text))
+
+
+_SUSPECT = re.compile(r"[^\x20-\x7e\t\n]")
+_SUSPECT_OR_NEWLINE = re.compile(r"[^\x20-\x7e\t]")
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+
+
+def _escape_unprintable(m: re.Match[str]) -> str:
+    ch = m.group()
+    if ch != "\u200d" and unicodedata.category(ch) in _UNPRINTABLE:  # keep ZWJ (emoji)
+        return _escape(ch)
+    return ch
 
 
 def clean(text: object, extra: Iterable[str | None] = (), limit: int = 200) -> str:

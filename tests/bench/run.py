@@ -13,7 +13,7 @@ Prints a table, writes ``bench/results.json`` (a list of {"name", "value", "unit
 exits 1 when a target of issue 21 is missed. Run it with ``make bench`` (inside the loopback-only
 netns; the bundle is assembled before, outside it). Not a timed test.
 
-    BENCH_ONLY=commands|watch  BENCH_ROUNDS=20  BENCH_IDLE=15  BENCH_RUNS=9
+    BENCH_ONLY=commands|watch  BENCH_ROUNDS=40  BENCH_IDLE=15  BENCH_RUNS=9
     EDGE_WIZARD_FLUX_BIN=/path/to/flux (default: <tools bin>/flux)
 """
 
@@ -204,7 +204,7 @@ def main() -> int:
     if only in ("", "commands"):
         bench_commands(rec, runs)
     if only in ("", "watch"):
-        bench_watch(rec, int(os.environ.get("BENCH_ROUNDS", "20")), float(os.environ.get("BENCH_IDLE", "15")))
+        bench_watch(rec, int(os.environ.get("BENCH_ROUNDS", "40")), float(os.environ.get("BENCH_IDLE", "15")))
     rec.add("bench.duration", time.time() - t0, "s")
     rec.add("bench.commands_realtime_priority", int(bool(startup.priority())), "bool")
     rec.add("bench.nice", niced, "nice")

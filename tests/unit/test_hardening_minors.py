@@ -114,6 +114,8 @@ def test_printable_keeps_text_and_escapes_controls() -> None:
 
     assert redact.printable("ok ✔ ünï\n\tnext") == "ok ✔ ünï\n\tnext"
     assert redact.printable("a\x1b[31mb\u202ec") == "a\\x1b[31mb\\u202ec"
+    assert redact.printable("del\x7f nul\x00 ls\u2028 zwj 👩\u200d💻") == "del\\x7f nul\\x00 ls\\u2028 zwj 👩\u200d💻"
+    assert redact.printable("one\ntwo\tthree", newlines=False) == "one\\x0atwo\tthree"
 
 
 # -- cosmetics -------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The follow loop: one list+watch per kind feeding a queue; every change re-assesses the targets
+"""The follow loop: one list+watch per kind feeding one inbox; every change re-assesses the targets
 (pure logic in ``wizard.flux.status``) and yields ObjectState events on state changes only.
 
 Watches, not polling: each kind is listed once, then watched from the list's resourceVersion; a
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from wizard.errors import StepFailed, UserError, WaitTimeout
 from wizard.events import Event, Info, ObjectState, Warning
 from wizard.flux import status as st
-from wizard.flux.kube import INSTANCE_LABEL, KINDS, error_code, resource, transport_errors
+from wizard.flux.kube import INSTANCE_LABEL, KINDS, error_code, resource, transport_errors, watch_dicts
 from wizard.flux.targets import WORKLOADS, Target
 from wizard.retry import Backoff
 
@@ -68,7 +68,10 @@ class Run:
         self.timeout = timeout
         self.token = _token()
         self.started = time.time()
-        self.queue: asyncio.Queue[tuple[str, Any, Any]] = asyncio.Queue()
+        # what the streams saw, in order; the loop is woken through one future (no task or queue
+        # hop between a watch event and its assessment)
+        self.inbox: collections.deque[tuple[str, Any, Any]] = collections.deque()
+        self._wake: asyncio.Future[None] | None = None
         self.streams: dict[str, _Stream] = {}
         self.shown: dict[tuple[str, str, str], ObjectState] = {}
         self.requested: set[tuple[str, str, str]] = set()
@@ -78,6 +81,7 @@ class Run:
         self.conn_warned_at = 0.0
         self.workload_count: dict[tuple[str, str, str], int] = {}
         self.reached: set[tuple[str, str, str]] = set()  # targets shown ready at least once
+        self._verdicts: dict[tuple[str, str, str], tuple[Any, str | None, st.Verdict]] = {}
         self._plan_streams()
 
     # -- which watches -----------------------------------------------------------------------
@@ -112,6 +116,27 @@ class Run:
             self.streams["DaemonSet"] = _Stream("DaemonSet", ns, labels=labels)
             self.streams["Event"] = _Stream("Event", ns, fields={"type": "Warning"})
 
+    def _put(self, item: tuple[str, Any, Any]) -> None:
+        self.inbox.append(item)
+        w = self._wake
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def _next(self, until: float) -> list[tuple[str, Any, Any]]:
+        """What arrived since the last call, waiting for something until loop time ``until``."""
+        if not self.inbox:
+            loop = asyncio.get_running_loop()
+            self._wake = fut = loop.create_future()
+            handle = loop.call_at(until, _wake_up, fut)
+            try:
+                await fut
+            finally:
+                handle.cancel()
+                self._wake = None
+        batch = list(self.inbox)
+        self.inbox.clear()
+        return batch
+
     async def _failed(self, s: _Stream, exc: BaseException, backoff: Backoff) -> str:
         """What to do after a list or watch of ``s`` failed: "retry" (after the backoff, and after a
         longer pause for a kind not served yet), "relist" (410 Gone) or "stop" (credentials refused)."""
@@ -120,15 +145,15 @@ class Run:
         else:
             code = error_code(exc)
         if code == 404:  # the kind is not served (yet): CRDs come with a chart
-            await self.queue.put(("unserved", s, None))
+            self._put(("unserved", s, None))
             await asyncio.sleep(5.0)
             return "retry"
         if code == 410:
             return "relist"  # too old: list again
         if code in (401, 403):
-            await self.queue.put(("fatal", s, exc))
+            self._put(("fatal", s, exc))
             return "stop"
-        await self.queue.put(("conn", s, exc))
+        self._put(("conn", s, exc))
         await backoff.wait()
         return "retry"
 
@@ -149,19 +174,22 @@ class Run:
                 if await self._failed(s, exc, backoff) == "stop":
                     return
                 continue
-            await self.queue.put(("sync", s, items))
+            self._put(("sync", s, items))
             backoff.reset()
             # 2. watch from there; resume from the last resourceVersion, re-list on 410 Gone
             while True:
                 try:
-                    async for etype, obj in client.watch(
-                        res, labels=s.labels, fields=s.fields, resource_version=rv, **ns_kw
+                    seen = False
+                    async for etype, d in watch_dicts(
+                        client, res, labels=s.labels, fields=s.fields, resource_version=rv, **ns_kw
                     ):
-                        d = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+                        seen = True
                         rv = (d.get("metadata") or {}).get("resourceVersion") or rv
                         backoff.reset()
                         if etype in ("ADDED", "MODIFIED", "DELETED"):
-                            await self.queue.put((etype, s, d))
+                            self._put((etype, s, d))
+                    if not seen:  # the server ended the watch without an event: again, but not at once
+                        await backoff.wait()
                 except Exception as exc:
                     what = await self._failed(s, exc, backoff)
                     if what == "stop":
@@ -251,8 +279,15 @@ class Run:
                 if not self._synced(t.kind):
                     continue
                 token = self.token if t.key in self.requested else None
-                raw[t.key] = st.flux_verdict(t.kind, self._obj(t.kind, t.namespace, t.name), sha=self.sha, token=token)
-                if t.kind == "GitRepository" and self._obj(t.kind, t.namespace, t.name) is None:
+                obj = self._obj(t.kind, t.namespace, t.name)
+                # a pure function of the object: read again only when a watch event replaced it
+                cached = self._verdicts.get(t.key)
+                if cached is not None and cached[0] is obj and cached[1] == token:
+                    raw[t.key] = cached[2]
+                else:
+                    raw[t.key] = st.flux_verdict(t.kind, obj, sha=self.sha, token=token)
+                    self._verdicts[t.key] = (obj, token, raw[t.key])
+                if t.kind == "GitRepository" and obj is None:
                     raw[t.key] = st.Verdict(
                         st.FAILED,
                         "not found in the cluster: is Flux bootstrapped from this "
@@ -391,7 +426,7 @@ class Run:
                 ok = await self.w.request_reconcile(t.kind, t.namespace, t.name, self.token)
             except Exception as exc:
                 self.requested.discard(t.key)
-                await self.queue.put(
+                self._put(
                     (
                         "note",
                         None,
@@ -465,15 +500,7 @@ class Run:
         gc.freeze()
         try:
             while True:
-                now = loop.time()
-                wait = max(0.0, min(deadline, next_beat) - now)
-                try:
-                    item = await asyncio.wait_for(self.queue.get(), timeout=wait)
-                    batch = [item]
-                    while not self.queue.empty():
-                        batch.append(self.queue.get_nowait())
-                except TimeoutError:
-                    batch = []
+                batch = await self._next(min(deadline, next_beat))
                 for it in batch:
                     for note in self._apply(it):
                         yield note
@@ -518,6 +545,11 @@ class Run:
             for t in self.tasks:
                 t.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _wake_up(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
 
 
 def _human(seconds: float) -> str:

@@ -69,3 +69,56 @@ def transport_errors() -> tuple[type[BaseException], ...]:
     import httpx2
 
     return (httpx2.TransportError, OSError)
+
+
+async def watch_dicts(
+    client: Any,
+    res: Any,
+    *,
+    namespace: str | None = None,
+    labels: dict[str, Any] | None = None,
+    fields: dict[str, Any] | None = None,
+    resource_version: str | None = None,
+) -> Any:
+    """lightkube's ``AsyncClient.watch`` without its models: ``(type, object dict)`` for each event of
+    one watch request, each line decoded once (msgspec), until the server ends the watch (the caller
+    watches again from the last resourceVersion). The request is lightkube's own (its URL, selectors,
+    auth and timeouts); what is skipped is its per-event model building (the object, its ObjectMeta
+    with every managedFields entry, then back to a dict), which sat between every status write and
+    its line. A watch ERROR event raises lightkube's ApiError (410 Gone: list again), an HTTP error
+    the status error, as lightkube's watch does."""
+    import msgspec
+    from lightkube.core.exceptions import ApiError
+    from lightkube.core.selector import build_selector
+    from lightkube.models.meta_v1 import Status
+
+    gc = client._client
+    br = gc.prepare_request(
+        "list",
+        res=res,
+        namespace=namespace,
+        watch=True,
+        params={
+            "resourceVersion": resource_version,
+            "labelSelector": build_selector(labels) if labels else None,
+            "fieldSelector": build_selector(fields, for_fields=True) if fields else None,
+        },
+    )
+    req = gc._client.build_request(br.method, br.url, params=br.params, timeout=gc._watch_timeout)
+    resp = await gc.send(req, stream=True)
+    try:
+        resp.raise_for_status()
+        decode = msgspec.json.Decoder().decode
+        rest = b""
+        async for chunk in resp.aiter_bytes():
+            *lines, rest = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+            for line in lines:
+                if not line.strip():
+                    continue
+                event = decode(line)
+                etype, obj = event.get("type"), event.get("object") or {}
+                if etype == "ERROR":
+                    raise ApiError(status=Status.from_dict(obj))  # type: ignore[arg-type]
+                yield etype, obj
+    finally:
+        await resp.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -26,9 +27,9 @@ class Target:
     release: str = ""  # Workloads: the Helm release name (label app.kubernetes.io/instance)
     gone: bool = False  # the run removed it from the repository: done once Flux has pruned it
 
-    @property
+    @functools.cached_property
     def key(self) -> tuple[str, str, str]:
-        return (self.kind, self.namespace, self.name)
+        return (self.kind, self.namespace, self.name)  # looked up on every watch event: made once
 
     def label(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""

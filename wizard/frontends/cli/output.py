@@ -19,8 +19,11 @@ class OutputClosed(Exception):
 
 
 def _print(text: str, stream: Any) -> None:
+    # one write for the line and its newline: under PYTHONUNBUFFERED (containers, CI) print() makes
+    # two, and whoever reads a pipe is woken twice per line
     try:
-        print(text, file=stream, flush=True)
+        stream.write(text + "\n")
+        stream.flush()
     except BrokenPipeError:
         raise OutputClosed from None
 

@@ -155,16 +155,11 @@ class AsyncioStream:
     ) -> AsyncioStream:
         loop = asyncio.get_running_loop()
         errors = _errors()
+        # httpcore's timeout, through the one helper below (asyncio's own handshake limit, 60 s,
+        # stays as the outer bound when there is none)
+        handshake = loop.start_tls(self._transport, self._protocol, ssl_context, server_hostname=server_hostname)
         try:
-            # no timeout of asyncio's own (60 s): ours, or none, as with the default backend
-            handshake = loop.start_tls(
-                self._transport,
-                self._protocol,
-                ssl_context,
-                server_hostname=server_hostname,
-                ssl_handshake_timeout=timeout if timeout else None,
-            )
-            tls = await (asyncio.wait_for(handshake, timeout) if timeout else handshake)
+            tls = await _within(handshake, timeout)
         except TimeoutError:
             self._transport.abort()
             raise errors.ConnectTimeout("timed out in the TLS handshake") from None
@@ -212,22 +207,10 @@ class AsyncioBackend:
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> AsyncioStream:
-        loop = asyncio.get_running_loop()
-        errors = _errors()
         proto = _Protocol()
-        connect = loop.create_connection(
-            lambda: proto, host, port, local_addr=(local_address, 0) if local_address else None
-        )
-        try:
-            transport, _ = await (asyncio.wait_for(connect, timeout) if timeout else connect)
-        except TimeoutError:
-            raise errors.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-        except OSError as exc:
-            raise errors.ConnectError(str(exc) or type(exc).__name__) from None
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return AsyncioStream(transport, proto)
+        local = (local_address, 0) if local_address else None
+        connect = asyncio.get_running_loop().create_connection(lambda: proto, host, port, local_addr=local)
+        return await _connected(connect, proto, f"{host}:{port}", timeout, socket_options)
 
     async def connect_unix_socket(
         self,
@@ -235,23 +218,33 @@ class AsyncioBackend:
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> AsyncioStream:
-        loop = asyncio.get_running_loop()
-        errors = _errors()
         proto = _Protocol()
-        connect = loop.create_unix_connection(lambda: proto, path)
-        try:
-            transport, _ = await (asyncio.wait_for(connect, timeout) if timeout else connect)
-        except TimeoutError:
-            raise errors.ConnectTimeout(f"timed out connecting to {path}") from None
-        except OSError as exc:
-            raise errors.ConnectError(str(exc) or type(exc).__name__) from None
-        sock = transport.get_extra_info("socket")
-        for option in socket_options or ():
-            sock.setsockopt(*option)
-        return AsyncioStream(transport, proto)
+        connect = asyncio.get_running_loop().create_unix_connection(lambda: proto, path)
+        return await _connected(connect, proto, path, timeout, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _within(aw: Any, timeout: float | None) -> Any:
+    return await (asyncio.wait_for(aw, timeout) if timeout else aw)
+
+
+async def _connected(
+    connect: Any, proto: _Protocol, where: str, timeout: float | None, socket_options: Iterable[Any] | None
+) -> AsyncioStream:
+    """Await a ``loop.create_*connection`` made for ``proto``: its stream, or httpcore2's errors."""
+    errors = _errors()
+    try:
+        transport, _ = await _within(connect, timeout)
+    except TimeoutError:
+        raise errors.ConnectTimeout(f"timed out connecting to {where}") from None
+    except OSError as exc:
+        raise errors.ConnectError(str(exc) or type(exc).__name__) from None
+    sock = transport.get_extra_info("socket")
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return AsyncioStream(transport, proto)
 
 
 def use_asyncio_transport(http_client: Any) -> bool:

@@ -275,9 +275,9 @@ class KubeConnector:
             import httpx2
             from lightkube import AsyncClient
 
-            self._check_tls()
             from wizard.aionet import use_asyncio_transport
 
+            self._check_tls()
             client = AsyncClient(
                 config=self._single_config(),
                 field_manager=FIELD_MANAGER,

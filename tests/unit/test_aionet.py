@@ -113,11 +113,14 @@ def test_a_streamed_body_arrives_whole_and_in_order_even_when_the_reader_lags() 
     big = HIGH_WATER * 2  # more than the buffer holds before the socket stops being read
     s = _Streamer(lines=200, big=big)
 
-    async def go() -> tuple[list[str], int]:
+    async def read() -> tuple[list[str], int]:
         async with _client() as c, c.stream("GET", f"http://127.0.0.1:{s.port}/watch") as r:
             await asyncio.sleep(0.5)  # let it pile up while nobody reads
             got = [line async for line in r.aiter_lines()]
         return got[:-1], len(got[-1])
+
+    async def go() -> tuple[list[str], int]:
+        return await asyncio.wait_for(read(), 30)  # a socket never read again would hang here
 
     try:
         lines, last = asyncio.run(go())

@@ -4,6 +4,7 @@ API error codes, durations. lightkube is imported lazily."""
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator
 from typing import Any
 
 from wizard.errors import UserError
@@ -79,7 +80,7 @@ async def watch_dicts(
     labels: dict[str, Any] | None = None,
     fields: dict[str, Any] | None = None,
     resource_version: str | None = None,
-) -> Any:
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
     """lightkube's ``AsyncClient.watch`` without its models: ``(type, object dict)`` for each event of
     one watch request, each line decoded once (msgspec), until the server ends the watch (the caller
     watches again from the last resourceVersion). The request is lightkube's own (its URL, selectors,

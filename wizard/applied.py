@@ -34,9 +34,7 @@ def applied_files(
     seen.add(path)
     kfile = kustomize_file(idx, path)
     if kfile is None:
-        for rel in idx.yaml_files(path):
-            out.setdefault(rel, namespace)
-        return out
+        return _generated(idx, path, namespace, seen)
     loaded = idx.load(kfile)
     k = loaded[0] if loaded and isinstance(loaded[0], dict) else None
     if k is None:
@@ -53,6 +51,33 @@ def applied_files(
             out.update({f: n for f, n in applied_files(idx, rel, ns, seen).items() if f not in out})
         elif target.is_file():
             out.setdefault(rel, ns)
+    return out
+
+
+def _generated(idx: RepoIndex, path: str, namespace: str | None, seen: set[str]) -> dict[str, str | None]:
+    """What kustomize-controller's generated kustomization applies: every manifest below ``path``,
+    except that a subfolder with its own kustomization file is one unit (what that file lists)."""
+    out: dict[str, str | None] = {}
+    units: list[str] = []
+    prefix = f"{path}/" if path else ""
+    has_kfile: dict[str, bool] = {}
+
+    def is_unit(folder: str) -> bool:
+        if folder not in has_kfile:
+            has_kfile[folder] = kustomize_file(idx, folder) is not None
+        return has_kfile[folder]
+
+    for rel in idx.yaml_files(path):
+        inner = rel[len(prefix) :].split("/")[:-1]
+        folders = (f"{prefix}{'/'.join(inner[: i + 1])}" for i in range(len(inner)))
+        unit = next((f for f in folders if is_unit(f)), None)
+        if unit is None:
+            out.setdefault(rel, namespace)
+        elif unit not in units:
+            units.append(unit)
+    for unit in units:
+        for f, n in applied_files(idx, unit, namespace, seen).items():
+            out.setdefault(f, n)
     return out
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from wizard import fluxrepo
 from wizard import index as index_mod
 from wizard.errors import UserError
 from wizard.index import SKIP_DIRS, FluxKustomization, RepoIndex, norm
@@ -44,12 +45,31 @@ class Layout:
     flux_version: str | None
     kustomizations: dict[str, FluxKustomization] = field(default_factory=dict)
     root_kustomization: str = "flux-system"  # the Kustomization in gotk-sync.yaml
-    # every declaration in the Flux folder, in file order: a name declared twice appears twice
+    # every Flux Kustomization of the cluster, in the order Flux reaches them: a name declared twice appears twice
     declarations: list[FluxKustomization] = field(default_factory=list)
+    model: fluxrepo.ClusterModel | None = None  # what Flux applies for this cluster
+    clusters: tuple[str, ...] = ()  # every cluster of the repository (by --cluster name)
+
+    @property
+    def cluster(self) -> str | None:
+        """This cluster's name when the repository holds several (None: it holds one)."""
+        return self.model.name if self.model is not None and len(self.clusters) > 1 else None
 
     def local(self, k: FluxKustomization) -> bool:
-        """``k`` applies a folder of this repository (not of an OCIRepository or another GitRepository)."""
+        """``k`` applies a folder of this repository (not of an OCIRepository or another repository)."""
+        if self.model is not None:
+            found = [a for a in self.model.appliers if a.ks == k]
+            if found:
+                return found[0].folder is not None
         return k.applies_repository(self.git_repository)
+
+    def folder_of(self, k: FluxKustomization) -> str | None:
+        """The repository folder ``k`` applies (through its source: an ExternalArtifact maps its path)."""
+        if self.model is not None:
+            for a in self.model.appliers:
+                if a.ks == k:
+                    return a.folder
+        return k.path if k.applies_repository(self.git_repository) else None
 
     def declared(self, name: str, namespace: str = "flux-system") -> list[FluxKustomization]:
         """Every declaration of the Flux Kustomization ``namespace/name`` in the Flux folder."""
@@ -133,38 +153,73 @@ def _rel(root: Path, path: Path) -> str:
     return path.resolve().relative_to(root.resolve()).as_posix()
 
 
-def _find_flux_dir(root: Path, override: str | None, listing: list[str]) -> Path:
-    if override:
-        d = checked_path(root, override, folder=True)
-        checked_path(root, f"{norm(override)}/kustomization.yaml")
-        if not (d / "kustomization.yaml").is_file():
-            raise UserError(
-                f"paths.flux is {override!r}, but {d} has no kustomization.yaml. Point paths.flux at the "
-                "folder holding gotk-sync.yaml and kustomization.yaml (the Flux bootstrap folder)."
-            )
-        return d
-    hits = [(root / rel).parent for rel in listing if PurePosixPath(rel).name == "gotk-sync.yaml"]
-    if not hits:
-        hits = sorted(p for p in root.glob("clusters/*/flux-system") if p.is_dir())
-    if not hits:
-        raise UserError(
-            f"No Flux bootstrap folder was found in {root}: looked for a gotk-sync.yaml file and for "
-            "clusters/*/flux-system. Run edge-wizard in a repository bootstrapped with flux, or set "
-            "paths.flux in the answers file to the folder holding gotk-sync.yaml."
-        )
-    if len(hits) > 1:
-        listed = ", ".join(_rel(root, h) for h in hits)
-        raise UserError(
-            f"Found more than one Flux bootstrap folder ({listed}). Set paths.flux in the answers file "
-            "to the one for this cluster."
-        )
-    d = hits[0]
+def _no_entry(root: Path) -> UserError:
+    return UserError(
+        f"No Flux entry point was found in {root}: edge-wizard looked for a gotk-sync.yaml (flux bootstrap; also "
+        "below clusters/*/flux-system) and for a FluxInstance, or a HelmRelease of the flux-instance chart, with "
+        "spec.sync (the Flux Operator). Run edge-wizard in the repository Flux syncs your cluster from, or set "
+        "paths.flux in the answers file to the folder holding gotk-sync.yaml."
+    )
+
+
+def _override_entry(root: Path, override: str, entries: list[fluxrepo.Entry], idx: RepoIndex) -> fluxrepo.Entry:
+    """The entry paths.flux names: its bootstrap folder or its root path."""
+    d = checked_path(root, override, folder=True)
+    rel = norm(override)
+    for e in entries:
+        if rel in (e.bootstrap_dir, e.kustomization.path):
+            return e
     if not (d / "kustomization.yaml").is_file():
         raise UserError(
-            f"The Flux folder {_rel(root, d)} has no kustomization.yaml, so Flux would not apply new "
-            "files placed there. Create it (listing gotk-components.yaml and gotk-sync.yaml) or set paths.flux."
+            f"paths.flux is {override!r}, but {d} has no kustomization.yaml. Point paths.flux at the "
+            "folder holding gotk-sync.yaml and kustomization.yaml (the Flux bootstrap folder)."
         )
-    return d
+    # a bootstrap folder without gotk-sync.yaml (bootstrap not run yet): what bootstrap would write
+    made = fluxrepo._bootstrap_entry(idx, f"{rel}/{fluxrepo.BOOTSTRAP_SYNC}" if rel else fluxrepo.BOOTSTRAP_SYNC)
+    if made is None:
+        raise _no_entry(root)
+    return made
+
+
+def _choose_entry(root: Path, entries: list[fluxrepo.Entry], cluster: str | None) -> fluxrepo.Entry:
+    if cluster:
+        found = [e for e in entries if cluster in (e.cluster, e.kustomization.path, e.bootstrap_dir)]
+        if len(found) == 1:
+            return found[0]
+        listed = ", ".join(e.cluster for e in entries) or "none"
+        raise UserError(
+            f"There is no cluster {cluster!r} in {root} (clusters found: {listed}). Pass one of them with "
+            "--cluster NAME, or set cluster: in the answers file."
+        )
+    if len(entries) == 1:
+        return entries[0]
+    listed = "; ".join(f"{e.cluster}: {e.describe()}" for e in entries)
+    raise UserError(
+        f"This repository holds {len(entries)} clusters ({listed}). Choose the one to set up with --cluster NAME "
+        f"(e.g. --cluster {entries[0].cluster}), or set cluster: in the answers file; the answers and the state "
+        "are kept per cluster."
+    )
+
+
+def _flux_dir(root: Path, model: fluxrepo.ClusterModel) -> str:
+    """Where this cluster declares its Flux Kustomizations: the folder holding most of those the root
+    Kustomization applies (the guide's flux-system folder, the official example's clusters/<name>),
+    else the bootstrap folder when it has a kustomization.yaml, else the root Kustomization's folder."""
+    entry = model.entry
+    counts: dict[str, int] = {}
+    for a in model.children(model.root):
+        folder = str(PurePosixPath(a.ks.file).parent)
+        folder = "" if folder == "." else folder
+        if model.applies(a.ks.file):
+            counts[folder] = counts.get(folder, 0) + 1
+    boot = entry.bootstrap_dir
+    if counts:
+        best = max(counts.values())
+        tops = [f for f, n in counts.items() if n == best]
+        return boot if boot in tops else sorted(tops)[0]
+    if boot is not None and (root / boot / "kustomization.yaml").is_file():
+        return boot
+    return model.root.folder or entry.kustomization.path
 
 
 def _sops_kind(idx: RepoIndex, rel: str) -> str | None:
@@ -196,54 +251,41 @@ def _control_plane_policies(idx: RepoIndex, *, under: str = "", files: list[str]
 
 
 def discover(
-    repo: str | os.PathLike[str] | None, paths: dict[str, str] | None = None, sops_secret: str | None = None
+    repo: str | os.PathLike[str] | None,
+    paths: dict[str, str] | None = None,
+    sops_secret: str | None = None,
+    cluster: str | None = None,
 ) -> Layout:
-    """The layout of the repository at (or above) ``repo``. Reads through the shared index: files
+    """The layout of the repository at (or above) ``repo`` for one cluster: what Flux applies for it
+    (:mod:`wizard.fluxrepo`) and where the wizard's files go. Reads through the shared index: files
     that cannot hold what discovery looks for are never parsed."""
     paths = paths or {}
     root = find_root(repo)
     idx = index_mod.for_root(root)
     listing = idx.yaml_files()  # one walk for the whole discovery
-    flux_dir = _find_flux_dir(root, paths.get("flux"), listing)
-    flux_rel = _rel(root, flux_dir)
-
-    git_repository, git_url, git_branch, root_path, root_ks = "flux-system", None, None, flux_rel, "flux-system"
-    root_found = False
-    sync = f"{flux_rel}/gotk-sync.yaml" if flux_rel else "gotk-sync.yaml"
-    for doc in idx.find({"GitRepository", "Kustomization"}, files=[sync]):
-        spec = doc.spec
-        if doc.kind == "GitRepository":
-            git_repository = doc.name or git_repository
-            url, ref = spec.get("url"), spec.get("ref")
-            git_url = str(url) if url else None
-            branch = ref.get("branch") if isinstance(ref, dict) else None
-            git_branch = str(branch) if branch else None
-        else:
-            if index_mod.is_flux_kustomization(doc) and not root_found:
-                root_ks, root_found = doc.name, True
-            if spec.get("path"):
-                root_path = norm(str(spec["path"]))
-
-    declarations = idx.flux_kustomizations(flux_rel)
+    entries = find_entries(root, idx, listing)
+    if paths.get("flux"):
+        entry = _override_entry(root, paths["flux"], entries, idx)
+    elif not entries:
+        raise _no_entry(root)
+    else:
+        entry = _choose_entry(root, entries, cluster)
+    model = fluxrepo.build(idx, entry)
+    flux_rel = norm(paths["flux"]) if paths.get("flux") else _flux_dir(root, model)
+    declarations = [a.ks for a in model.appliers] + model.duplicates
     kustomizations = {k.name: k for k in declarations}
-    local = [k for k in declarations if k.applies_repository(git_repository)]
+    applied = sorted(model.files)
 
     # components folder
     if paths.get("components"):
         components = norm(paths["components"])
         checked_path(root, components, folder=True)  # no symlinked folder: files would be written through it
     else:
-        components = next((c for c in DEFAULT_COMPONENTS if (root / c).is_dir()), DEFAULT_COMPONENTS[0])
-        if not (root / components).is_dir():
-            used = sorted(
-                {str(PurePosixPath(k.path).parent) for k in local if k.path and k.path != flux_rel and "/" in k.path}
-            )
-            if len(used) == 1:
-                components = used[0]
+        components = _components_dir(root, model, flux_rel)
 
     # sops
     sops_config = ".sops.yaml" if (root / ".sops.yaml").is_file() else None
-    names = sorted({k.decryption_secret for k in kustomizations.values() if k.decryption_secret})
+    names = sorted({k.decryption_secret for k in declarations if k.decryption_secret})
     secret_problem = None
     secret: str | None
     if sops_secret:
@@ -260,47 +302,17 @@ def discover(
             "edge-wizard cannot tell which one decrypts the DNS token. Set sops_secret in the answers file."
         )
 
-    # host firewall policy, through the Kustomizations' paths
-    fw, fw_problem = None, None
-    if paths.get("firewall_policy"):
-        cand = checked_path(root, paths["firewall_policy"])
-        rel = norm(paths["firewall_policy"])
-        if not cand.is_file() or not _control_plane_policies(idx, files=[rel]):
-            fw_problem = (
-                f"paths.firewall_policy is {paths['firewall_policy']!r}, but that file holds no "
-                "CiliumClusterwideNetworkPolicy selecting control-plane nodes. Point it at your host firewall policy."
-            )
-        else:
-            fw = _rel(root, cand)
-    else:
-        folders = [k.path for k in local if k.path and k.path != flux_rel and (root / k.path).is_dir()]
-        applied = [f for f in listing if any(f.startswith(p + "/") for p in folders)]
-        found = set(_control_plane_policies(idx, files=applied))
-        if len(found) == 1:
-            fw = next(iter(found))
-        elif not found:
-            fw_problem = (
-                "No host firewall policy was found: edge-wizard looked, in the folders your Flux "
-                "Kustomizations apply, for a CiliumClusterwideNetworkPolicy whose nodeSelector selects "
-                f"{CONTROL_PLANE_LABEL}. The firewall step only adds the 80/443 rule to that existing "
-                "policy; it never creates a second policy, because a separate policy applied first would "
-                "lock the node down to 80/443 and cut off the Kubernetes and Talos APIs. Set "
-                "paths.firewall_policy in the answers file, or skip the firewall step."
-            )
-        else:
-            fw_problem = (
-                f"More than one host firewall policy selects control-plane nodes ({', '.join(sorted(found))}). Set "
-                "paths.firewall_policy in the answers file to the one to extend."
-            )
-
-    bundle = f"{flux_rel}/gotk-components.yaml" if flux_rel else "gotk-components.yaml"
+    fw, fw_problem = _firewall(root, idx, paths, applied)
+    bundle_dir = entry.bootstrap_dir if entry.bootstrap_dir is not None else flux_rel
+    bundle = f"{bundle_dir}/gotk-components.yaml" if bundle_dir else "gotk-components.yaml"
+    source = entry.source
     return Layout(
         root=root,
         flux_dir=flux_rel,
-        root_path=root_path,
-        git_repository=git_repository,
-        git_url=git_url,
-        git_branch=git_branch,
+        root_path=entry.kustomization.path,
+        git_repository=source.name,
+        git_url=source.url,
+        git_branch=source.branch,
         components_dir=components,
         sops_config=sops_config,
         sops_secret=secret,
@@ -309,6 +321,71 @@ def discover(
         firewall_problem=fw_problem,
         flux_version=idx.flux_version(bundle),
         kustomizations=kustomizations,
-        root_kustomization=root_ks,
+        root_kustomization=entry.kustomization.name,
         declarations=declarations,
+        model=model,
+        clusters=tuple(e.cluster for e in entries) or (entry.cluster,),
+    )
+
+
+def find_entries(root: Path, idx: RepoIndex, listing: list[str]) -> list[fluxrepo.Entry]:
+    """Every cluster entry (wizard.fluxrepo); a clusters/*/flux-system folder with a kustomization.yaml
+    but no gotk-sync.yaml yet counts as bootstrap's placeholder."""
+    entries = fluxrepo.find_entries(idx, listing)
+    if entries:
+        return entries
+    out = []
+    for d in sorted(p for p in root.glob("clusters/*/flux-system") if p.is_dir()):
+        if (d / "kustomization.yaml").is_file():
+            e = fluxrepo._bootstrap_entry(idx, f"{_rel(root, d)}/{fluxrepo.BOOTSTRAP_SYNC}")
+            if e is not None:
+                out.append(e)
+    return out
+
+
+def _components_dir(root: Path, model: fluxrepo.ClusterModel, flux_rel: str) -> str:
+    """Where the wizard's new component folders go (the guide's manifests/infrastructure, the official
+    example's infrastructure): an existing one the cluster's source syncs, else the one folder the
+    cluster's Kustomizations apply folders from."""
+    for c in DEFAULT_COMPONENTS:
+        if (root / c).is_dir() and model.syncs(f"{c}/x.yaml"):
+            return c
+    used = sorted(
+        {
+            str(PurePosixPath(a.folder).parent)
+            for a in model.appliers[1:]
+            if a.folder and a.folder != flux_rel and "/" in a.folder
+        }
+    )
+    if len(used) == 1:
+        return used[0]
+    return next((c for c in DEFAULT_COMPONENTS if model.syncs(f"{c}/x.yaml")), DEFAULT_COMPONENTS[0])
+
+
+def _firewall(root: Path, idx: RepoIndex, paths: dict[str, str], applied: list[str]) -> tuple[str | None, str | None]:
+    """The host firewall policy among the files the cluster applies (or paths.firewall_policy)."""
+    if paths.get("firewall_policy"):
+        cand = checked_path(root, paths["firewall_policy"])
+        rel = norm(paths["firewall_policy"])
+        if not cand.is_file() or not _control_plane_policies(idx, files=[rel]):
+            return None, (
+                f"paths.firewall_policy is {paths['firewall_policy']!r}, but that file holds no "
+                "CiliumClusterwideNetworkPolicy selecting control-plane nodes. Point it at your host firewall policy."
+            )
+        return _rel(root, cand), None
+    found = set(_control_plane_policies(idx, files=applied))
+    if len(found) == 1:
+        return next(iter(found)), None
+    if not found:
+        return None, (
+            "No host firewall policy was found: edge-wizard looked, in the files your Flux "
+            "Kustomizations apply, for a CiliumClusterwideNetworkPolicy whose nodeSelector selects "
+            f"{CONTROL_PLANE_LABEL}. The firewall step only adds the 80/443 rule to that existing "
+            "policy; it never creates a second policy, because a separate policy applied first would "
+            "lock the node down to 80/443 and cut off the Kubernetes and Talos APIs. Set "
+            "paths.firewall_policy in the answers file, or skip the firewall step."
+        )
+    return None, (
+        f"More than one host firewall policy selects control-plane nodes ({', '.join(sorted(found))}). Set "
+        "paths.firewall_policy in the answers file to the one to extend."
     )

@@ -42,17 +42,18 @@ def test_no_flux_folder_names_what_was_looked_for(tmp_path: Path) -> None:
     make_guide_repo(tmp_path / "r")
     (tmp_path / "r/manifests/cluster/flux-system/gotk-sync.yaml").unlink()
     shutil.rmtree(tmp_path / "r/manifests/cluster")
-    with pytest.raises(UserError, match="gotk-sync.yaml.*clusters/\\*/flux-system.*paths.flux"):
+    with pytest.raises(UserError, match="gotk-sync.yaml.*clusters/\\*/flux-system.*FluxInstance.*paths.flux"):
         repo.discover(tmp_path / "r")
 
 
 def test_two_flux_folders_are_ambiguous(tmp_path: Path) -> None:
     r = make_guide_repo(tmp_path / "r")
     shutil.copytree(r / "manifests/cluster", r / "clusters/staging")
-    with pytest.raises(UserError, match="more than one Flux bootstrap folder.*paths.flux"):
+    with pytest.raises(UserError, match="holds 2 clusters .*staging: .*cluster: .*--cluster NAME"):
         repo.discover(r)
     layout = repo.discover(r, {"flux": "clusters/staging/flux-system"})
     assert layout.flux_dir == "clusters/staging/flux-system"
+    assert repo.discover(r, cluster="staging").model.entry.file == "clusters/staging/flux-system/gotk-sync.yaml"
 
 
 def test_clusters_layout_without_gotk_sync(tmp_path: Path) -> None:

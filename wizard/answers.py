@@ -42,7 +42,7 @@ STATE_TEXT_KEYS = (
     "smoke_test_issuer",
     "txt_owner_id",
 )
-TEXT_KEYS = (*STATE_TEXT_KEYS, "sops_secret", "acme_solver")
+TEXT_KEYS = (*STATE_TEXT_KEYS, "sops_secret", "acme_solver", "cluster")
 
 
 def providers() -> tuple[str, ...]:
@@ -191,6 +191,8 @@ class Answers:
     paths: dict[str, str] = field(default_factory=dict)
     steps: list[str] | None = None  # the steps set up so far (state file); plan's default
     removed: list[str] | None = None  # steps removed again (state file: `run smoke-test --remove`)
+    # the cluster of a repository holding several (--cluster NAME); its state is kept under clusters.<name>
+    cluster: str | None = None
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -260,6 +262,7 @@ ACCEPTED_KEYS = (
     "paths",
     "steps",
     "removed",
+    "cluster",
 )
 
 
@@ -316,16 +319,46 @@ def read_file(path: Path, *, missing_ok: bool = False) -> dict[str, Any]:
     return parse_text(data, source)
 
 
-def read_state(repo_root: Path) -> dict[str, Any]:
-    """The committed state file (``.edge-wizard.yaml``), checked like every managed path (no symlink)."""
+def read_state(repo_root: Path, cluster: str | None = None) -> dict[str, Any]:
+    """The committed state file (``.edge-wizard.yaml``), checked like every managed path (no symlink).
+    In a repository with several clusters it keeps one section per cluster (``clusters.<name>``): that
+    section for ``cluster``; the top level (a repository with one cluster) otherwise."""
     from wizard.plan import read_managed
 
     text = read_managed(repo_root, STATE_FILE)
-    return {} if text is None else parse_text(text.encode("utf-8"), STATE_FILE)
+    if text is None:
+        return {}
+    raw = _load_state(text)
+    sections = raw.pop(CLUSTERS_KEY, None)
+    if sections is not None and not isinstance(sections, dict):
+        raise UserError(f"{STATE_FILE}: {CLUSTERS_KEY} must map each cluster's name to its answers. Fix the file.")
+    if cluster is not None and sections is not None:
+        section = sections.get(cluster)
+        if section is None:
+            return {}
+        return _flatten(section, f"{STATE_FILE} ({CLUSTERS_KEY}.{cluster})")
+    return _flatten(raw, STATE_FILE) if raw else {}
+
+
+CLUSTERS_KEY = "clusters"
+
+
+def _load_state(text: str) -> dict[str, Any]:
+    """The state file's top-level mapping, read as answers files are (bounded, no aliases), unflattened."""
+    doc = _load_checked(text.encode("utf-8"), STATE_FILE)  # the same refusals as for an answers file
+    if doc is not None and not isinstance(doc, dict):
+        return _flatten(doc, STATE_FILE)  # raises: not a mapping
+    return dict(doc or {})
 
 
 def parse_text(data: bytes, source: str) -> dict[str, Any]:
     """Answers/state bytes into flat keys: bounded, UTF-8, no anchors/aliases, valid YAML."""
+    doc = _load_checked(data, source)
+    return {} if doc is None else _flatten(doc, source)
+
+
+def _load_checked(data: bytes, source: str) -> Any:
+    """The first document of answers/state bytes: bounded, UTF-8, no anchors/aliases, valid YAML."""
     if len(data) > MAX_ANSWERS_BYTES:
         raise UserError(
             f"{source} is larger than {MAX_ANSWERS_BYTES // 1024} KB; an answers file is a dozen short lines "
@@ -343,9 +376,7 @@ def parse_text(data: bytes, source: str) -> dict[str, Any]:
         docs = yamlio.load_plain(text, source)
     except Exception as exc:  # ruamel raises several types; its text would quote the file's content
         raise UserError(f"{source} is not valid YAML ({_yaml_where(exc)}). Fix the file and run again.") from None
-    if not docs:
-        return {}
-    return _flatten(docs[0], source)
+    return docs[0] if docs else None
 
 
 def _yaml_where(exc: BaseException) -> str:
@@ -491,22 +522,36 @@ STATE_HEADER = (
 )
 
 
-def render_state(answers: Answers, existing: str | None) -> str:
-    """The state file text: ``existing`` merged with our keys (comments kept), or a new file."""
+def render_state(answers: Answers, existing: str | None, cluster: str | None = None) -> str:
+    """The state file text: ``existing`` merged with our keys (comments kept), or a new file. With
+    ``cluster`` (a repository holding several) only that cluster's section (``clusters.<name>``) changes."""
     data = answers.to_mapping()
+    data.pop("cluster", None)
     if existing is not None:
         try:
             doc = yamlio.parse(existing, source=STATE_FILE)
         except ValueError:
             doc = None
         if doc is not None and doc.docs and isinstance(doc.docs[0], dict):
-            if yamlio.to_plain(doc.docs[0]) == data:
+            top = doc.docs[0]
+            if cluster is not None:
+                sections = top.get(CLUSTERS_KEY)
+                if not isinstance(sections, dict):
+                    sections = top[CLUSTERS_KEY] = yamlio.CommentedMap()
+                if not isinstance(sections.get(cluster), dict):
+                    sections[cluster] = yamlio.CommentedMap()
+                target = sections[cluster]
+            else:
+                target = top
+            if yamlio.to_plain({k: v for k, v in target.items() if k != CLUSTERS_KEY}) == data:
                 return existing
-            for key in list(doc.docs[0]):
-                if key not in data:
-                    del doc.docs[0][key]
-            yamlio.merge_managed(doc.docs[0], data)
+            for key in list(target):
+                if key not in data and key != CLUSTERS_KEY:
+                    del target[key]
+            yamlio.merge_managed(target, data)
             return yamlio.render(doc)
+    if cluster is not None:
+        return STATE_HEADER + _dump_plain({CLUSTERS_KEY: {cluster: data}})
     return STATE_HEADER + _dump_plain(data)
 
 

@@ -104,13 +104,17 @@ def get(name: str) -> Controller:
 
 
 def releases(layout: Layout, chart: str) -> list[Any]:
-    """HelmReleases in the repository that install ``chart``."""
-    out = []
-    for d in layout.index.find({"HelmRelease"}, containing=chart):
-        spec = (d.spec.get("chart") or {}).get("spec") or {}
-        if isinstance(spec, dict) and str(spec.get("chart") or "") == chart:
-            out.append(d)
-    return out
+    """HelmReleases this cluster applies that install ``chart`` (wizard.stacks: by chart, wherever declared)."""
+    from wizard import stacks
+
+    if layout.model is None:  # a layout built by hand (tests): every file of the repository
+        out = []
+        for d in layout.index.find({"HelmRelease"}, containing=chart):
+            spec = (d.spec.get("chart") or {}).get("spec") or {}
+            if isinstance(spec, dict) and str(spec.get("chart") or "") == chart:
+                out.append(d)
+        return out
+    return [r.obj.doc for r in stacks.releases(layout, (chart,))]
 
 
 def installed(layout: Layout) -> Controller | None:
@@ -119,6 +123,26 @@ def installed(layout: Layout) -> Controller | None:
         if c.kustomization in layout.kustomizations or releases(layout, c.chart):
             return c
     return None
+
+
+def foreign(layout: Layout) -> Any | None:
+    """An edge stack edge-wizard does not write (F5 NGINX, HAProxy, Contour, Istio, Cilium, Envoy Gateway)
+    that serves this cluster's 80/443 (wizard.stacks.Found), or None."""
+    from wizard import stacks
+
+    if layout.model is None:
+        return None
+    found = [f for f in stacks.edge_stacks(layout) if f.stack.managed is None]
+    return next((f for f in found if f.serves_ingress), None) or (found[0] if found else None)
+
+
+def ingress_class(layout: Layout, answers: Answers) -> str:
+    """The IngressClass the issuers' HTTP-01 solver and the smoke test use: the class of the stack that
+    serves the cluster's Ingresses (one edge-wizard does not write), else the chosen controller's."""
+    other = foreign(layout)
+    if other is not None and other.ingress_class and installed(layout) is None:
+        return str(other.ingress_class)
+    return resolve(layout, answers).ingress_class
 
 
 def resolve(layout: Layout, answers: Answers) -> Controller:
@@ -141,7 +165,12 @@ def nginx_ingresses(layout: Layout) -> list[Any]:
     """Ingresses in the repository that ingress-nginx serves today (class ``nginx``, by field or
     by the old annotation)."""
     out = []
-    for d in layout.index.find({"Ingress"}):
+    found = (
+        [o.doc for o in layout.model.objects(layout.index, {"Ingress"})]
+        if layout.model is not None
+        else layout.index.find({"Ingress"})
+    )
+    for d in found:
         ann = d.metadata.get("annotations") or {}
         cls = d.spec.get("ingressClassName") or (
             ann.get("kubernetes.io/ingress.class") if isinstance(ann, dict) else None
@@ -174,7 +203,9 @@ __all__ = [
     "NAMES",
     "TRAEFIK",
     "Controller",
+    "foreign",
     "get",
+    "ingress_class",
     "installed",
     "nginx_ingresses",
     "resolve",

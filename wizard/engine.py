@@ -18,7 +18,7 @@ from wizard import answers as answers_mod
 from wizard import repo as repo_mod
 from wizard import steps as steps_mod
 from wizard.answers import Answers
-from wizard.errors import UserError
+from wizard.errors import NotApplicable, UserError
 from wizard.events import Event, FileWritten, Info, PlanReady, SecretEncrypted, Warning
 from wizard.plan import Plan, StepPlan, Workspace, check_writable, remove_all, write_all
 from wizard.repo import Layout
@@ -75,9 +75,11 @@ class Engine:
         from wizard.lock import git_dir
 
         check_in_progress(git_dir(root))
-        raw_state = answers_mod.read_state(root)
+        cluster = self.overrides.get("cluster") or raw_file.get("cluster")
+        cluster = str(cluster) if cluster else None
+        raw_state = answers_mod.read_state(root, cluster)
         answers = answers_mod.build(raw_state, raw_file, self.overrides)
-        layout = repo_mod.discover(root, answers.paths, answers.sops_secret)
+        layout = repo_mod.discover(root, answers.paths, answers.sops_secret, cluster)
         self.layout, self.answers = layout, answers
         return layout, answers
 
@@ -85,7 +87,10 @@ class Engine:
         """Previous answers (state file, then answers file) without validation, for prompts."""
         try:
             root = repo_mod.find_root(self.repo_arg)
-            data = answers_mod.read_state(root)
+            cluster = self.overrides.get("cluster")
+            if not cluster and self.answers_file:
+                cluster = answers_mod.read_file(Path(self.answers_file)).get("cluster")
+            data = answers_mod.read_state(root, str(cluster) if cluster else None)
         except UserError:
             data = {}
         if self.answers_file:
@@ -94,11 +99,14 @@ class Engine:
             from wizard import controllers
 
             try:
-                layout = self.layout or repo_mod.discover(self.repo_arg, data.get("paths"))
+                layout = self.layout or repo_mod.discover(
+                    self.repo_arg, data.get("paths"), None, str(cluster) if cluster else None
+                )
             except UserError:
                 layout = None
             found = controllers.installed(layout) if layout is not None else None
-            data["ingress_controller"] = (found or controllers.DEFAULT).name
+            if found is not None or layout is None or controllers.foreign(layout) is None:
+                data["ingress_controller"] = (found or controllers.DEFAULT).name
         return data
 
     @property
@@ -112,12 +120,20 @@ class Engine:
         if self.layout is None or self.answers is None:
             self.load()
         assert self.layout is not None and self.answers is not None
+        named = bool(step_names)
         if not step_names:
             step_names = self.answers.steps or steps_mod.NAMES
         selected = steps_mod.select(step_names)
         ws = Workspace(self.layout.root)
         ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
-        step_plans: list[StepPlan] = [step.plan(ctx) for step in selected]
+        step_plans: list[StepPlan] = []
+        for step in list(selected):
+            try:
+                step_plans.append(step.plan(ctx))
+            except NotApplicable:
+                if named:
+                    raise
+                selected.remove(step)  # nothing to do here (no host policy): left out of a run of all steps
         names = {s.name for s in selected}
         self._record(ws, set(self.answers.steps or ()) | names, set(self.answers.removed or ()) - names)
         return Plan(steps=step_plans, changes=ws.changes())
@@ -153,10 +169,14 @@ class Engine:
             self.answers,
             steps=[n for n in steps_mod.NAMES if n in steps],
             removed=[n for n in steps_mod.NAMES if n in removed] or None,
-            ingress_controller=controllers.resolve(self.layout, self.answers).name,
+            ingress_controller=(
+                controllers.resolve(self.layout, self.answers).name
+                if self.answers.ingress_controller or controllers.foreign(self.layout) is None
+                else None  # another edge stack serves the cluster: nothing of edge-wizard's to keep
+            ),
         )
         state_rel = answers_mod.STATE_FILE
-        ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel)), "state")
+        ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel), self.layout.cluster), "state")
 
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:

@@ -26,6 +26,12 @@ class UserError(WizardError):
     exit_code = 2
 
 
+class NotApplicable(UserError):
+    """A step has nothing to do on this repository as it is (no Cilium host policy for the firewall
+    rule): shown as "not applicable" and left out of a run without step names; named on the command
+    line it is refused like bad input (exit 2), with the reason."""
+
+
 class StepFailed(WizardError):
     """A step or a later stage (encrypt, commit, push, reconcile) failed. Exit code 1."""
 

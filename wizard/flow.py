@@ -456,6 +456,9 @@ class _Run:
                 chosen: list[str] | Back = [n for n in steps_mod.NAMES if n in self.o.steps]
             else:
                 chosen = await self.d.steps(self.rows)
+                if not isinstance(chosen, Back):  # not named: what does not apply here is left out
+                    skip = {r.step for r in self.rows if r.state == "not applicable"}
+                    chosen = [n for n in chosen if n not in skip]
             if isinstance(chosen, Back):
                 return False
             blocked = [r for r in self.rows if r.step in chosen and r.state == "blocked"]

@@ -93,6 +93,8 @@ class StepPlan:
     # changes that need their own confirmation (values of a controller other apps use), under a heading
     attention: list[str] = field(default_factory=list)
     attention_heading: str = ""
+    # what the cluster already has does this step's job (another edge stack on 80/443): why, shown
+    in_place: str = ""
 
 
 @dataclass
@@ -142,7 +144,7 @@ class Plan:
             sp.secret and (not sp.secret.exists or sp.secret.needs_token)
         ):
             return "changes"
-        return "up to date"
+        return "in place" if sp.in_place else "up to date"
 
     def diff(self) -> str:
         return "".join(c.diff() for c in self.pending)

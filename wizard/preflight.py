@@ -99,13 +99,21 @@ def repo_checks(engine: Engine, *, commit: bool = True) -> tuple[list[Check], La
         )
     )
     out.append(_git(layout, commit=commit))
-    if layout.firewall_problem:
+    if layout.firewall_missing:
+        out.append(
+            Check(
+                "Host firewall policy",
+                OK,
+                "none (no Cilium host policy selects the control-plane nodes): the firewall step does not apply",
+            )
+        )
+    elif layout.firewall_problem:
         out.append(
             Check(
                 "Host firewall policy",
                 WARN,
                 first_sentence(layout.firewall_problem),
-                "Set paths.firewall_policy in the answers file, or skip the firewall step.",
+                "Set paths.firewall_policy in the answers file, or leave the firewall step out (run --skip firewall).",
             )
         )
     else:

@@ -15,6 +15,7 @@ from wizard.index import SKIP_DIRS, FluxKustomization, RepoIndex, norm
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 DEFAULT_COMPONENTS = ("manifests/infrastructure", "infrastructure")
 FIREWALL_KIND = "CiliumClusterwideNetworkPolicy"
+NO_POLICY = "No host firewall policy was found"
 
 __all__ = [
     "CONTROL_PLANE_LABEL",
@@ -49,6 +50,7 @@ class Layout:
     declarations: list[FluxKustomization] = field(default_factory=list)
     model: fluxrepo.ClusterModel | None = None  # what Flux applies for this cluster
     clusters: tuple[str, ...] = ()  # every cluster of the repository (by --cluster name)
+    _others: list[fluxrepo.ClusterModel] | None = field(default=None, repr=False, compare=False)
 
     @property
     def cluster(self) -> str | None:
@@ -62,6 +64,21 @@ class Layout:
             if found:
                 return found[0].folder is not None
         return k.applies_repository(self.git_repository)
+
+    def shared_with(self, rel: str) -> list[str]:
+        """The other clusters of the repository whose Flux Kustomizations also apply ``rel`` (a shared base)."""
+        if self.model is None or len(self.clusters) < 2:
+            return []
+        return [m.name for m in self.other_models() if m.applies(rel)]
+
+    def other_models(self) -> list[fluxrepo.ClusterModel]:
+        """The models of the repository's other clusters (built once, on first use)."""
+        if self._others is None:
+            idx = self.index
+            entries = find_entries(self.root, idx, idx.yaml_files())
+            mine = self.model.entry if self.model is not None else None
+            self._others = [fluxrepo.build(idx, e) for e in entries if e != mine]
+        return self._others
 
     def folder_of(self, k: FluxKustomization) -> str | None:
         """The repository folder ``k`` applies (through its source: an ExternalArtifact maps its path)."""
@@ -95,7 +112,16 @@ class Layout:
     def require_firewall_policy(self) -> str:
         if self.firewall_policy:
             return self.firewall_policy
+        if self.firewall_missing:
+            from wizard.errors import NotApplicable
+
+            raise NotApplicable(self.firewall_problem or "No host firewall policy was found.")
         raise UserError(self.firewall_problem or "No host firewall policy was found.")
+
+    @property
+    def firewall_missing(self) -> bool:
+        """No Cilium host policy at all (most repositories): the firewall step does not apply."""
+        return self.firewall_policy is None and (self.firewall_problem or "").startswith(NO_POLICY)
 
 
 def _git_top_level(start: Path) -> Path | None:
@@ -282,6 +308,10 @@ def discover(
         checked_path(root, components, folder=True)  # no symlinked folder: files would be written through it
     else:
         components = _components_dir(root, model, flux_rel)
+        if len(entries) > 1:
+            # a components folder several clusters share is never written with one cluster's values:
+            # this cluster's new components go to a folder of its own beside the shared ones
+            components = f"{components}/{entry.cluster}"
 
     # sops
     sops_config = ".sops.yaml" if (root / ".sops.yaml").is_file() else None
@@ -378,12 +408,13 @@ def _firewall(root: Path, idx: RepoIndex, paths: dict[str, str], applied: list[s
         return next(iter(found)), None
     if not found:
         return None, (
-            "No host firewall policy was found: edge-wizard looked, in the files your Flux "
+            f"{NO_POLICY}: edge-wizard looked, in the files your Flux "
             "Kustomizations apply, for a CiliumClusterwideNetworkPolicy whose nodeSelector selects "
             f"{CONTROL_PLANE_LABEL}. The firewall step only adds the 80/443 rule to that existing "
             "policy; it never creates a second policy, because a separate policy applied first would "
-            "lock the node down to 80/443 and cut off the Kubernetes and Talos APIs. Set "
-            "paths.firewall_policy in the answers file, or skip the firewall step."
+            "lock the node down to 80/443 and cut off the Kubernetes and Talos APIs. Without such a policy "
+            "the nodes' ports are not filtered by Cilium and the step has nothing to do; if your policy "
+            "lives elsewhere, set paths.firewall_policy in the answers file."
         )
     return None, (
         f"More than one host firewall policy selects control-plane nodes ({', '.join(sorted(found))}). Set "

@@ -20,13 +20,15 @@ from typing import Any
 
 from wizard import catalog, yamlio
 from wizard.answers import Answers
-from wizard.errors import WizardError
+from wizard.errors import NotApplicable, WizardError
 from wizard.plan import FileChange, Plan, Workspace
 from wizard.repo import Layout
 
 # removed: taken out again (`run STEP --remove`, recorded in the state file); `run` without step names
 # leaves it out, `run STEP` adds it back
-STATES = ("new", "changes", "up to date", "blocked", "removed")
+# not applicable: nothing to do on this repository (no Cilium host policy): left out of `run` without step
+# names; in place: what the cluster has does the step's job (another edge stack)
+STATES = ("new", "changes", "up to date", "in place", "not applicable", "blocked", "removed")
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,13 @@ def step_state(layout: Layout, answers: Answers, step: Any) -> StepRow:
         ws = _StateWorkspace(layout.root)
         with catalog.unrendered():
             sp = step.plan(Context(layout=layout, answers=answers, ws=ws))
-        state, problem = Plan(steps=[sp], changes=ws.changes()).step_state(step.name), ""
+        state, problem = Plan(steps=[sp], changes=ws.changes()).step_state(step.name), sp.in_place
         if state == "new" and step.name in (answers.removed or ()):
             state = "removed"
             problem = f"removed (run {step.name} --remove); `edge-wizard run {step.name}` adds it back"
-    except WizardError as exc:  # a step that cannot plan yet (missing answer, no policy, ...)
+    except NotApplicable as exc:
+        state, problem = "not applicable", str(exc)
+    except WizardError as exc:  # a step that cannot plan yet (missing answer, two policies, ...)
         state, problem = "blocked", str(exc)
     return StepRow(step.name, step.title, step.summary, state, problem)
 

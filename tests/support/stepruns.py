@@ -26,3 +26,21 @@ def written(repo: Path) -> dict[str, str]:
 
 def docs(repo: Path, rel: str) -> list[Any]:
     return yamlio.load_plain((repo / rel).read_text())
+
+
+FLUX_DIR = "manifests/cluster/flux-system"
+
+
+def apply_folder(repo: Path, folder: str = "apps", name: str = "apps") -> None:
+    """Make ``folder`` the cluster's: a Flux Kustomization ``name`` in the guide's Flux folder applies it
+    (a file no Flux Kustomization applies is not the cluster's)."""
+    (repo / FLUX_DIR / f"{name}.yaml").write_text(
+        f"apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n"
+        f"  namespace: flux-system\nspec:\n  interval: 10m\n  path: ./{folder}\n  prune: true\n"
+        "  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+    )
+    listing = repo / FLUX_DIR / "kustomization.yaml"
+    text = listing.read_text()
+    if f"{name}.yaml" not in text:
+        dash = "  - " if "\n  - " in text else "- "
+        listing.write_text(text.rstrip("\n") + f"\n{dash}{name}.yaml\n")

@@ -9,7 +9,7 @@ from wizard import doctor, repo
 from wizard.doctor import Finding
 
 from support.repos import git
-from support.stepruns import FW, run_cli
+from support.stepruns import FW, apply_folder, run_cli
 
 INFRA = "manifests/infrastructure"
 STEPS = ("ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test")
@@ -36,6 +36,7 @@ def _stage(root: Path, answers: Path, extra: str = "") -> None:
 def _blog(root: Path, cls: str) -> None:
     (root / "apps").mkdir(exist_ok=True)
     (root / "apps" / "blog.yaml").write_text(BLOG.format(cls=cls))
+    apply_folder(root)  # the cluster applies it
 
 
 def test_clean_traefik_stage_has_no_problem(guide_repo: Path, answers_file: Path) -> None:

@@ -169,3 +169,111 @@ __all__ = [
     "lists_resources",
     "place",
 ]
+
+
+# -- components found by what they are ------------------------------------------------------------------
+def found_release(ctx: Any, step: str, charts: tuple[str, ...], own_folder: str) -> Any | None:
+    """The one HelmRelease of ``charts`` this cluster applies from outside ``own_folder`` (the step's own
+    component folder), or None when there is none (the step writes its own). Two of them, or one beside
+    the step's own: UserError naming each (a second declaration is never written)."""
+    from wizard import stacks
+
+    found = stacks.releases(ctx.layout, charts)
+    mine = [r for r in found if r.path == own_folder or r.path.startswith(own_folder + "/")]
+    others = [r for r in found if r not in mine]
+    if not others:
+        return None
+    if mine or len(others) > 1:
+        listed = "; ".join(r.obj.describe() for r in [*mine, *others])
+        raise UserError(
+            f"This cluster installs {charts[0]} more than once ({listed}). Both would fight over the same "
+            f"cluster-wide objects, so the {step} step writes nothing. Keep one of them (delete the other "
+            "HelmRelease's document, or the Flux Kustomization that applies it), then run again."
+        )
+    return others[0]
+
+
+def set_dotted(mapping: Any, dotted: str, value: Any) -> tuple[Any, Any]:
+    """Set ``a.b.c`` in a round-trip mapping (creating mappings on the way); (old, new) as plain values."""
+    keys = dotted.split(".")
+    cur = mapping
+    for k in keys[:-1]:
+        nxt = cur.get(k) if isinstance(cur, dict) else None
+        if not isinstance(nxt, dict):
+            nxt = yamlio.CommentedMap()
+            cur[k] = nxt
+        cur = nxt
+    old = yamlio.to_plain(cur.get(keys[-1])) if keys[-1] in cur else _UNSET
+    if old != value:
+        cur[keys[-1]] = value
+    return old, value
+
+
+_UNSET = object()
+
+
+def adopt_release(
+    ctx: Any,
+    sp: StepPlan,
+    release: Any,
+    values: dict[str, Any],
+    *,
+    why: str,
+    migrate: Any = None,
+    attention: bool = True,
+) -> list[tuple[str, str, str]]:
+    """Manage only ``values`` (dotted keys under spec.values) of a HelmRelease the repository declares
+    where it declares it; everything else of it is the user's. Changes to it need their own
+    confirmation when ``attention`` (other apps depend on what it runs). Returns the changes."""
+    from wizard.steps.base import read_for_edit
+
+    rel = release.path
+    doc = read_for_edit(ctx, rel)
+    target = (
+        None
+        if doc is None
+        else next(
+            (d for d in doc.docs if isinstance(d, dict) and _ident(d)[:2] == ("HelmRelease", release.name)),
+            None,
+        )
+    )
+    if doc is None or target is None:
+        raise UserError(f"{release.describe()} could not be read back for editing. Fix the file and run again.")
+    before = yamlio.to_plain(doc.docs)
+    if migrate is not None:
+        migrate(target, rel, sp)
+    spec = target.get("spec")
+    if not isinstance(spec, dict):
+        raise UserError(f"{release.describe()} has no spec mapping. Fix the file and run again.")
+    if not isinstance(spec.get("values"), dict):
+        spec["values"] = yamlio.CommentedMap()
+    changes: list[tuple[str, str, str]] = []
+    for key, value in values.items():
+        old, new = set_dotted(spec["values"], key, value)
+        if old != new:
+            was = "(not set)" if old is _UNSET else repr(old) if isinstance(old, str) else str(old)
+            changes.append((f"values.{key}", was, repr(new) if isinstance(new, str) else str(new)))
+    if rel not in sp.paths:
+        sp.paths.append(rel)
+    if yamlio.to_plain(doc.docs) != before:
+        ctx.ws.write_doc(rel, doc, sp.step)
+    else:
+        ctx.ws.touch(rel, sp.step)
+    shared = ctx.layout.shared_with(rel)
+    if shared and changes:
+        sp.warnings.append(
+            f"{rel} is also applied for the cluster{'s' if len(shared) > 1 else ''} {', '.join(shared)}: the changes to "
+            f"{release.name} below apply there too (they hold nothing particular to this cluster)."
+        )
+    kust = release.obj.applier.ks
+    managed = ", ".join(values) or "nothing"
+    sp.notes.append(
+        f"{release.describe()} is adopted where it is (applied by the Flux Kustomization {kust.namespace}/{kust.name}): "
+        f"only {managed} {'is' if len(values) == 1 else 'are'} managed; {why}"
+    )
+    if changes and attention:
+        sp.attention_heading = sp.attention_heading or (
+            f"Changes to {release.describe()}, which this cluster already runs for other apps"
+        )
+        sp.attention.extend(f"{release.name} {path}: {was} -> {now}" for path, was, now in changes)
+    return changes

@@ -252,7 +252,10 @@ def flux_kustomization(
                 + (f"; `--split-flux-files` moves it to its own file {own}." if others else ".")
             )
     write_docs(ctx, step, rel, doc)
-    ensure_listed(ctx, step, layout.flux_kustomization_file, PurePosixPath(rel).name)
+    from wizard.steps.adopt import lists_resources
+
+    if lists_resources(ctx, layout.flux_dir):  # a folder without one is applied whole (Flux generates it)
+        ensure_listed(ctx, step, layout.flux_kustomization_file, PurePosixPath(rel).name)
     ctx.declared[name] = rel
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from wizard import catalog, yamlio
 from wizard.plan import StepPlan
-from wizard.steps.adopt import component_folder, place
+from wizard.steps.adopt import adopt_release, component_folder, found_release, place
 from wizard.steps.base import (
     Context,
     Step,
@@ -23,6 +23,7 @@ from wizard.steps.base import (
 NAMESPACE = "cert-manager"
 FOLDER = "cert-manager"
 RELEASE = "cert-manager"
+CHARTS = ("cert-manager",)
 
 
 def migrate_install_crds(existing: Any, rel: str, sp: StepPlan) -> None:
@@ -51,6 +52,18 @@ class CertManagerStep(Step):
     def plan(self, ctx: Context) -> StepPlan:
         sp = StepPlan(self.name, self.title)
         folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
+        found = found_release(ctx, self.name, CHARTS, folder)
+        if found is not None:
+            # the cluster's own cert-manager, whatever applies it: only what the edge needs of it
+            adopt_release(
+                ctx,
+                sp,
+                found,
+                {"crds.enabled": True},
+                why="the ClusterIssuers need its CRDs; its version, source and other values stay as they are.",
+                migrate=migrate_install_crds,
+            )
+            return sp
         release = helm_docs(ctx, "cert-manager", "manifests/cert-manager/cert-manager.yaml", self.name)
         files = place(ctx, sp, folder, "namespace.yaml", catalog.load_asset("manifests/cert-manager/namespace.yaml"))
         files += place(ctx, sp, folder, "cert-manager.yaml", release, migrate_install_crds)

@@ -15,10 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from wizard import catalog, controllers, yamlio
+from wizard.answers import STATE_FILE
 from wizard.controllers import INGRESS_NGINX, Controller
 from wizard.errors import UserError
 from wizard.plan import StepPlan
-from wizard.steps.adopt import component_folder, existing_doc, place
+from wizard.steps.adopt import adopt_release, component_folder, existing_doc, found_release, place
 from wizard.steps.base import (
     Context,
     Step,
@@ -51,13 +52,19 @@ class IngressStep(Step):
 
     def plan(self, ctx: Context) -> StepPlan:
         sp = StepPlan(self.name, self.title)
+        if _foreign_in_place(ctx, sp):
+            return sp
         ctrl = controllers.resolve(ctx.layout, ctx.answers)
         old = controllers.switching_from(ctx.layout, ctx.answers)
+        folder = component_folder(ctx, ctrl.kustomization, ctx.component(ctrl.folder))
+        found = found_release(ctx, self.name, (ctrl.chart,), folder) if old is None else None
+        if found is not None:
+            self._adopt(ctx, sp, ctrl, found)
+            return sp
         if ctrl.warning:
             sp.warnings.append(" ".join(ctx.cat["warnings"][ctrl.warning].split()))
         if ctrl is INGRESS_NGINX:
             sp.warnings.append(NGINX_HOST_PORTS)
-        folder = component_folder(ctx, ctrl.kustomization, ctx.component(ctrl.folder))
         ns = catalog.load_asset("manifests/ingress/namespace.yaml")
         ns.docs[0]["metadata"]["name"] = ctrl.namespace
         release = helm_docs(ctx, ctrl.chart, ctrl.asset, self.name)
@@ -80,6 +87,33 @@ class IngressStep(Step):
         if old is not None:
             self._remove(ctx, sp, old)
         return sp
+
+    # -- a controller installed elsewhere -------------------------------------------------------
+    def _adopt(self, ctx: Context, sp: StepPlan, ctrl: Controller, found: Any) -> None:
+        """The controller's HelmRelease where the repository declares it (another Flux Kustomization
+        applies it): only the values that put it on the nodes' 80/443 are managed, and its namespace
+        gets the privileged PodSecurity label; changes need their own confirmation."""
+        if ctrl.warning:
+            sp.warnings.append(" ".join(ctx.cat["warnings"][ctrl.warning].split()))
+        if ctrl is INGRESS_NGINX:
+            sp.warnings.append(NGINX_HOST_PORTS)
+        release = yamlio.require_doc(helm_docs(ctx, ctrl.chart, ctrl.asset, self.name).docs, "HelmRelease")
+        if ctrl is controllers.TRAEFIK:
+            self._traefik_values(ctx, sp, release, None)
+        values = dict(flatten(yamlio.to_plain(release["spec"]["values"])))
+        adopt_release(
+            ctx,
+            sp,
+            found,
+            values,
+            why="it must run on each node's ports 80/443 in the host network for the edge; its other values stay.",
+        )
+        if sp.attention:
+            sp.attention_heading = (
+                f"Changes to {found.describe()}: they roll its controller pods on every node and apply to every "
+                "Ingress it serves"
+            )
+        _label_namespace(ctx, sp, found.namespace or ctrl.namespace)
 
     # -- Traefik -----------------------------------------------------------------------------
     def _traefik_values(self, ctx: Context, sp: StepPlan, rel: Any, old: Controller | None) -> None:
@@ -233,3 +267,82 @@ def switch_note(layout: Any) -> str:
         listed = "; ".join(f"{name} in {path}: {', '.join(anns)}" for path, name, anns in bad)
         text += f" These Ingresses use nginx annotations Traefik does not support, which stop having effect: {listed}."
     return text
+
+
+def _foreign_in_place(ctx: Context, sp: StepPlan) -> bool:
+    """Another edge stack (one edge-wizard does not write) already serves the cluster: nothing else goes
+    on 80/443. True when the step has nothing to write (in place); UserError when the answers ask for
+    a controller beside it."""
+    other = controllers.foreign(ctx.layout)
+    if other is None or controllers.installed(ctx.layout) is not None:
+        return False
+    if ctx.answers.ingress_controller:
+        chosen = controllers.get(ctx.answers.ingress_controller)
+        raise UserError(
+            f"ingress_controller is {chosen.name}, but {other.describe()} already serves this cluster's edge. "
+            f"{chosen.title} on the nodes' ports 80/443 beside it would not start (or would take them from it), so "
+            "the ingress step writes nothing. Leave ingress_controller out of the answers (and the state file "
+            f"{STATE_FILE}) to keep {other.stack.title}, or remove {other.stack.title} first."
+        )
+    how = (
+        f"IngressClass {other.ingress_class}"
+        if other.serves_ingress
+        else "Gateway API routes only (GatewayClass " + ", ".join(other.gateway_classes or ("?",)) + ")"
+    )
+    sp.in_place = (
+        f"{other.describe()} serves this cluster's edge ({how}): nothing else goes on the nodes' ports 80/443, "
+        "and the issuers and the smoke test use it."
+    )
+    sp.notes.append(sp.in_place)
+    return True
+
+
+def _label_namespace(ctx: Context, sp: StepPlan, namespace: str) -> None:
+    """The privileged PodSecurity label on the controller's Namespace where the cluster declares it."""
+    model = ctx.layout.model
+    objs = [o for o in model.objects(ctx.layout.index, {"Namespace"}) if o.name == namespace] if model else []
+    if not objs:
+        sp.warnings.append(
+            f"The Namespace {namespace} is not declared in the repository, so edge-wizard cannot give it the label "
+            "pod-security.kubernetes.io/enforce: privileged that a controller in the host network needs under "
+            f"PodSecurity baseline (Talos' default). Add it: kubectl label namespace {namespace} "
+            "pod-security.kubernetes.io/enforce=privileged, or declare the Namespace in the repository."
+        )
+        return
+    from wizard.steps.base import read_for_edit
+
+    rel = objs[0].path
+    doc = read_for_edit(ctx, rel)
+    ns_doc = next(
+        (
+            d
+            for d in (doc.docs if doc else [])
+            if isinstance(d, dict)
+            and d.get("kind") == "Namespace"
+            and (d.get("metadata") or {}).get("name") == namespace
+        ),
+        None,
+    )
+    if doc is None or ns_doc is None:
+        return
+    before = yamlio.to_plain(doc.docs)
+    meta = ns_doc.setdefault("metadata", yamlio.CommentedMap())
+    labels = meta.get("labels")
+    if not isinstance(labels, dict):
+        labels = meta["labels"] = yamlio.CommentedMap()
+    labels["pod-security.kubernetes.io/enforce"] = "privileged"
+    if yamlio.to_plain(doc.docs) != before:
+        ctx.ws.write_doc(rel, doc, sp.step)
+        if rel not in sp.paths:
+            sp.paths.append(rel)
+
+
+def flatten(values: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, leaf) of a plain mapping; lists and scalars are leaves."""
+    out: list[tuple[str, Any]] = []
+    if isinstance(values, dict) and values:
+        for k, v in values.items():
+            out += flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    elif prefix:
+        out.append((prefix, values))
+    return out

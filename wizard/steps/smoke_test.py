@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from wizard import catalog, controllers, yamlio
 from wizard.errors import UserError
 from wizard.plan import StepPlan
@@ -15,6 +17,7 @@ from wizard.steps.base import (
     helm_docs,
     write_docs,
 )
+from wizard.steps.cluster_issuers import issuer_names
 
 NAMESPACE = "podinfo"
 FOLDER = "smoke-test"
@@ -38,26 +41,40 @@ class SmokeTestStep(Step):
     def plan(self, ctx: Context) -> StepPlan:
         self.require(ctx)
         sp = StepPlan(self.name, self.title)
+        _refuse_gateway_only(ctx)
         host = ctx.answers.resolved_host
         folder = ctx.component(FOLDER)
+        namespace = smoke_namespace(ctx.layout, folder)
         docs = helm_docs(ctx, "podinfo", "manifests/smoke-test/podinfo.yaml")
-        ing = yamlio.require_doc(docs.docs, "HelmRelease")["spec"]["values"]["ingress"]
+        for d in docs.docs:
+            d["metadata"]["namespace"] = namespace
+        release = yamlio.require_doc(docs.docs, "HelmRelease")
+        release["spec"]["chart"]["spec"]["sourceRef"]["namespace"] = namespace
+        ing = release["spec"]["values"]["ingress"]
         ctrl = controllers.resolve(ctx.layout, ctx.answers)
-        ing["className"] = ctrl.ingress_class
-        ing["annotations"]["cert-manager.io/cluster-issuer"] = ctx.answers.smoke_test_issuer
+        ing["className"] = controllers.ingress_class(ctx.layout, ctx.answers)
+        issuer = issuer_names(ctx).get(ctx.answers.smoke_test_issuer, ctx.answers.smoke_test_issuer)
+        ing["annotations"]["cert-manager.io/cluster-issuer"] = issuer
+        if namespace != NAMESPACE:
+            sp.notes.append(
+                f"The smoke test runs in the namespace {namespace}: {NAMESPACE} is already used by an app of this "
+                "cluster, and removing the smoke test must never touch it."
+            )
         annotation = ctx.cat["external_dns_hostname_annotation"]
         for key in [k for k in ing["annotations"] if "external-dns" in k and k != annotation]:
             del ing["annotations"][key]
         ing["annotations"][annotation] = host
         ing["hosts"][0]["host"] = host
         ing["tls"][0]["hosts"][0] = host
-        write_docs(ctx, sp, f"{folder}/namespace.yaml", catalog.load_asset("manifests/smoke-test/namespace.yaml"))
+        ns_doc = catalog.load_asset("manifests/smoke-test/namespace.yaml")
+        ns_doc.docs[0]["metadata"]["name"] = namespace
+        write_docs(ctx, sp, f"{folder}/namespace.yaml", ns_doc)
         write_docs(ctx, sp, f"{folder}/podinfo.yaml", docs)
         for f in ("namespace.yaml", "podinfo.yaml"):
             ensure_listed(ctx, sp, f"{folder}/kustomization.yaml", f)
         deps = tuple(
             d
-            for d in (ctrl.kustomization, "cluster-issuers")
+            for d in dict.fromkeys((ctrl.kustomization, *_applying(ctx)))
             if d in ctx.declared or (d in ctx.layout.kustomizations and not _removed(ctx, d))
         )
         flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="smoke-test", depends_on=deps)
@@ -102,3 +119,48 @@ class SmokeTestStep(Step):
         if ks is not None:
             drop_flux_kustomization(ctx, ks.file, name, self.name)
         return sp
+
+
+def smoke_namespace(layout: Any, folder: str) -> str:
+    """The smoke test's namespace: the one its folder already declares, else ``podinfo`` unless an app of
+    the cluster uses that namespace (the official example's podinfo), then ``edge-smoke-test``."""
+    idx = layout.index
+    for d in idx.docs(f"{folder}/namespace.yaml"):
+        if d.kind == "Namespace" and d.name:
+            return str(d.name)
+    model = layout.model
+    if model is None:
+        return NAMESPACE
+    for o in model.objects(idx, _NAMESPACED_KINDS | {"Namespace"}):
+        if o.path.startswith(folder + "/"):
+            continue
+        if (o.kind == "Namespace" and o.name == NAMESPACE) or (o.kind != "Namespace" and o.namespace == NAMESPACE):
+            return OWN_NAMESPACE
+    return NAMESPACE
+
+
+OWN_NAMESPACE = "edge-smoke-test"
+_NAMESPACED_KINDS = frozenset({"HelmRelease", "HelmRepository", "OCIRepository", "Deployment", "Service", "Ingress"})
+
+
+def _applying(ctx: Context) -> tuple[str, ...]:
+    """The Flux Kustomizations the smoke test waits for: the issuers' (the wizard's, else the one applying
+    the cluster's issuers) and the controller's when it is the wizard's."""
+    from wizard import stacks
+
+    out = ["cluster-issuers"]
+    for i in stacks.issuers(ctx.layout):
+        if i.obj.applier.ks.namespace == "flux-system":
+            out.append(i.obj.applier.ks.name)
+    return tuple(dict.fromkeys(out))
+
+
+def _refuse_gateway_only(ctx: Context) -> None:
+    other = controllers.foreign(ctx.layout)
+    if other is None or other.serves_ingress or controllers.installed(ctx.layout) is not None:
+        return
+    raise UserError(
+        f"{other.describe()} serves this cluster's edge through Gateway API routes only, so the smoke test's "
+        "Ingress would never be served. edge-wizard does not write the smoke test as an HTTPRoute yet; leave this "
+        "step out (run --skip smoke-test)."
+    )

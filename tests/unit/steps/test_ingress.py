@@ -10,7 +10,7 @@ import pytest
 from wizard.frontends.cli import main
 
 from support.repos import git
-from support.stepruns import FW, docs, run_cli, written
+from support.stepruns import FW, apply_folder, docs, run_cli, written
 
 INFRA = "manifests/infrastructure"
 FLUX = "manifests/cluster/flux-system"
@@ -134,6 +134,7 @@ def _nginx_repo(repo: Path, answers_file: Path, tmp_path: Path) -> None:
         "    nginx.ingress.kubernetes.io/configuration-snippet: 'more_set_headers X: y;'\n"
         "spec:\n  ingressClassName: nginx\n  rules: []\n"
     )
+    apply_folder(repo)  # the app is the cluster's: a Flux Kustomization applies its folder
     _commit(repo)
 
 
@@ -191,6 +192,7 @@ def test_switch_refuses_an_ingress_nginx_it_did_not_write(
         "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: my-nginx\n  namespace: x\n"
         "spec:\n  chart:\n    spec:\n      chart: ingress-nginx\n"
     )
+    apply_folder(guide_repo)
     _commit(guide_repo)
     answers = _answers(tmp_path, answers_file, "ingress_controller: traefik\n")
     assert run_cli(guide_repo, answers, "ingress") == 2

@@ -24,6 +24,9 @@ def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
     d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
     p.add_argument("--repo", metavar="PATH", help="the Flux repository (default: the git top level of the cwd)", **d)
     p.add_argument("--answers", metavar="FILE", help="answers file (YAML; see README)", **d)
+    p.add_argument(
+        "--cluster", metavar="NAME", help="the cluster to set up, in a repository holding several (clusters/NAME)", **d
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per line (schema: README)", **d)
     p.add_argument("--debug", action="store_true", help="show tracebacks", **d)
 

@@ -29,6 +29,9 @@ def drive(events: AsyncIterator[ev.Event], out: Out) -> int:
 def options(args: argparse.Namespace, **extra: Any) -> Any:
     from wizard.flow import Options
 
+    cluster = getattr(args, "cluster", None)
+    if cluster and "overrides" not in extra:
+        extra["overrides"] = {"cluster": cluster}
     return Options(
         repo=getattr(args, "repo", None),
         answers_file=getattr(args, "answers", None),

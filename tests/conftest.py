@@ -12,6 +12,8 @@ import pytest
 TESTS = Path(__file__).parent
 sys.path.insert(0, str(TESTS))
 
+from wizard import catalog  # noqa: E402
+
 from support.repos import ANSWERS, make_guide_repo  # noqa: E402
 
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -74,3 +76,19 @@ def answers_file(tmp_path: Path) -> Path:
     p = tmp_path / "answers.yaml"
     p.write_text(ANSWERS, encoding="utf-8")
     return p
+
+
+@pytest.fixture
+def _fresh_cache():
+    """The catalog read afresh before and after the test (for tests of overlays)."""
+    catalog._catalog.cache_clear()
+    yield
+    catalog._catalog.cache_clear()
+
+
+@pytest.fixture
+def _default_sops_locations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """age-keygen present; sops's key file and config at their default places (no XDG_CONFIG_HOME, SOPS_CONFIG)."""
+    require_tool("age-keygen")
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("SOPS_CONFIG", raising=False)

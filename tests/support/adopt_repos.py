@@ -30,6 +30,7 @@ from support.repos import git, make_guide_repo
 
 FLUX = "manifests/cluster/flux-system"
 INFRA = "manifests/infrastructure"
+ED = f"{INFRA}/external-dns"
 OLD_TOKEN = "legacyDnsHetznerToken0123456789"  # the dns.hetzner.com token of 2023 (a fake)
 WEBHOOK_TOKEN = "legacyWebhookToken0123456789"
 

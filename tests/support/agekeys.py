@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,3 +32,7 @@ def make_age_key(folder: Path, name: str = "age.agekey", *, age_keygen: str | No
         line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("AGE-SECRET-KEY-")
     )
     return AgeKey(path=path, recipient=recipient, identity=identity)
+
+
+def default_key_path() -> Path:
+    return Path(os.environ["HOME"]) / ".config" / "sops" / "age" / "keys.txt"

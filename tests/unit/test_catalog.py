@@ -9,21 +9,10 @@ import pytest
 
 from wizard import catalog
 from wizard.errors import UserError
-from wizard.frontends.cli import main
 
+from support.catalogs import overlay
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    catalog._catalog.cache_clear()
-    yield
-    catalog._catalog.cache_clear()
-
-
-def overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
-    p = tmp_path / "overlay.yaml"
-    p.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("EDGE_WIZARD_CATALOG", str(p))
-    return p
+pytestmark = pytest.mark.usefixtures("_fresh_cache")  # the catalog read afresh (tests/conftest.py)
 
 
 def test_the_built_in_catalog_is_valid_and_typed() -> None:
@@ -52,12 +41,3 @@ def test_an_overlay_typo_is_named_with_file_and_key(
     with pytest.raises(UserError) as info:
         catalog.catalog()
     assert fragment in info.value.message and str(path) in info.value.message
-
-
-def test_the_cli_says_it_in_one_paragraph_and_exits_2(
-    guide_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    overlay(tmp_path, monkeypatch, "charts:\n  cert-manager:\n    vresion: x\n")
-    assert main(["plan", "cert-manager", "--repo", str(guide_repo)]) == 2
-    err = capsys.readouterr().err
-    assert "vresion" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -26,24 +26,15 @@ from wizard.sopsconfig import PENDING_RECIPIENT, plan_sops_config
 from wizard.steps import NAMES
 
 from conftest import require_tool
-from support.agekeys import make_age_key
+from support.agekeys import default_key_path, make_age_key
 from support.repos import git, make_guide_repo
+
+pytestmark = pytest.mark.usefixtures("_default_sops_locations")  # tests/conftest.py
 
 PROBE = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 REGEX = r"^manifests/.*\.ya?ml$"
 R1 = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 R2 = "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"
-
-
-@pytest.fixture(autouse=True)
-def _tools(monkeypatch: pytest.MonkeyPatch) -> None:
-    require_tool("age-keygen")
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
-    monkeypatch.delenv("SOPS_CONFIG", raising=False)
-
-
-def default_key_path() -> Path:
-    return Path(os.environ["HOME"]) / ".config" / "sops" / "age" / "keys.txt"
 
 
 def engine(repo: Path, answers: Path) -> Engine:
@@ -405,46 +396,6 @@ def test_no_key_is_created_when_sops_yaml_already_works(tmp_path: Path, answers_
     assert not any("No age key" in w for w in plan.warnings)
     assert prerequisite_actions(e.layout, e.answers).prepare == []
     assert not default_key_path().exists()
-
-
-def test_cli_run_yes_no_cluster_creates_key_and_config_and_prints_the_command(
-    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    require_tool("sops")
-    if "cluster" not in RunOptions.__dataclass_fields__:
-        pytest.skip("needs the engine/cli patch from the prerequisites report (--no-cluster)")
-    from wizard.frontends.cli import main
-
-    repo = make_guide_repo(tmp_path / "repo", style="2024")
-    monkeypatch.setenv("T", "tok3n-prereq-cli-0123456789")
-    rc = main(
-        [
-            "run",
-            "prerequisites",
-            "external-dns",
-            "--repo",
-            str(repo),
-            "--answers",
-            str(answers_file),
-            "--yes",
-            "--no-commit",
-            "--no-watch",
-            "--no-cluster",
-            "--token-env",
-            "T",
-            "--skip-token-check",
-        ]
-    )
-    out = capsys.readouterr()
-    assert rc == 0, out.err
-    key_file = default_key_path()
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    recipient = agekey.recipients_of(key_file)[0]
-    assert f"age: {recipient}\n" in (repo / ".sops.yaml").read_text()
-    assert (
-        f"kubectl -n flux-system create secret generic sops-age --from-file=age.agekey={key_file}" in out.out + out.err
-    )
-    assert "AGE-SECRET-KEY" not in out.out + out.err
 
 
 def test_the_printed_command_never_names_a_key_file_that_is_not_there(

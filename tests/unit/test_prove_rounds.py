@@ -5,24 +5,18 @@ token; and `verify --token-env` reading it without the token reaching the output
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-from pathlib import Path
 
 import pytest
 
-from wizard.frontends.cli import main
 from wizard.prove.cluster import ClusterView, last_error, pod_state
 from wizard.prove.rounds import ProveOptions, Round, Target, _record
 
 from support.fakedns import FakeProviderAPI
-from support.repos import make_guide_repo
+from support.proofrecords import OWNER, TOKEN
+from support.proofrecords import set_records as _sets
 
-TOKEN = "good-token"
 HOST = "podinfo.apps.k8s.example.com"
-OWNER = "k8s.example.com"
-REGISTRY = f'"heritage=external-dns,external-dns/owner={OWNER},external-dns/resource=ingress/podinfo/podinfo"'
 
 
 @pytest.fixture(params=["hetzner", "cloudflare"])
@@ -33,13 +27,6 @@ def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
         monkeypatch.setenv(var, fake.url)
         fake.provider = request.param
         yield fake
-
-
-def _sets(api: FakeProviderAPI, address: str = "203.0.113.7", txt: str | None = REGISTRY) -> None:
-    sets = api.rrsets.setdefault("example.com", {})
-    sets[("podinfo.apps.k8s", "A")] = {"ttl": 60, "records": [{"value": address}]}
-    if txt is not None:
-        sets[("a-podinfo.apps.k8s", "TXT")] = {"ttl": 60, "records": [{"value": txt}]}
 
 
 def _check(api: FakeProviderAPI, *, token: str | None = TOKEN, nodes: tuple[str, ...] = ()) -> tuple[Round, dict]:
@@ -95,28 +82,6 @@ def test_no_token_skips_the_provider(api: FakeProviderAPI) -> None:
     _, c = _check(api, token=None)
     assert c["status"] == "skip" and "--token-env" in c["seen"]
     assert not api.requests
-
-
-def test_verify_token_env_reads_the_record_and_never_prints_the_token(
-    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    repo = make_guide_repo(tmp_path / "repo")
-    with FakeProviderAPI(tokens=(TOKEN,)) as fake:
-        fake.start()
-        monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", fake.url)
-        monkeypatch.setenv("T", TOKEN)
-        _sets(fake)
-        out, err = io.StringIO(), io.StringIO()
-        argv = ["verify", "--repo", str(repo), "--answers", str(answers_file), "--no-cluster", "--token-env", "T"]
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = main([*argv, "--resolver", "127.0.0.1:1", "--timeout", "1s", "--json"])
-        seen = [r for r in fake.requests if r.path.endswith("/rrsets")]
-    records = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
-    record = next(r for r in records if r.get("event") == "ProofCheck" and r["check"] == "record")
-    assert record["status"] == "ok", record
-    assert seen and all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in seen)
-    assert rc in (1, 3)  # nothing answers HTTPS here: the other checks fail, the record was proven
-    assert TOKEN not in out.getvalue() + err.getvalue()
 
 
 def test_external_dns_pod_state_and_last_error_for_the_diagnosis() -> None:

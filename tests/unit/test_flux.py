@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from wizard import events as ev
 from wizard.flux import objects_for, parse_duration, root_kustomization, smoke_url
 from wizard.flux import status as st
 from wizard.flux.targets import WORKLOADS
@@ -362,3 +363,24 @@ def test_workloads_are_found_by_either_instance_label_convention() -> None:
     t = Target(WORKLOADS, "traefik", "traefik", release="traefik")
     assert instance_values(t) == ("traefik", "traefik-traefik")
     assert instance_values(Target(WORKLOADS, "n" * 40, "r", release="r" * 40))[1] == ("r" * 40 + "-" + "n" * 40)[:63]
+
+
+def test_timeout_reason_is_never_empty_when_only_workloads_are_missing() -> None:
+    from wizard.flux.follow import Run
+    from wizard.flux.targets import WORKLOADS, Target
+
+    hr = Target("HelmRelease", "smoke-test", "podinfo")
+    wl = Target(WORKLOADS, "smoke-test", "podinfo", after=(hr.key,), release="podinfo")
+    run = Run(watcher=None, targets=[hr, wl], sha=None, timeout=1.0)  # type: ignore[arg-type]
+    ready = {hr.key: ev.ObjectState(kind="HelmRelease", namespace="smoke-test", name="podinfo", phase="ready")}
+    pending = run._pending(ready)
+    assert pending and all(reason for _, reason in pending), pending
+    assert "workloads of HelmRelease smoke-test/podinfo" in pending[0][0]
+
+
+def test_gone_verdict() -> None:
+    assert st.gone_verdict("HelmRelease", None).phase == st.READY
+    deleting = {"metadata": {"name": "podinfo", "deletionTimestamp": "2026-12-02T03:00:00Z"}}
+    v = st.gone_verdict("HelmRelease", deleting)
+    assert v.phase == st.PROGRESSING and "uninstalling" in v.message
+    assert st.gone_verdict("Kustomization", {"metadata": {"name": "smoke-test"}}).phase == st.WAITING

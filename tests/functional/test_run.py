@@ -96,24 +96,6 @@ def test_kustomization_of_no_source_in_another_file_is_refused_naming_it(
     assert snapshot(r) == before
 
 
-def test_steps_command_reports_states(guide_repo: Path, answers_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import json
-
-    assert run_cli(guide_repo, answers_file, "ingress") == 0
-    capsys.readouterr()
-    assert main(["steps", "--repo", str(guide_repo), "--json"]) == 0
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert records[-1]["event"] == "Done"
-    rows = {r["step"]: r["state"] for r in records if r["event"] == "StepRow"}
-    assert rows["ingress"] == "up to date"
-    assert rows["firewall"] == "changes"
-    assert rows["cert-manager"] == "new"
-
-
-def test_plan_exit_code_reports_changes(guide_repo: Path, answers_file: Path) -> None:
-    assert main(["plan", "ingress", "--repo", str(guide_repo), "--answers", str(answers_file), "--exit-code"]) == 1
-
-
 def test_run_without_yes_and_without_tty_refuses(guide_repo: Path, answers_file: Path) -> None:
     before = snapshot(guide_repo)
     res = subprocess.run(

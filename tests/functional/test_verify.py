@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_golden import _validate
 
+from functional.test_golden import _validate
 from wizard.events import json_schema
 from wizard.frontends.cli import main
 
@@ -24,6 +24,10 @@ from support.edgeservers import (
     closed_port,
     make_ca,
 )
+from support.fakedns import FakeProviderAPI
+from support.proofrecords import TOKEN
+from support.proofrecords import set_records as _sets
+from support.repos import make_guide_repo
 
 HOST = "podinfo.apps.example.com"
 
@@ -194,3 +198,25 @@ def test_a_file_that_is_not_pem_as_ca_bundle(tmp_path: Path, dns_ok: AddressDNS)
     bundle.write_text("not a certificate\n", encoding="utf-8")
     rc, recs, _ = verify(tmp_path, "--resolver", dns_ok.resolver, "--ca-bundle", str(bundle), "--timeout", "1s")
     assert rc == 2 and "cannot read it as PEM certificates" in recs[-1]["message"]
+
+
+def test_verify_token_env_reads_the_record_and_never_prints_the_token(
+    tmp_path: Path, answers_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_guide_repo(tmp_path / "repo")
+    with FakeProviderAPI(tokens=(TOKEN,)) as fake:
+        fake.start()
+        monkeypatch.setenv("EDGE_WIZARD_HETZNER_API", fake.url)
+        monkeypatch.setenv("T", TOKEN)
+        _sets(fake)
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["verify", "--repo", str(repo), "--answers", str(answers_file), "--no-cluster", "--token-env", "T"]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            rc = main([*argv, "--resolver", "127.0.0.1:1", "--timeout", "1s", "--json"])
+        seen = [r for r in fake.requests if r.path.endswith("/rrsets")]
+    records = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    record = next(r for r in records if r.get("event") == "ProofCheck" and r["check"] == "record")
+    assert record["status"] == "ok", record
+    assert seen and all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in seen)
+    assert rc in (1, 3)  # nothing answers HTTPS here: the other checks fail, the record was proven
+    assert TOKEN not in out.getvalue() + err.getvalue()

@@ -11,7 +11,6 @@ import pytest
 
 from wizard import yamlio
 from wizard.engine import Engine
-from wizard.flux import status as st
 from wizard.flux.targets import objects_for, removed_objects
 from wizard.frontends.cli import main
 
@@ -145,11 +144,3 @@ def test_the_watch_follows_what_the_removal_prunes_until_it_is_gone(repo, answer
     assert not any(t.kind == "Certificate" for t in targets)  # nothing of the smoke test is waited for
     # a plan that writes the smoke test removes nothing
     assert removed_objects(engine.plan(["smoke-test"])) == []
-
-
-def test_gone_verdict() -> None:
-    assert st.gone_verdict("HelmRelease", None).phase == st.READY
-    deleting = {"metadata": {"name": "podinfo", "deletionTimestamp": "2026-12-02T03:00:00Z"}}
-    v = st.gone_verdict("HelmRelease", deleting)
-    assert v.phase == st.PROGRESSING and "uninstalling" in v.message
-    assert st.gone_verdict("Kustomization", {"metadata": {"name": "smoke-test"}}).phase == st.WAITING

@@ -13,7 +13,7 @@ from wizard import yamlio
 from wizard.engine import Engine
 from wizard.errors import UserError
 from wizard.frontends.cli import main
-from wizard.sops import SopsSecretWriter, can_cluster_key_decrypt, glob_to_regex, resolve
+from wizard.sops import SopsSecretWriter, can_cluster_key_decrypt, resolve
 
 from conftest import find_tool, require_tool
 from support.agekeys import AgeKey, make_age_key
@@ -422,8 +422,3 @@ def test_rule_matching_first_match_wins_relative_to_the_config(tmp_path: Path, a
     assert resolve(repo, SECRET).rel == SECRET
     with pytest.raises(UserError, match="does not cover stringData"):
         resolve(repo, "manifests/other/x.yaml")  # falls to the catch-all rule #2
-
-
-def test_glob_to_regex() -> None:
-    assert glob_to_regex("manifests/*.yaml") == r"manifests/.*\.yaml$"
-    assert glob_to_regex("**/*.enc.yaml") == r".*/.*\.enc\.yaml$"

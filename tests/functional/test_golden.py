@@ -1,5 +1,5 @@
 """Golden files: what `edge-wizard steps`, `plan` and `run` print, as plain lines and as --json, on
-a fixed guide repository. A change to any output is a visible diff in tests/unit/golden/ (update
+a fixed guide repository. A change to any output is a visible diff in tests/functional/golden/ (update
 with EDGE_WIZARD_UPDATE_GOLDEN=1 after reading the diff). Every --json record is checked against
 the one documented schema (wizard.events.json_schema)."""
 

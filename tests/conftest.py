@@ -1,9 +1,11 @@
-"""Shared fixtures: guide-shaped repositories, isolation from the developer's config, tools."""
+"""Shared fixtures: guide-shaped repositories, isolation from the developer's config, tools.
+
+Fixtures only: the helpers are in tests/support/ (the tools: support/tools.py), and no test
+module imports a conftest (tests/test_layout.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -15,33 +17,7 @@ sys.path.insert(0, str(TESTS))
 from wizard import catalog  # noqa: E402
 
 from support.repos import ANSWERS, make_guide_repo  # noqa: E402
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def tools_bin() -> Path | None:
-    env = os.environ.get("EDGE_WIZARD_TOOLS_BIN")
-    return Path(env) if env else None
-
-
-def find_tool(name: str) -> str | None:
-    b = tools_bin()
-    if b and (b / name).is_file():
-        return str(b / name)
-    return shutil.which(name)
-
-
-def require_tool(name: str) -> str:
-    path = find_tool(name)
-    if path:
-        return path
-    msg = (
-        f"{name} not found: build the test tools with `bash tests/tools/build.sh basic` "
-        "and set EDGE_WIZARD_TOOLS_BIN (make test does both)"
-    )
-    if CI:
-        pytest.fail(msg)
-    pytest.skip(msg)
+from support.tools import require_tool, tools_bin  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

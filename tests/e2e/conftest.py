@@ -14,7 +14,6 @@ A missing tool or pod network skips the tier, or fails it under CI=true.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,22 +22,13 @@ import pytest
 from .chartrepo import ChartRepo
 from .cluster import ControlPlane, missing_binaries, pod_network_missing
 from .edge import EdgeServices, EdgeStack
+from support.tools import built_tools_bin as tools_bin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: end-to-end tests against a local control plane (slow)")
-
-
-def tools_bin() -> Path:
-    env = os.environ.get("EDGE_WIZARD_TOOLS_BIN")
-    if env:
-        return Path(env)
-    out = subprocess.run(
-        ["bash", str(REPO_ROOT / "tests/tools/build.sh"), "--print-bin"], capture_output=True, text=True, check=True
-    ).stdout
-    return Path(out.strip().splitlines()[-1])
 
 
 def _unavailable(reason: str) -> None:

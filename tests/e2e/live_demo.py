@@ -29,12 +29,12 @@ sys.path[:0] = [str(REPO_ROOT / "tests"), str(REPO_ROOT)]
 
 from tests.e2e.chartrepo import ChartRepo  # noqa: E402
 from tests.e2e.cluster import ControlPlane, missing_binaries, pod_network_missing  # noqa: E402
-from tests.e2e.conftest import tools_bin  # noqa: E402
 from tests.e2e.edge import TOKEN, EdgeServices, EdgeStack  # noqa: E402
 from tests.e2e.stage import bootstrap  # noqa: E402
 
 from support.agekeys import make_age_key  # noqa: E402
 from support.githttp import GitHTTPServer  # noqa: E402
+from support.tools import built_tools_bin as tools_bin  # noqa: E402
 
 HOST = "podinfo.apps.k8s.example.com"
 

@@ -25,9 +25,9 @@ from wizard.frontends import cli
 
 from .edge import TOKEN, EdgeStack
 from .stage import bootstrap, clear_conflicts, poll
-from conftest import require_tool
 from support.agekeys import make_age_key
 from support.repos import ANSWERS, git
+from support.tools import require_tool
 
 pytestmark = pytest.mark.e2e
 

@@ -30,9 +30,9 @@ from wizard.kube import KubeConnector
 from wizard.outside import ensure_no_pending, prerequisite_actions
 from wizard.plan import atomic_write
 
-from .conftest import tools_bin
 from .stage import poll
 from support.repos import ANSWERS, git, make_guide_repo
+from support.tools import built_tools_bin as tools_bin
 
 pytestmark = pytest.mark.e2e
 TOKEN = "e2e-Prereq-T0ken-0123456789abcdef"

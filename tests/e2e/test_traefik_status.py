@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from .chartrepo import CHARTS_SRC as CHARTS  # the one place that finds the upstream charts
-from .conftest import tools_bin
 from .stage import bootstrap, clear_conflicts, namespace, poll
+from support.tools import built_tools_bin as tools_bin
 
 pytestmark = pytest.mark.e2e
 

@@ -20,10 +20,10 @@ from wizard import repo as repo_mod
 from wizard import yamlio
 from wizard.frontends.cli import main
 
-from conftest import require_tool
 from support.adopt_repos import ED, FLUX, INFRA, OLD_TOKEN, make_mature_repo, make_part_iv_repo
 from support.agekeys import make_age_key
 from support.repos import ANSWERS, git, snapshot
+from support.tools import require_tool
 
 TOKEN = "adoptTestToken0123456789"
 RUN = ["--yes", "--no-commit", "--no-push", "--no-watch", "--skip-token-check"]

@@ -23,10 +23,10 @@ import pytest
 
 from wizard.frontends.cli import main
 
-from conftest import require_tool
 from support.agekeys import make_age_key
 from support.clones import Clone, http_clone
 from support.repos import git
+from support.tools import require_tool
 
 TOKEN = "hcloud-ChildEnvTokenValue-0123456789abcdef"
 

@@ -17,10 +17,10 @@ import pytest
 from wizard import doctor
 from wizard.doctor import Finding
 
-from conftest import require_tool
 from support.agekeys import make_age_key
 from support.doctor import findings, only
 from support.repos import ANSWERS, make_guide_repo
+from support.tools import require_tool
 
 FLUX = "manifests/cluster/flux-system"
 INFRA = "manifests/infrastructure"

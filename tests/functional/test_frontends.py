@@ -133,7 +133,7 @@ def normalised(records: list[dict], repo: Path) -> list[dict]:
 
 
 def decrypt(repo: Path) -> str:
-    from conftest import require_tool
+    from support.tools import require_tool
 
     return subprocess.run(
         [require_tool("sops"), "decrypt", SECRET], cwd=repo, capture_output=True, text=True, check=True
@@ -143,9 +143,9 @@ def decrypt(repo: Path) -> str:
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Real sops + age, a fake provider API on 127.0.0.1, fixed git dates."""
-    from conftest import require_tool
     from support.agekeys import make_age_key
     from support.fakedns import FakeProviderAPI
+    from support.tools import require_tool
 
     require_tool("sops")
     key = make_age_key(Path(os.environ["HOME"]) / ".config/sops/age", "keys.txt")

@@ -11,7 +11,6 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +18,7 @@ from wizard.events import json_schema
 from wizard.frontends.cli import main
 
 from support.repos import make_guide_repo
+from support.schema import validate as _validate
 
 GOLDEN = Path(__file__).parent / "golden"
 ANSWERS = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\ndns_provider: hetzner\n"
@@ -42,52 +42,6 @@ def _normalise(text: str, root: Path) -> str:
     text = text.replace(str(root), "<tmp>")
     text = re.sub(r'"since": [0-9.]+', '"since": 0', text)
     return text
-
-
-def _validate(value: Any, schema: dict[str, Any], where: str) -> None:
-    """The JSON Schema subset json_schema() uses: oneOf/anyOf, const, type, properties, required,
-    additionalProperties false, array items."""
-    if "oneOf" in schema:
-        name = value.get("event")
-        [variant] = [v for v in schema["oneOf"] if v["properties"]["event"]["const"] == name]
-        _validate(value, variant, f"{where} ({name})")
-        return
-    if "anyOf" in schema:
-        errors = []
-        for option in schema["anyOf"]:
-            try:
-                _validate(value, option, where)
-                return
-            except AssertionError as exc:
-                errors.append(str(exc))
-        raise AssertionError(f"{where}: {value!r} matches none of {errors}")
-    if "const" in schema:
-        assert value == schema["const"], f"{where}: {value!r} != {schema['const']!r}"
-        return
-    types = {
-        "string": str,
-        "integer": int,
-        "number": (int, float),
-        "boolean": bool,
-        "null": type(None),
-        "object": dict,
-        "array": list,
-    }
-    expected = schema["type"]
-    assert isinstance(value, types[expected]) and not (expected in ("integer", "number") and isinstance(value, bool)), (
-        f"{where}: {value!r} is not {expected}"
-    )
-    if expected == "object":
-        missing = set(schema.get("required", ())) - set(value)
-        assert not missing, f"{where}: missing {missing}"
-        extra = set(value) - set(schema["properties"])
-        assert not extra or schema.get("additionalProperties", True), f"{where}: undocumented {extra}"
-        for key, sub in schema["properties"].items():
-            if key in value:
-                _validate(value[key], sub, f"{where}.{key}")
-    if expected == "array":
-        for i, item in enumerate(value):
-            _validate(item, schema["items"], f"{where}[{i}]")
 
 
 @pytest.fixture

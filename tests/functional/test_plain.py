@@ -229,9 +229,9 @@ SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 
 @pytest.fixture
 def dns_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from conftest import require_tool
     from support.agekeys import make_age_key
     from support.fakedns import FakeProviderAPI
+    from support.tools import require_tool
 
     require_tool("sops")
     key = make_age_key(tmp_path / "keys")
@@ -246,7 +246,7 @@ def dns_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def decrypt(repo: Path) -> str:
     import os
 
-    from conftest import require_tool
+    from support.tools import require_tool
 
     return subprocess.run(
         [require_tool("sops"), "decrypt", SECRET],

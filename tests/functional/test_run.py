@@ -12,9 +12,9 @@ import pytest
 from wizard import yamlio
 from wizard.frontends.cli import main
 
-from conftest import require_tool
 from support.repos import make_guide_repo, snapshot
 from support.stepruns import FW, NO_SECRET_STEPS, run_cli, written
+from support.tools import require_tool
 
 
 def test_done_when_scenario(guide_repo: Path, answers_file: Path) -> None:

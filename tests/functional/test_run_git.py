@@ -94,8 +94,8 @@ def test_full_run_with_token_pushes_no_plaintext(
     clone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue 'git' done-when: all steps, token from env, one commit of only our files, no plaintext."""
-    from conftest import require_tool
     from support.agekeys import make_age_key
+    from support.tools import require_tool
 
     require_tool("sops")
     repo, url, _ = clone

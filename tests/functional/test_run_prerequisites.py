@@ -10,9 +10,9 @@ import pytest
 from wizard import agekey
 from wizard.engine import RunOptions
 
-from conftest import require_tool
 from support.agekeys import default_key_path
 from support.repos import make_guide_repo
+from support.tools import require_tool
 
 pytestmark = pytest.mark.usefixtures("_default_sops_locations")  # tests/conftest.py
 

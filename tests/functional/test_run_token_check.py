@@ -71,9 +71,9 @@ def test_zone_not_in_project_exits_2(
 @pytest.fixture
 def dns_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A guide repository whose .sops.yaml encrypts to a local age key (real sops)."""
-    from conftest import require_tool
     from support.agekeys import make_age_key
     from support.repos import make_guide_repo
+    from support.tools import require_tool
 
     require_tool("sops")
     key = make_age_key(tmp_path / "keys")

@@ -15,9 +15,9 @@ from wizard.errors import UserError
 from wizard.frontends.cli import main
 from wizard.sops import SopsSecretWriter, can_cluster_key_decrypt, resolve
 
-from conftest import find_tool, require_tool
 from support.agekeys import AgeKey, make_age_key
 from support.repos import make_guide_repo, snapshot
+from support.tools import find_tool, require_tool
 
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 KEY = "HETZNER_API_KEY"

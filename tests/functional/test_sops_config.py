@@ -14,10 +14,10 @@ import pytest
 import wizard
 from wizard.frontends.cli import main
 
-from conftest import require_tool
 from support.agekeys import make_age_key
 from support.clones import http_clone
 from support.repos import git, make_guide_repo, snapshot
+from support.tools import require_tool
 
 TOKEN = "hcloud-SopsHardeningToken-0123456789"
 GLOB_RULE = (

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from functional.test_golden import _validate
 from wizard.events import json_schema
 from wizard.frontends.cli import main
 
@@ -28,6 +27,7 @@ from support.fakedns import FakeProviderAPI
 from support.proofrecords import TOKEN
 from support.proofrecords import set_records as _sets
 from support.repos import make_guide_repo
+from support.schema import validate as _validate
 
 HOST = "podinfo.apps.example.com"
 

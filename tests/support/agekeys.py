@@ -21,7 +21,7 @@ class AgeKey:
 def make_age_key(folder: Path, name: str = "age.agekey", *, age_keygen: str | None = None) -> AgeKey:
     """Generate a key with age-keygen into ``folder/name`` (skips or fails like require_tool)."""
     if age_keygen is None:
-        from conftest import require_tool
+        from support.tools import require_tool
 
         age_keygen = require_tool("age-keygen")
     folder.mkdir(parents=True, exist_ok=True)

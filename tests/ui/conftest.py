@@ -5,6 +5,9 @@ fixed git dates so commit SHAs (and snapshots) are stable."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,9 +15,11 @@ import pytest
 
 from support.fakedns import FakeProviderAPI
 from support.repos import ANSWERS, git, make_guide_repo
+from support.tmux import Tmux
+from support.tools import CI
+from ui.helpers import TOKEN
 
 FLUX_URL = "ssh://git@github.com/example/cluster"
-TOKEN = "hcloud-UiTestTokenQ29mZmVlQmVhbnM4Mg"
 FIXED_DATE = "2026-01-02T03:04:05+00:00"
 
 
@@ -67,3 +72,14 @@ def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UiEnv:
     }
     yield UiEnv(repo=repo, remote=remote, answers=answers, api=api, env=env)
     api.stop()
+
+
+@pytest.fixture
+def tmux():
+    if not shutil.which("tmux"):
+        if CI:
+            pytest.fail("tmux is required on CI")
+        pytest.skip("tmux not installed")
+    t = Tmux(f"edge-wizard-test-{uuid.uuid4().hex[:8]}")
+    yield t
+    subprocess.run(["tmux", "kill-session", "-t", t.name], capture_output=True)

@@ -15,6 +15,8 @@ from wizard.flow import Options, Services
 from wizard.frontends.tui.app import WizardApp, make_app
 from wizard.steps import NAMES
 
+TOKEN = "hcloud-UiTestTokenQ29mZmVlQmVhbnM4Mg"  # the DNS token the UI tests type (tests/ui/conftest.py's fake API accepts it)
+
 FIXED_NOW = 1_800_000_100.0
 T0 = 1_800_000_000.0
 

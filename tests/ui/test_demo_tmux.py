@@ -17,7 +17,7 @@ from pathlib import Path
 
 from wizard.demo import DEMO_TOKEN
 
-from ui.test_tmux import Tmux, tmux  # noqa: F401 - the fixture
+from support.tmux import Tmux
 
 ROOT = Path(__file__).parents[2]
 
@@ -33,7 +33,7 @@ def _demo_command() -> str:
     return shlex.join([str(exe), "demo"] if exe.is_file() else [sys.executable, "-m", "wizard", "demo"])
 
 
-def test_person_runs_make_demo_to_the_done_screen(tmux: Tmux, tmp_path: Path) -> None:  # noqa: F811
+def test_person_runs_make_demo_to_the_done_screen(tmux: Tmux, tmp_path: Path) -> None:
     rc = tmp_path / "exit-code"
     env = {
         k: os.environ[k]

@@ -10,8 +10,7 @@ from wizard.errors import StepFailed
 from wizard.steps import NAMES
 
 from support.repos import git, snapshot
-from ui.conftest import TOKEN
-from ui.helpers import T0, asked, build_app, drive, on_screen, scripted_events, second_screen, wait_for
+from ui.helpers import T0, TOKEN, asked, build_app, drive, on_screen, scripted_events, second_screen, wait_for
 
 SECRET_DIR = "manifests/infrastructure/external-dns"
 

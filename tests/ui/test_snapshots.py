@@ -21,8 +21,7 @@ from wizard.frontends.tui.app import STYLES
 from wizard.frontends.tui.screens.commit import CommitScreen
 from wizard.frontends.tui.theme import THEMES
 
-from ui.conftest import TOKEN
-from ui.helpers import T0, build_app, drive, on_screen, scripted_events, wait_for
+from ui.helpers import T0, TOKEN, build_app, drive, on_screen, scripted_events, wait_for
 
 BIG, SMALL = (100, 30), (80, 24)
 

@@ -6,21 +6,13 @@ the review screen; then quits with q and checks nothing was written.
 
 from __future__ import annotations
 
-import os
 import shlex
-import shutil
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import pytest
-
 from support.repos import snapshot
-from ui.conftest import TOKEN
-
-CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from ui.helpers import TOKEN
 
 
 def _command(env) -> list[str]:
@@ -28,41 +20,6 @@ def _command(env) -> list[str]:
     exe = Path(sys.executable).parent / "edge-wizard"
     assert exe.is_file(), "pip install -e . makes the edge-wizard console script"
     return [str(exe), "--repo", str(env.repo), "--answers", str(env.answers)]
-
-
-class Tmux:
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def run(self, *args: str) -> str:
-        return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.run("send-keys", "-t", self.name, *(["-l"] if literal else []), *keys)
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", self.name)
-
-    def wait_for(self, *needles: str, timeout: float = 40.0) -> str:
-        deadline = time.monotonic() + timeout
-        text = ""
-        while time.monotonic() < deadline:
-            text = self.screen()
-            if all(n in text for n in needles):
-                return text
-            time.sleep(0.2)
-        raise AssertionError(f"{needles} not on screen after {timeout}s:\n{text}")
-
-
-@pytest.fixture
-def tmux():
-    if not shutil.which("tmux"):
-        if CI:
-            pytest.fail("tmux is required on CI")
-        pytest.skip("tmux not installed")
-    t = Tmux(f"edge-wizard-test-{uuid.uuid4().hex[:8]}")
-    yield t
-    subprocess.run(["tmux", "kill-session", "-t", t.name], capture_output=True)
 
 
 def test_person_completes_answers_and_reaches_review(ui_env, tmux, tmp_path) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 from textual.widgets import Input
 
 from support.repos import git
-from ui.conftest import TOKEN
-from ui.helpers import asked, build_app, drive, on_screen, scripted_events, shown, wait_for
+from ui.helpers import TOKEN, asked, build_app, drive, on_screen, scripted_events, shown, wait_for
 
 ROOT = Path(__file__).parents[2]
 

@@ -27,7 +27,7 @@ BASE = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\ndns_
 
 
 def _helm() -> str:
-    from conftest import tools_bin
+    from support.tools import tools_bin
 
     b = tools_bin()
     if b is None or not (b / "helm").is_file():

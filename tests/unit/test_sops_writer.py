@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from conftest import require_tool
 from support.adopt_repos import ED
+from support.tools import require_tool
 
 
 # -- the plaintext checks look at values, not names ------------------------------------------------------

@@ -25,9 +25,9 @@ from wizard.plan import Plan
 from wizard.sopsconfig import PENDING_RECIPIENT, plan_sops_config
 from wizard.steps import NAMES
 
-from conftest import require_tool
 from support.agekeys import default_key_path, make_age_key
 from support.repos import git, make_guide_repo
+from support.tools import require_tool
 
 pytestmark = pytest.mark.usefixtures("_default_sops_locations")  # tests/conftest.py
 

@@ -1,6 +1,7 @@
-"""Issue 16 items 2, 6, 7: answers that used to get through - paths outside the repository, wrong
-types, RFC 5321 limits, token length and charset, YAML alias bombs. Every one exits 2, names the
-key, writes nothing and prints no traceback."""
+"""The answers file and the committed state file through `run` and `plan` (issue 16 items 2, 6, 7:
+answers that used to get through - paths outside the repository, wrong types, RFC 5321 limits, token
+length and charset, YAML alias bombs; and missing or bad answers). Every one exits 2, names the key,
+writes nothing and prints no traceback."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """edge-wizard doctor, repository checks: each pitfall planted into a clean wizard-written stage
 is reported (exactly it, with its fix), and the clean guide repo / clean stage report nothing
-but the intended ingress-nginx retirement warning. Also: the CLI handler and the cluster-skipped
-path (no kubeconfig; an API server address on 127.0.0.1 that does not answer)."""
+but the intended ingress-nginx retirement warning. Also: the CLI handler (`doctor --json`, text).
+Without a stage (the clean guide repository, cluster checks skipped): tests/unit/test_doctor.py."""
 
 from __future__ import annotations
 

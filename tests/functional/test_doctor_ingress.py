@@ -9,10 +9,11 @@ from wizard import doctor, repo
 from wizard.doctor import Finding
 
 from support.repos import git
+from support.steplists import PLAIN_STEPS
 from support.stepruns import FW, apply_folder, run_cli
 
 INFRA = "manifests/infrastructure"
-STEPS = ("ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test")
+STEPS = tuple(PLAIN_STEPS)
 BLOG = (
     "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: blog\n  namespace: web\n"
     "  annotations:\n    nginx.ingress.kubernetes.io/rewrite-target: /\n"

@@ -28,13 +28,13 @@ from wizard.frontends.plain import run_plain
 
 from support.prompts import Lines, Script  # the scripted questionary prompts (FakePrompt)
 from support.repos import git, make_guide_repo, snapshot
+from support.steplists import ALL_STEPS, PLAIN_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_DNS_ANSWERS = "domain: k8s.example.com\nzone: example.com\nemail: ops@example.com\n"
 # what the interactive front ends answer with their select defaults, given to the CLI too
 PARITY_ANSWERS = NO_DNS_ANSWERS + "dns_provider: hetzner\n"
-STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
-ALL_STEPS = ["prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test"]
+STEPS = list(PLAIN_STEPS)
 FLUX_URL = "ssh://git@github.com/example/cluster"  # make_guide_repo's default
 TOKEN = "hcloud-Zm9vYmFyYmF6cXV4cXV1eA-parity"
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"

@@ -1,6 +1,8 @@
-"""Issue 16, minor items: provider echoes of the token are scrubbed, an unreachable provider API has
+"""What the commands print: provider echoes of the token are scrubbed, an unreachable provider API has
 one behaviour per mode whose text matches it, escape sequences in file names never reach the
-terminal, and the cosmetics (counts, empty reasons)."""
+terminal, a closed output pipe ends the process quietly (from issue 16's minor items; the unit parts
+are in tests/unit/test_redact.py, test_events.py, test_frontends_lines.py, test_frontends_cli_output.py
+and test_flux.py)."""
 
 from __future__ import annotations
 

@@ -20,8 +20,9 @@ from wizard.frontends.plain import run_plain as _run_plain
 
 from support.prompts import CTRL_C, Lines, Script, Seq
 from support.repos import git, make_guide_repo, snapshot
+from support.steplists import PLAIN_STEPS
 
-STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+STEPS = list(PLAIN_STEPS)
 ANSWERS = {
     "Steps to run": STEPS,
     "Domain": "k8s.example.com",

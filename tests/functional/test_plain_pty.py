@@ -19,11 +19,12 @@ from wizard.engine import Engine
 from wizard.flow import step_rows
 
 from support.repos import git, make_guide_repo, snapshot
+from support.steplists import PLAIN_STEPS
 
 pexpect = pytest.importorskip("pexpect")
 
 ROOT = Path(__file__).resolve().parents[2]
-WANTED = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+WANTED = list(PLAIN_STEPS)
 DOWN, SPACE, ENTER, CTRL_C = "\x1b[B", " ", "\r", "\x03"
 # run_plain through a tiny script: the CLI wiring (edge-wizard --plain) is the lead's cli.py
 SCRIPT = (

@@ -1,4 +1,4 @@
-"""`edge-wizard plan`: the exit code, and a broken catalog overlay said in one paragraph."""
+"""`edge-wizard plan`: --exit-code says whether there are changes."""
 
 from __future__ import annotations
 

@@ -14,8 +14,9 @@ from wizard.engine import Engine
 from wizard.flux.targets import objects_for, removed_objects
 from wizard.frontends.cli import main
 
-from support.clones import PLAIN_STEPS, http_clone
+from support.clones import http_clone
 from support.repos import git
+from support.steplists import PLAIN_STEPS
 
 FOLDER = "manifests/infrastructure/smoke-test"
 

@@ -13,13 +13,14 @@ from wizard import yamlio
 from wizard.frontends.cli import main
 
 from support.repos import make_guide_repo, snapshot
-from support.stepruns import FW, NO_SECRET_STEPS, run_cli, written
+from support.steplists import PLAIN_STEPS
+from support.stepruns import FW, run_cli, written
 from support.tools import require_tool
 
 
 def test_done_when_scenario(guide_repo: Path, answers_file: Path) -> None:
     original_fw = (guide_repo / FW).read_text()
-    assert run_cli(guide_repo, answers_file, *NO_SECRET_STEPS) == 0
+    assert run_cli(guide_repo, answers_file, *PLAIN_STEPS) == 0
     assert main(["plan", "--repo", str(guide_repo), "--exit-code"]) == 0
     files = written(guide_repo)
     for f in (
@@ -44,17 +45,17 @@ def test_done_when_scenario(guide_repo: Path, answers_file: Path) -> None:
 
 
 def test_second_run_is_a_no_op(guide_repo: Path, answers_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_cli(guide_repo, answers_file, *NO_SECRET_STEPS) == 0
+    assert run_cli(guide_repo, answers_file, *PLAIN_STEPS) == 0
     first = snapshot(guide_repo)
     capsys.readouterr()
-    assert run_cli(guide_repo, answers_file, *NO_SECRET_STEPS) == 0
+    assert run_cli(guide_repo, answers_file, *PLAIN_STEPS) == 0
     assert snapshot(guide_repo) == first
     assert "✚ wrote" not in capsys.readouterr().out
 
 
 def test_written_yaml_parses_and_kustomize_builds(guide_repo: Path, answers_file: Path) -> None:
     kustomize = require_tool("kustomize")
-    assert run_cli(guide_repo, answers_file, *NO_SECRET_STEPS) == 0
+    assert run_cli(guide_repo, answers_file, *PLAIN_STEPS) == 0
     for rel in written(guide_repo):
         if rel.endswith(".yaml"):
             assert yamlio.load_plain((guide_repo / rel).read_text()), rel
@@ -88,7 +89,7 @@ def test_kustomization_of_no_source_in_another_file_is_refused_naming_it(
         "metadata:\n  name: cert-manager\n  namespace: flux-system\nspec:\n  path: ./x\n"
     )
     before = snapshot(r)
-    assert run_cli(r, answers_file, *NO_SECRET_STEPS) == 2
+    assert run_cli(r, answers_file, *PLAIN_STEPS) == 2
     err = capsys.readouterr().err
     # adopted where it is (issue 19), but it applies no folder of this repository: refused, naming the file
     assert "flux-system/cert-manager in manifests/cluster/flux-system/cilium.yaml applies ./x of no sourceRef" in err

@@ -18,8 +18,8 @@ import pytest
 import wizard
 from wizard.frontends.cli import main
 
-from support.clones import PLAIN_STEPS
 from support.repos import make_guide_repo, snapshot
+from support.steplists import PLAIN_STEPS
 
 ROOT = Path(wizard.__file__).resolve().parents[1]
 PAGE = 4096

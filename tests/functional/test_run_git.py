@@ -10,8 +10,9 @@ from wizard.frontends.cli import main
 
 from support.githttp import GitHTTPServer
 from support.repos import git, make_guide_repo
+from support.steplists import PLAIN_STEPS
 
-STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
+STEPS = list(PLAIN_STEPS)
 
 
 @pytest.fixture

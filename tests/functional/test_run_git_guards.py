@@ -18,8 +18,9 @@ import pytest
 import wizard
 from wizard.frontends.cli import main
 
-from support.clones import PLAIN_STEPS, Clone, http_clone
+from support.clones import Clone, http_clone
 from support.repos import git, snapshot
+from support.steplists import PLAIN_STEPS
 
 ROOT = Path(wizard.__file__).resolve().parents[1]  # the code under test (also when it is an older checkout)
 

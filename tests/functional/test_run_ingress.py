@@ -10,6 +10,7 @@ import pytest
 from wizard.frontends.cli import main
 
 from support.repos import git
+from support.steplists import PLAIN_STEPS
 from support.stepruns import FW, apply_folder, docs, run_cli, written
 
 INFRA = "manifests/infrastructure"
@@ -53,9 +54,7 @@ def test_new_repository_gets_traefik(guide_repo: Path, answers_file: Path) -> No
 
 
 def test_traefik_follows_into_issuers_smoke_test_and_firewall(guide_repo: Path, answers_file: Path) -> None:
-    assert (
-        run_cli(guide_repo, answers_file, "ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test") == 0
-    )
+    assert run_cli(guide_repo, answers_file, *PLAIN_STEPS) == 0
     for issuer in docs(guide_repo, f"{INFRA}/cluster-issuers/cluster-issuers.yaml"):
         assert issuer["spec"]["acme"]["solvers"][0]["http01"]["ingress"]["ingressClassName"] == "traefik"
     podinfo = docs(guide_repo, f"{INFRA}/smoke-test/podinfo.yaml")[1]
@@ -125,7 +124,7 @@ def test_ingress_nginx_when_chosen(guide_repo: Path, answers_file: Path, tmp_pat
 def _nginx_repo(repo: Path, answers_file: Path, tmp_path: Path) -> None:
     """A repository set up with ingress-nginx (by an earlier edge-wizard), plus a user's nginx Ingress."""
     answers = _answers(tmp_path, answers_file, "ingress_controller: ingress-nginx\n")
-    assert run_cli(repo, answers, "ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test") == 0
+    assert run_cli(repo, answers, *PLAIN_STEPS) == 0
     app = repo / "apps" / "blog.yaml"
     app.parent.mkdir()
     app.write_text(

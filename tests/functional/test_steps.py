@@ -10,7 +10,8 @@ from wizard.frontends.cli import main
 from wizard.steps import NAMES
 
 from support.repos import snapshot
-from support.stepruns import NO_SECRET_STEPS, run_cli
+from support.steplists import PLAIN_STEPS
+from support.stepruns import run_cli
 from support.steptables import engine_states, table
 
 
@@ -31,7 +32,7 @@ def test_steps_command_reports_states(guide_repo: Path, answers_file: Path, caps
 RUN = ["--yes", "--no-commit", "--no-push", "--no-watch"]
 
 
-@pytest.mark.parametrize("done", [(), ("ingress",), tuple(NO_SECRET_STEPS)])
+@pytest.mark.parametrize("done", [(), ("ingress",), tuple(PLAIN_STEPS)])
 def test_states_match_planning_each_step(guide_repo: Path, answers_file: Path, done: tuple[str, ...]) -> None:
     if done:
         assert main(["run", *done, "--repo", str(guide_repo), "--answers", str(answers_file), *RUN]) == 0
@@ -82,7 +83,7 @@ def test_steps_command_imports_no_git_cluster_or_ui_library(guide_repo: Path, an
 
 def test_states_match_after_hand_edits(guide_repo: Path, answers_file: Path) -> None:
     """Merges into existing files: a managed key edited by hand is a change, an added key is not."""
-    assert main(["run", *NO_SECRET_STEPS, "--repo", str(guide_repo), "--answers", str(answers_file), *RUN]) == 0
+    assert main(["run", *PLAIN_STEPS, "--repo", str(guide_repo), "--answers", str(answers_file), *RUN]) == 0
     infra = guide_repo / "manifests/infrastructure"
     hr = infra / "traefik/traefik.yaml"
     hr.write_text(hr.read_text().replace('version: ">=41.0.0 <42.0.0"', 'version: "40.0.0"'))

@@ -16,8 +16,9 @@ import pytest
 
 from wizard.frontends.cli import main
 
-from support.clones import PLAIN_STEPS, Clone, http_clone
+from support.clones import Clone, http_clone
 from support.repos import git, snapshot
+from support.steplists import PLAIN_STEPS
 
 AGE_KEY = (
     "# created: 2026-01-01T00:00:00Z\n# public key: age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq\n"

@@ -10,9 +10,6 @@ from pathlib import Path
 from support.githttp import GitHTTPServer
 from support.repos import git, make_guide_repo
 
-# the steps that need neither sops nor a DNS token
-PLAIN_STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
-
 
 @dataclass
 class Clone:

@@ -10,7 +10,6 @@ from wizard.frontends.cli import main
 
 from support.repos import git
 
-NO_SECRET_STEPS = ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
 FW = "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml"
 RUN = ["--yes", "--no-commit", "--no-push", "--no-watch"]
 

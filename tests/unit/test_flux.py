@@ -12,6 +12,8 @@ from wizard.flux import objects_for, parse_duration, root_kustomization, smoke_u
 from wizard.flux import status as st
 from wizard.flux.targets import WORKLOADS
 
+from support.steplists import PLAIN_STEPS
+
 SHA = "3f1c2d4e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d"
 OLD = "0123456789abcdef0123456789abcdef01234567"
 
@@ -253,9 +255,7 @@ def _run_plan(repo: Path, answers: Path, steps: list[str]):
 
 
 def test_objects_for_a_run_follow_the_chain(guide_repo: Path, answers_file: Path):
-    engine, plan = _run_plan(
-        guide_repo, answers_file, ["ingress", "firewall", "cert-manager", "cluster-issuers", "smoke-test"]
-    )
+    engine, plan = _run_plan(guide_repo, answers_file, PLAIN_STEPS)
     targets = objects_for(engine.layout, plan)
     labels = [t.label() for t in targets]
     assert labels[:2] == ["GitRepository flux-system/flux-system", "Kustomization flux-system/flux-system"]

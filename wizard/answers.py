@@ -6,7 +6,7 @@ The state file lives at the repository root, is committed, and never holds a sec
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +210,14 @@ class Answers:
     @property
     def resolved_owner(self) -> str:
         return self.txt_owner_id or (self.domain or "edge-wizard")
+
+    def changed(self, **changes: Any) -> Answers:
+        """These answers with ``changes`` applied, checked like an answers file's (UserError); a None
+        value changes nothing, as in the answers file."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise TypeError(f"not an answer: {', '.join(sorted(unknown))}")
+        return build(asdict(self), changes)
 
     def require(self, keys: tuple[str, ...], why: str) -> None:
         missing = [k for k in keys if getattr(self, k) in (None, "")]

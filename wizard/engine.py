@@ -2,7 +2,8 @@
 
 UI-free, and called only by :mod:`wizard.flow` (which orders every stage around it): ``load``
 reads the answers and discovers the layout, ``plan`` computes the file changes, ``run`` writes,
-encrypts, commits and pushes them, yielding events.
+encrypts, commits and pushes them, yielding events. The flow makes one engine per run and passes
+the answers of its session (``answers=``) when they differ from the loaded ones.
 """
 
 from __future__ import annotations
@@ -116,16 +117,21 @@ class Engine:
         return self._secret_writer
 
     # -- planning ---------------------------------------------------------------------------
-    def plan(self, step_names: list[str] | tuple[str, ...] | None = None) -> Plan:
+    def _loaded(self, answers: Answers | None) -> tuple[Layout, Answers]:
+        """The layout, and ``answers`` (default: the loaded ones); loaded first when they are not yet."""
         if self.layout is None or self.answers is None:
             self.load()
         assert self.layout is not None and self.answers is not None
+        return self.layout, answers or self.answers
+
+    def plan(self, step_names: list[str] | tuple[str, ...] | None = None, *, answers: Answers | None = None) -> Plan:
+        layout, answers = self._loaded(answers)
         named = bool(step_names)
         if not step_names:
-            step_names = self.answers.steps or steps_mod.NAMES
+            step_names = answers.steps or steps_mod.NAMES
         selected = steps_mod.select(step_names)
-        ws = Workspace(self.layout.root)
-        ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
+        ws = Workspace(layout.root)
+        ctx = Context(layout=layout, answers=answers, ws=ws, split_flux_files=self.split_flux_files)
         step_plans: list[StepPlan] = []
         for step in list(selected):
             try:
@@ -135,15 +141,13 @@ class Engine:
                     raise
                 selected.remove(step)  # nothing to do here (no host policy): left out of a run of all steps
         names = {s.name for s in selected}
-        self._record(ws, set(self.answers.steps or ()) | names, set(self.answers.removed or ()) - names)
+        self._record(ws, answers, set(answers.steps or ()) | names, set(answers.removed or ()) - names)
         return Plan(steps=step_plans, changes=ws.changes())
 
-    def plan_removal(self, step_names: list[str] | tuple[str, ...]) -> Plan:
+    def plan_removal(self, step_names: list[str] | tuple[str, ...], *, answers: Answers | None = None) -> Plan:
         """``run STEP --remove``: delete what the steps wrote; the state file records them as removed,
         so a later ``run`` without step names leaves them out (``run STEP`` adds them back)."""
-        if self.layout is None or self.answers is None:
-            self.load()
-        assert self.layout is not None and self.answers is not None
+        layout, answers = self._loaded(answers)
         selected = steps_mod.select(list(step_names))
         fixed = [s.name for s in selected if not s.removable]
         if fixed:
@@ -152,26 +156,26 @@ class Engine:
                 f"--remove removes a step's files so Flux prunes what it set up; {', '.join(fixed)} cannot be removed "
                 f"this way (the rest of the edge depends on it). Removable: {', '.join(removable)}."
             )
-        ws = Workspace(self.layout.root)
-        ctx = Context(layout=self.layout, answers=self.answers, ws=ws, split_flux_files=self.split_flux_files)
+        ws = Workspace(layout.root)
+        ctx = Context(layout=layout, answers=answers, ws=ws, split_flux_files=self.split_flux_files)
         step_plans = [step.remove(ctx) for step in selected]
         names = {s.name for s in selected}
-        was = set(self.answers.steps) if self.answers.steps else set(steps_mod.NAMES)
-        self._record(ws, was - names, set(self.answers.removed or ()) | names)
+        was = set(answers.steps) if answers.steps else set(steps_mod.NAMES)
+        self._record(ws, answers, was - names, set(answers.removed or ()) | names)
         return Plan(steps=step_plans, changes=ws.changes(), removing=True)
 
-    def _record(self, ws: Workspace, steps: set[str], removed: set[str]) -> None:
+    def _record(self, ws: Workspace, answers: Answers, steps: set[str], removed: set[str]) -> None:
         """The state file with the steps set up and removed (the controller in use too, so a re-run keeps it)."""
         from wizard import controllers
 
-        assert self.layout is not None and self.answers is not None
+        assert self.layout is not None
         state = dataclasses.replace(
-            self.answers,
+            answers,
             steps=[n for n in steps_mod.NAMES if n in steps],
             removed=[n for n in steps_mod.NAMES if n in removed] or None,
             ingress_controller=(
-                controllers.resolve(self.layout, self.answers).name
-                if self.answers.ingress_controller or controllers.foreign(self.layout) is None
+                controllers.resolve(self.layout, answers).name
+                if answers.ingress_controller or controllers.foreign(self.layout) is None
                 else None  # another edge stack serves the cluster: nothing of edge-wizard's to keep
             ),
         )
@@ -179,8 +183,9 @@ class Engine:
         ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel), self.layout.cluster), "state")
 
     # -- running ----------------------------------------------------------------------------
-    def run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
-        """Write the plan; later stages (commit, push, watch) follow in their own modules.
+    def run(self, plan: Plan, options: RunOptions, *, answers: Answers | None = None) -> Iterator[Event]:
+        """Write the plan (made with ``answers``, default the loaded ones); later stages (commit,
+        push, watch) follow in their own modules. ``pushed_sha`` is what this run pushed.
 
         Everything that can fail on input is checked before the first file is written. One run at
         a time per repository (wizard.lock); what a killed run left behind is cleaned up first.
@@ -188,13 +193,14 @@ class Engine:
         assert self.layout is not None
         from wizard.lock import hold
 
+        self.pushed_sha = None
         with hold(self.layout.root) as held:
             if held.stale_pid or held.cleaned:
                 yield Info(held.describe())
-            yield from self._run(plan, options)
+            yield from self._run(plan, options, answers or self.answers)
 
-    def _run(self, plan: Plan, options: RunOptions) -> Iterator[Event]:
-        assert self.layout is not None and self.answers is not None
+    def _run(self, plan: Plan, options: RunOptions, answers: Answers | None) -> Iterator[Event]:
+        assert self.layout is not None and answers is not None
         root = self.layout.root
         from wizard import redact
 
@@ -216,14 +222,14 @@ class Engine:
         if any(s.step == "prerequisites" for s in plan.steps):
             from wizard.outside import ensure_no_pending, prerequisite_actions
 
-            prereq = prerequisite_actions(self.layout, self.answers, cluster=options.cluster, kube=options.kube)
+            prereq = prerequisite_actions(self.layout, answers, cluster=options.cluster, kube=options.kube)
             if prereq.prepare:
                 try:
                     for action in prereq.prepare:
                         action.apply(buffer.append)
                 finally:
                     yield from _drain(buffer)
-                plan = self.plan([s.step for s in plan.steps])
+                plan = self.plan([s.step for s in plan.steps], answers=answers)
             ensure_no_pending(plan)
 
         # 1. git: refuse before writing if a path we are about to change has someone else's edits
@@ -243,7 +249,7 @@ class Engine:
         if sops_change is not None:
             write_all(root, [(sops_change.path, sops_change.new)])
         try:
-            encrypted = yield from self._encrypt(plan, options, root)
+            encrypted = yield from self._encrypt(plan, options, root, answers.dns_provider)
         except BaseException:
             if sops_change is not None:
                 if sops_change.old is None:
@@ -304,25 +310,19 @@ class Engine:
             return [], False  # no git target: the run says so itself
         return sorted({p for p, _ in git_ops.dirty_paths(managed)}), git_ops.unpushed()
 
-    def _encrypt(self, plan: Plan, options: RunOptions, root: Path) -> Generator[Event, None, dict[str, str]]:
+    def _encrypt(
+        self, plan: Plan, options: RunOptions, root: Path, provider: str | None
+    ) -> Generator[Event, None, dict[str, str]]:
         """Check the rules and encrypt every secret in memory; returns {path: encrypted text}."""
         encrypted: dict[str, str] = {}
         for secret in plan.secrets:
             token = options.token
-            if secret.exists and token is None and secret.needs_token:
-                raise UserError(secret.needs_token)
-            if secret.exists and token is None:
-                yield Info(f"{secret.path} exists; kept as is (no new token given).")
-                continue
             if token is None:
-                raise UserError(
-                    f"The external-dns step needs the DNS provider token to write {secret.path}. Pass it "
-                    "with --token-env VAR (the name of an environment variable holding it) or "
-                    "--token-stdin, or run in a terminal to be asked for it."
-                )
+                yield Info(secret.kept_without_token())  # UserError when it cannot be kept
+                continue
             from wizard.providers.tokens import validate_token
 
-            token = validate_token(token, self.answers.dns_provider if self.answers else None)
+            token = validate_token(token, provider)
             self.secret_writer.check(root, secret)
             if secret.exists and not secret.needs_token:  # under another key: rewritten whatever it holds
                 same = self.secret_writer.unchanged(root, secret, token)

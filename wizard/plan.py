@@ -79,6 +79,19 @@ class SecretChange:
     def __repr__(self) -> str:  # no values, ever
         return f"SecretChange(path={self.path!r}, name={self.name!r}, key={self.key!r})"
 
+    def kept_without_token(self) -> str:
+        """No token was given: what keeping the Secret means (UserError when it cannot be kept: it
+        does not exist yet, or holds the token under another key)."""
+        if self.exists and self.needs_token:
+            raise UserError(self.needs_token)
+        if not self.exists:
+            raise UserError(
+                f"The external-dns step needs the DNS provider token to write {self.path}. Pass it with --token-env VAR "
+                "(the name of an environment variable holding it) or --token-stdin, or run in a terminal to be asked "
+                "for it."
+            )
+        return f"{self.path} exists; kept as is (no new token given)."
+
 
 @dataclass
 class StepPlan:

@@ -12,6 +12,7 @@ from wizard.flow.contract import Options, ReadOnlyDecisions, Review
 from wizard.flow.lockstep import in_thread as _in_thread
 from wizard.flow.prove import _prove, _proven_text, proof_target
 from wizard.flow.services import Services
+from wizard.flow.session import Session
 from wizard.flow.stages import _plan_events, _Run
 
 if TYPE_CHECKING:
@@ -23,8 +24,7 @@ async def steps_flow(services: Services, options: Options) -> AsyncIterator[ev.E
     """``edge-wizard steps``: the step table."""
     run = _Run(services, ReadOnlyDecisions(), options)
     try:
-        run.engine = run.new_engine()
-        await _in_thread(run.engine.load)
+        run.session = Session(*await _in_thread(run.engine.load))
         async for e in run.steps_table():
             if not isinstance(e, ev.Stage):
                 yield e
@@ -41,7 +41,7 @@ async def plan_flow(services: Services, options: Options) -> AsyncIterator[ev.Ev
     """``edge-wizard plan``: the diff of what ``run`` would write (no token: secrets as they are)."""
     run = _Run(services, ReadOnlyDecisions(), options)
     try:
-        run.engine = engine = run.new_engine()
+        engine = run.engine
         await _in_thread(engine.load)
         names = list(options.steps) or None
         plan = await _in_thread(engine.plan, names)
@@ -63,8 +63,9 @@ async def watch_flow(services: Services, options: Options, sha: str | None = Non
 
     run = _Run(services, ReadOnlyDecisions(), options)
     try:
-        run.engine = engine = run.new_engine()
-        layout, _ = await _in_thread(engine.load)
+        engine = run.engine
+        layout, answers = await _in_thread(engine.load)
+        run.session = Session(layout, answers)
         run.kube = KubeConnector(options.kubeconfig, options.context)
         checks, cluster, _reachable = await services.cluster_checks(run.kube, options)
         for c in checks:

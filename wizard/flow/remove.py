@@ -67,8 +67,9 @@ async def _remove_stages(run: _Run) -> AsyncIterator[ev.Event]:
     async for e in run.watch(watcher, sha):  # ends once every removed object is gone from the cluster
         yield e
     gone = ", ".join(f"{t.kind} {t.namespace}/{t.name}" for t in removed_objects(run.plan)) or "its objects"
-    answers = run.engine.answers
-    if "smoke-test" in run.chosen and answers is not None and answers.resolved_host:
+    assert run.session is not None
+    answers = run.session.answers
+    if "smoke-test" in run.chosen and answers.resolved_host:
         yield ev.Info(
             f"external-dns runs with policy upsert-only, so it never deletes records: the record of "
             f"{answers.resolved_host} stays at {answers.dns_provider or 'your DNS provider'} until you delete it there."

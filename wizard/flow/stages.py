@@ -15,11 +15,14 @@ from wizard.flow.lockstep import in_thread as _in_thread
 from wizard.flow.lockstep import iterate_in_thread as _iterate_in_thread
 from wizard.flow.prove import PRODUCTION, STAGING, _prove, _proven_text, proof_target
 from wizard.flow.services import Services, TokenChecked, Watcher, _default_prover
+from wizard.flow.session import Session
 
 if TYPE_CHECKING:
+    from wizard.answers import Answers
     from wizard.engine import Engine
     from wizard.kube import KubeConnector
     from wizard.plan import Plan
+    from wizard.repo import Layout
 
 TOKEN_ATTEMPTS = 3
 
@@ -32,18 +35,23 @@ def _blocked_message(blocked: Sequence[ev.StepRow]) -> str:
     )
 
 
-def step_rows(engine: Engine, unavailable: Mapping[str, str]) -> list[ev.StepRow]:
+def rows(layout: Layout, answers: Answers, unavailable: Mapping[str, str]) -> list[ev.StepRow]:
     """Each step with its state, computed once (wizard.steptable: each step planned alone, as
     ``run STEP`` would; ``blocked`` with the reason when it cannot plan)."""
     from wizard.steptable import step_table
 
+    return [
+        ev.StepRow(step=r.step, title=r.title, state=r.state, summary=r.summary, problem=r.problem or "")
+        for r in step_table(layout, answers, unavailable=unavailable)
+    ]
+
+
+def step_rows(engine: Engine, unavailable: Mapping[str, str]) -> list[ev.StepRow]:
+    """:func:`rows` of an engine's layout and answers (loaded when they are not yet)."""
     if engine.layout is None or engine.answers is None:
         engine.load()
     assert engine.layout is not None and engine.answers is not None
-    return [
-        ev.StepRow(step=r.step, title=r.title, state=r.state, summary=r.summary, problem=r.problem or "")
-        for r in step_table(engine.layout, engine.answers, unavailable=unavailable)
-    ]
+    return rows(engine.layout, engine.answers, unavailable)
 
 
 def _attention_message(review: Review) -> str:
@@ -95,7 +103,9 @@ class _Run:
         self.o = options
         self.kube: KubeConnector | None = None
         self.report = preflight.Report()
-        self.engine: Engine | None = None
+        self.engine: Engine = self.new_engine()  # one per run, loaded once
+        self.base: Session | None = None  # what preflight loaded
+        self.session: Session | None = None  # the answers now (typed, then what the run learned)
         self.rows: list[ev.StepRow] = []
         self.chosen: list[str] = []
         self.token: str | None = None
@@ -106,10 +116,12 @@ class _Run:
         self.staging_first = False  # the smoke test is written with letsencrypt-staging first, then promoted
         self.proof_token: str | None = None  # the DNS token given in this run: the proof reads the record with it
 
-    def new_engine(self, overrides: Mapping[str, Any] | None = None) -> Engine:
-        merged = {**self.o.overrides, **(overrides or {})}
+    def new_engine(self) -> Engine:
         engine = self.s.engine(
-            repo=self.o.repo, answers_file=self.o.answers_file, overrides=merged, secret_writer=self.s.secret_writer
+            repo=self.o.repo,
+            answers_file=self.o.answers_file,
+            overrides=dict(self.o.overrides),
+            secret_writer=self.s.secret_writer,
         )
         engine.split_flux_files = self.o.split_flux_files
         return engine
@@ -125,8 +137,7 @@ class _Run:
 
         yield ev.Stage("preflight")
         while True:
-            base = self.new_engine()
-            checks, layout = await _in_thread(preflight.repo_checks, base, commit=self.o.commit)
+            checks, layout = await _in_thread(preflight.repo_checks, self.engine, commit=self.o.commit)
             for c in checks:
                 yield c
             report = preflight.Report(checks=list(checks), layout=layout)
@@ -141,14 +152,15 @@ class _Run:
             if await self.d.preflight(report.checks):
                 break
         report.raise_if_blocked()
-        self.engine = base
+        assert self.engine.layout is not None and self.engine.answers is not None
+        self.base = self.session = Session(self.engine.layout, self.engine.answers)
 
     # -- answers, steps, token -------------------------------------------------------------------------
     async def ask_answers(self, error: str | None = None) -> AsyncIterator[ev.Event]:
         yield ev.Stage("answers")
         from wizard import steps as steps_mod
 
-        assert self.engine is not None
+        assert self.base is not None
         prefill = {**(await _in_thread(self.engine.prefill)), **self.values}
         while True:
             request = AnswersRequest(Q.for_steps(list(steps_mod.NAMES)), prefill, error)
@@ -156,21 +168,20 @@ class _Run:
             if isinstance(values, Back):
                 continue  # nothing before the answers to go back to
             self.values = dict(values)
-            engine = self.new_engine(Q.to_overrides(values))
             try:
-                await _in_thread(engine.load)
+                session = self.base.with_answers(**Q.to_overrides(values))
             except UserError as exc:
                 if not self.d.interactive:
                     raise
                 error, prefill = exc.message, {**prefill, **values}
                 continue
-            self.engine = engine
+            self.session = session
             return
 
     async def steps_table(self) -> AsyncIterator[ev.Event]:
         yield ev.Stage("steps")
-        assert self.engine is not None
-        self.rows = await _in_thread(step_rows, self.engine, self.o.unavailable)
+        assert self.session is not None
+        self.rows = await _in_thread(rows, self.session.layout, self.session.answers, self.o.unavailable)
         for row in self.rows:
             yield row
 
@@ -204,8 +215,8 @@ class _Run:
 
     async def ask_token(self) -> AsyncIterator[ev.Event | Back]:
         """Yields events; yields BACK when the person went back to the steps."""
-        assert self.engine is not None and self.engine.answers is not None
-        probe = await _in_thread(self.engine.plan, self.chosen)
+        assert self.session is not None
+        probe = await _in_thread(self.engine.plan, self.chosen, answers=self.session.answers)
         secrets = probe.secrets
         self.token = None
         if not secrets:
@@ -214,7 +225,7 @@ class _Run:
         from wizard import redact
         from wizard.providers.tokens import validate_token
 
-        answers = self.engine.answers
+        answers = self.session.answers
         provider = answers.dns_provider or ""
         so_far = {"dns_provider": provider}
         secret = secrets[0]
@@ -263,14 +274,9 @@ class _Run:
             for e in checked.events:
                 yield e
             if checked.zone:
-                self.engine = self.new_engine({**self._answer_overrides(), "zone": checked.zone})
-                await _in_thread(self.engine.load)
+                self.session = self.session.with_answers(zone=checked.zone)
                 yield ev.Info(f"The provider holds the domain in the zone {checked.zone}; external-dns filters on it.")
             return
-
-    def _answer_overrides(self) -> dict[str, Any]:
-        assert self.engine is not None
-        return dict(self.engine.overrides)
 
     @staticmethod
     def _scrub_with(text: str, token: str | None) -> str:
@@ -281,9 +287,10 @@ class _Run:
     # -- plan and confirm ---------------------------------------------------------------------------
     async def review(self) -> AsyncIterator[ev.Event | Back | Confirm]:
         yield ev.Stage("review")
-        assert self.engine is not None
+        assert self.session is not None
+        answers = self.session.answers
         planner = self.engine.plan_removal if self.o.remove else self.engine.plan
-        self.plan = plan = await _in_thread(planner, self.chosen)
+        self.plan = plan = await _in_thread(planner, self.chosen, answers=answers)
         actions: tuple[str, ...] = ()
         if any(s.step == "prerequisites" for s in plan.steps):
             actions = tuple(await _in_thread(self._outside_actions, plan))
@@ -314,15 +321,15 @@ class _Run:
                 yield Confirm(write=False)
                 return
             self.chosen = rest
-            self.plan = await _in_thread(self.engine.plan, rest)
+            self.plan = await _in_thread(self.engine.plan, rest, answers=answers)
         yield answer
 
     def _outside_actions(self, plan: Plan) -> list[str]:
         from wizard.outside import prerequisite_actions
 
-        assert self.engine is not None and self.engine.layout is not None and self.engine.answers is not None
+        assert self.session is not None
         return prerequisite_actions(
-            self.engine.layout, self.engine.answers, cluster=self.o.cluster, kube=self.kube
+            self.session.layout, self.session.answers, cluster=self.o.cluster, kube=self.kube
         ).describe()
 
     # -- write, watch --------------------------------------------------------------------------------
@@ -330,7 +337,7 @@ class _Run:
         from wizard.engine import RunOptions
 
         yield ev.Stage("write")
-        assert self.engine is not None and self.plan is not None
+        assert self.session is not None and self.plan is not None
         commit = confirm.commit and self.o.commit
         options = RunOptions(
             commit=commit,
@@ -340,7 +347,8 @@ class _Run:
             cluster=self.o.cluster,
             kube=self.kube,
         )
-        async for e in _iterate_in_thread(self.engine.run(self.plan, options), self.s.cancel):
+        writes = self.engine.run(self.plan, options, answers=self.session.answers)
+        async for e in _iterate_in_thread(writes, self.s.cancel):
             yield e
         if self.s.cancel.is_set():
             raise Cancelled(
@@ -349,10 +357,11 @@ class _Run:
             )
 
     async def watch(self, watcher: Watcher, sha: str) -> AsyncIterator[ev.Event]:
-        assert self.engine is not None and self.engine.layout is not None
+        assert self.session is not None
+        layout = self.session.layout
         yield ev.Stage("watch")
         try:
-            async for e in watcher.follow(self.engine.layout, self.plan, sha, timeout=self.o.timeout):
+            async for e in watcher.follow(layout, self.plan, sha, timeout=self.o.timeout):
                 if isinstance(e, ev.Done):
                     self.done_url = e.url
                     self.done_message = e.message
@@ -361,7 +370,7 @@ class _Run:
         except (StepFailed, WaitTimeout):
             yield ev.Stage("diagnose")
             try:
-                findings = await self.s.doctor(self.engine.layout, self.kube, True)
+                findings = await self.s.doctor(layout, self.kube, True)
             except WizardError:  # the diagnosis is a bonus; never hide the failure behind it
                 findings = []
             for f in findings:
@@ -383,22 +392,21 @@ class _Run:
 
     def set_up(self) -> set[str]:
         done = set(self.chosen)
-        if self.engine is not None and self.engine.answers is not None:
-            done |= set(self.engine.answers.steps or ())
+        if self.session is not None:
+            done |= set(self.session.answers.steps or ())
         return done
 
     async def choose_staging(self) -> AsyncIterator[ev.Event]:
         """The smoke test goes on letsencrypt-staging first, unless the issuer was given (answers file,
         state file: a promoted smoke test stays on production), --skip-staging, or it will not be proven."""
-        assert self.engine is not None
+        assert self.session is not None
         if "smoke-test" not in self.chosen or self.o.skip_staging or not self.will_prove():
             return
         given = "smoke_test_issuer" in self.o.overrides or "smoke_test_issuer" in await _in_thread(self.engine.prefill)
         if given:
             return
         self.staging_first = True
-        self.engine = self.new_engine({**self._answer_overrides(), "smoke_test_issuer": STAGING})
-        await _in_thread(self.engine.load)
+        self.session = self.session.with_answers(smoke_test_issuer=STAGING)
         yield ev.Info(
             "The smoke test is written with letsencrypt-staging first; once its certificate is proven it is switched "
             "to letsencrypt-production (a second commit), so retries never burn production rate limits."
@@ -425,8 +433,8 @@ class _Run:
     async def promote(self) -> AsyncIterator[ev.Event | Confirm | Back]:
         """The staging proof passed: the smoke test with letsencrypt-production, shown and confirmed."""
         yield ev.Info("Staging is proven. Next: the smoke test with letsencrypt-production (a second commit and push).")
-        self.engine = self.new_engine({**self._answer_overrides(), "smoke_test_issuer": PRODUCTION})
-        await _in_thread(self.engine.load)
+        assert self.session is not None
+        self.session = self.session.with_answers(smoke_test_issuer=PRODUCTION)
         self.chosen = ["smoke-test"]
         self.token = None  # the smoke test has no Secret; the DNS token Secret is not touched again
         async for r in self.review():

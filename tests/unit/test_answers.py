@@ -142,3 +142,14 @@ def test_email_at_the_limits_is_accepted() -> None:
 
     email = "o" * 64 + "@" + "e" * 60 + ".example.com"
     assert answers.build({"email": email}).email == email
+
+
+def test_changed_answers_are_checked_like_the_answers_file() -> None:
+    given = answers.build({"domain": "k8s.example.com", "email": "ops@example.com"})
+    assert given.changed(zone="example.com").zone == "example.com"
+    assert given.changed(zone=None) == given  # None changes nothing, as in the file
+    assert given.changed(zone="example.com") is not given and given.zone is None
+    with pytest.raises(UserError, match="not a suffix of domain"):
+        given.changed(zone="example.org")
+    with pytest.raises(TypeError, match="not an answer: zoen"):
+        given.changed(zoen="example.com")

@@ -29,8 +29,9 @@ from wizard.flow.contract import (
     Review,
     TokenRequest,
 )
-from wizard.flow.prove import PRODUCTION, STAGING, proof_target, written_issuer
-from wizard.flow.run import run_flow, unexpected
+from wizard.flow.outcome import unexpected
+from wizard.flow.prove import proof_target, written_issuer
+from wizard.flow.run import run_flow
 from wizard.flow.services import (
     ClusterChecks,
     Prover,
@@ -40,7 +41,8 @@ from wizard.flow.services import (
     Watcher,
     check_token_with_provider,
 )
-from wizard.flow.stages import TOKEN_ATTEMPTS, step_rows
+from wizard.flow.session import Run, Session
+from wizard.flow.stages import PRODUCTION, STAGING, TOKEN_ATTEMPTS, step_rows
 
 __all__ = [
     "BACK",
@@ -56,7 +58,9 @@ __all__ = [
     "Prover",
     "ReadOnlyDecisions",
     "Review",
+    "Run",
     "Services",
+    "Session",
     "TokenChecked",
     "TokenChecker",
     "TokenRequest",

@@ -12,7 +12,7 @@ from wizard import events as ev
 from wizard import questions as Q
 
 if TYPE_CHECKING:
-    from wizard.plan import Plan
+    from wizard.plan import Plan, SecretChange
     from wizard.prove import ProveOptions
 
 
@@ -69,6 +69,45 @@ class Review:
     @property
     def writes_secret(self) -> bool:
         return any(not s.exists or self.token_given for s in self.plan.secrets)
+
+    def events(self) -> list[ev.Event]:
+        """What the review shows, as events: warnings, migrations, changes that need their own
+        confirmation, each file's diff, each Secret, every action outside the repository."""
+        out: list[ev.Event] = [ev.Warning(w) for w in self.plan.warnings]
+        out += [ev.Migration(step=step, message=note) for step, note in self.plan.notes]
+        out += list(self.attention)
+        for c in self.plan.pending:
+            out.append(ev.FileChange(path=c.path, status=c.status, steps=c.steps, diff=c.diff()))
+        for s in self.plan.secrets:
+            out.append(ev.SecretChange(path=s.path, status=self._secret_status(s), namespace=s.namespace, name=s.name))
+        out.extend(ev.OutsideAction(a) for a in self.actions)
+        if self.uncommitted:
+            out.append(
+                ev.Info(
+                    "Also commits what an earlier run wrote but did not commit: " + ", ".join(self.uncommitted) + "."
+                )
+            )
+        if self.unpushed:
+            out.append(ev.Info("Also pushes the commits the remote does not have yet."))
+        return out
+
+    def _secret_status(self, s: SecretChange) -> str:
+        if not s.exists:
+            return "new"
+        if s.needs_token:
+            return "rekey"
+        return "replace" if self.token_given else "exists"
+
+    def attention_message(self) -> str:
+        """Why a run that cannot ask (the CLI) stops at the changes that need their own confirmation."""
+        parts = [f"{a.heading}: " + "; ".join(a.items) + "." for a in self.attention]
+        steps = " ".join(a.step for a in self.attention)
+        return (
+            " ".join(parts)
+            + " These changes need their own confirmation, so nothing was written. Review them with `edge-wizard plan`, "
+            f"then run again with --accept-controller-changes to apply them, or leave the {steps} step out "
+            f"(edge-wizard run STEP ... without {steps})."
+        )
 
 
 @dataclass(frozen=True)

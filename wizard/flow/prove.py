@@ -1,48 +1,90 @@
-"""What a proof proves (the target, from the repository and --host) and the proof's events with
-the diagnosis on failure."""
+"""The prove stages: what a proof proves (the target, from the repository and --host), the proof
+with the diagnosis on failure, and after a staging proof the promotion to production (reviewed,
+written, followed and proven again)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import dataclasses
 from typing import TYPE_CHECKING
 
 from wizard import events as ev
-from wizard.errors import StepFailed, UserError, WaitTimeout, WizardError
-from wizard.flow.contract import Options
-from wizard.flow.services import Services, _default_prover
+from wizard.errors import StepFailed, UserError, WaitTimeout
+from wizard.flow import outcome, stages
+from wizard.flow.contract import Back, Confirm, Options
+from wizard.flow.lockstep import in_thread
+from wizard.flow.outcome import Reached
+from wizard.flow.services import Services, Watcher, default_prover
+from wizard.flow.session import Run, Session
+from wizard.flow.stages import PRODUCTION, STAGING
 
 if TYPE_CHECKING:
+    from wizard.answers import Answers
     from wizard.kube import KubeConnector
     from wizard.prove import ProveOptions, Target
     from wizard.repo import Layout
 
-STAGING, PRODUCTION = "letsencrypt-staging", "letsencrypt-production"
+
+async def prove_and_promote(run: Run, session: Session, watcher: Watcher, sha: str, reached: Reached) -> ev.Done:
+    """Prove; after a staging proof, promote to production (shown and confirmed), follow and prove again."""
+    reached = await prove(run, session, STAGING if session.staging_first else None) or reached
+    if not session.staging_first:
+        return outcome.proven(reached, sha)
+    promoted = await promote(run, session)
+    if isinstance(promoted, Back) or not promoted[1].write:
+        return outcome.staging_only(reached, sha)
+    written = await stages.write(run, *promoted)
+    sha = written.sha or sha
+    reached = await stages.watch(run, promoted[0], watcher, sha) or reached
+    reached = await prove(run, session, PRODUCTION) or reached
+    return outcome.proven(reached, sha)
 
 
-def _proven_text(target: Target) -> str:
-    stage = "a Let's Encrypt staging" if target.issuer == "letsencrypt-staging" else "a trusted"
-    return f"{target.host} answers over HTTPS with {stage} certificate:"
+async def promote(run: Run, session: Session) -> tuple[Session, Confirm] | Back:
+    """The staging proof passed: the smoke test with letsencrypt-production, shown and confirmed."""
+    await run.emit(
+        ev.Info("Staging is proven. Next: the smoke test with letsencrypt-production (a second commit and push).")
+    )
+    promoted = session.with_answers(smoke_test_issuer=PRODUCTION)
+    # the smoke test has no Secret; the DNS token Secret is not touched again
+    return await stages.review(run, dataclasses.replace(promoted, chosen=("smoke-test",), token=None))
 
 
-async def _prove(
-    services: Services, target: Target, popts: ProveOptions, kube: KubeConnector | None
-) -> AsyncIterator[ev.Event]:
-    """The proof's events; on failure the doctor's findings (when a cluster is there) before the error."""
-    prover = services.prover or _default_prover
+async def prove(run: Run, session: Session, issuer: str | None) -> Reached | None:
+    """The proof of the smoke test's host (with ``issuer``, else the one written); what it reached
+    when proven. The DNS token given in this run reads the record at the provider."""
+    from wizard.prove import ProveOptions
+
+    await run.emit(ev.Stage("prove"))
+    target = await in_thread(target_of, session.layout, session.answers, run.options.host, issuer)
+    base = run.options.proof or ProveOptions(cluster=run.options.cluster)
+    popts = dataclasses.replace(base, timeout=run.options.timeout) if run.options.proof is None else base
+    if session.proof_token and not popts.token:
+        popts = dataclasses.replace(popts, token=session.proof_token)
+    proven = await prove_target(run, target, popts, run.kube)
+    if run.kube is not None:
+        await run.kube.aclose()
+    return Reached("The edge is proven: " + proven_text(target), f"https://{target.host}/") if proven else None
+
+
+async def prove_target(run: Run, target: Target, popts: ProveOptions, kube: KubeConnector | None) -> bool:
+    """The proof's events (True: a Proof said proven); on failure the doctor's findings (when a
+    cluster is there) before the error."""
+    prover = run.services.prover or default_prover
+    proven = False
     try:
         async for e in prover(target, popts, kube):
-            yield e
+            proven |= isinstance(e, ev.Proof) and e.proven
+            await run.emit(e)
     except (StepFailed, WaitTimeout):
         if kube is not None:
-            yield ev.Stage("diagnose")
-            try:
-                findings = await services.doctor(None, kube, True)
-            except WizardError:
-                findings = []
-            for f in findings:
-                if f.severity in ("error", "warning"):
-                    yield f
+            await stages.diagnose(run, None, kube)
         raise
+    return proven
+
+
+def proven_text(target: Target) -> str:
+    stage = "a Let's Encrypt staging" if target.issuer == STAGING else "a trusted"
+    return f"{target.host} answers over HTTPS with {stage} certificate:"
 
 
 def proof_target(services: Services, options: Options, issuer: str | None) -> Target:
@@ -57,9 +99,16 @@ def proof_target(services: Services, options: Options, issuer: str | None) -> Ta
         layout, answers = engine.load()
     except UserError:
         if options.host:
-            return Target(host=_check_host(options.host), issuer=issuer or "letsencrypt-production")
+            return Target(host=_check_host(options.host), issuer=issuer or PRODUCTION)
         raise
-    host = options.host or answers.resolved_host
+    return target_of(layout, answers, options.host, issuer)
+
+
+def target_of(layout: Layout, answers: Answers, host: str | None, issuer: str | None) -> Target:
+    """The proof's target from a layout and answers (``host``: --host, else the smoke test's)."""
+    from wizard.prove import Target
+
+    host = host or answers.resolved_host
     if not host:
         raise UserError(
             "There is no host to prove: the answers have no domain (nor smoke_test_host). Pass --host podinfo.apps."

@@ -88,7 +88,7 @@ async def _default_doctor(layout: Layout | None, kube: KubeConnector | None, clu
     return [f.to_event() for f in findings]
 
 
-def _default_prover(target: Target, options: ProveOptions, kube: KubeConnector | None) -> AsyncIterator[ev.Event]:
+def default_prover(target: Target, options: ProveOptions, kube: KubeConnector | None) -> AsyncIterator[ev.Event]:
     from wizard.prove import prove
 
     return prove(target, options, kube)
@@ -106,4 +106,4 @@ class Services:
     watcher: Callable[[KubeConnector | None], Watcher] = _default_watcher
     doctor: Callable[[Layout | None, KubeConnector | None, bool], Awaitable[list[ev.Finding]]] = _default_doctor
     cancel: threading.Event = field(default_factory=threading.Event)
-    prover: Prover | None = _default_prover  # None: never prove (the run ends when Flux is ready)
+    prover: Prover | None = default_prover  # None: never prove (the run ends when Flux is ready)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from wizard import yamlio
 from wizard.errors import UserError
@@ -30,19 +30,6 @@ _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$")
 _SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # RFC 5321 4.5.3.1: local part 64 octets, domain 255, the whole path 256 with its <> (so 254)
 EMAIL_LOCAL_MAX, EMAIL_MAX = 64, 254
-# the text answers the state file records as given (or derived), in its order
-STATE_TEXT_KEYS = (
-    "domain",
-    "zone",
-    "email",
-    "dns_provider",
-    "ingress_controller",
-    "ingress_address",
-    "smoke_test_host",
-    "smoke_test_issuer",
-    "txt_owner_id",
-)
-TEXT_KEYS = (*STATE_TEXT_KEYS, "sops_secret", "acme_solver", "cluster")
 
 
 def providers() -> tuple[str, ...]:
@@ -166,6 +153,31 @@ def validate_rel_path(value: Any, key: str) -> str | None:
     )
 
 
+def in_zone(name: str, zone: str) -> bool:
+    """The one zone rule: ``name`` is the zone itself or a name under it."""
+    return name == zone or name.endswith("." + zone)
+
+
+def zone_problem(domain: str, zone: str) -> str | None:
+    """Why ``zone`` cannot hold ``domain`` (None: it can)."""
+    if in_zone(domain, zone):
+        return None
+    return (
+        f"zone {zone!r} is not a suffix of domain {domain!r}. The zone is the DNS zone at your provider that holds "
+        "the domain (e.g. domain k8s.example.com, zone example.com)."
+    )
+
+
+def host_problem(host: str, zone: str) -> str | None:
+    """Why ``host`` gets no DNS record in ``zone`` (None: it does)."""
+    if in_zone(host, zone):
+        return None
+    return (
+        f"smoke_test_host {host!r} is outside the zone {zone!r}, so external-dns would never create its record. "
+        "Pick a host under the zone."
+    )
+
+
 def derive_zone(domain: str) -> str:
     """The registrable domain, without asking the DNS provider (which knows better)."""
     from wizard.providers.zones import derive_zone as provider_derive
@@ -254,24 +266,13 @@ class Answers:
         return out
 
 
-ACCEPTED_KEYS = (
-    "domain",
-    "zone",
-    "email",
-    "dns_provider",
-    "ingress_controller",
-    "ingress_address",
-    "smoke_test_host",
-    "smoke_test_issuer",
-    "txt_owner_id",
-    "firewall",
-    "sops_secret",
-    "acme_solver",
-    "paths",
-    "steps",
-    "removed",
-    "cluster",
-)
+# The answer keys, from the fields of Answers (in their order): the text answers; those the state
+# file records as given (or derived), in its order (sops_secret and acme_solver by their own rule in
+# to_mapping; the cluster names the state file's section instead); the keys of an answers file
+# (webhook_rule is written firewall: {webhook_rule: ...}).
+TEXT_KEYS = tuple(f.name for f in fields(Answers) if get_type_hints(Answers)[f.name] in (str, str | None))
+STATE_TEXT_KEYS = tuple(k for k in TEXT_KEYS if k not in ("sops_secret", "acme_solver", "cluster"))
+ACCEPTED_KEYS = tuple("firewall" if f.name == "webhook_rule" else f.name for f in fields(Answers))
 
 
 def _flatten(raw: dict[str, Any], source: str) -> dict[str, Any]:
@@ -458,11 +459,8 @@ def validate(a: Answers) -> list[str]:
         err = validate_domain(a.zone, "zone")
         if err:
             errors.append(err)
-        elif a.domain and not (a.domain == a.zone or a.domain.endswith("." + a.zone)):
-            errors.append(
-                f"zone {a.zone!r} is not a suffix of domain {a.domain!r}. The zone is the DNS zone at "
-                f"your provider that holds the domain (e.g. domain k8s.example.com, zone example.com)."
-            )
+        elif a.domain and (err := zone_problem(a.domain, a.zone)):
+            errors.append(err)
     if a.email is not None:
         err = validate_email(a.email)
         if err:
@@ -491,13 +489,8 @@ def validate(a: Answers) -> list[str]:
         err = validate_domain(a.smoke_test_host, "smoke_test_host")
         if err:
             errors.append(err)
-        elif a.domain and not errors:
-            zone = a.resolved_zone or ""
-            if not (a.smoke_test_host == zone or a.smoke_test_host.endswith("." + zone)):
-                errors.append(
-                    f"smoke_test_host {a.smoke_test_host!r} is outside the zone {zone!r}, so "
-                    "external-dns would never create its record. Pick a host under the zone."
-                )
+        elif a.domain and not errors and (err := host_problem(a.smoke_test_host, a.resolved_zone or "")):
+            errors.append(err)
     for key in ("steps", "removed"):
         names = getattr(a, key)
         if names is None:

@@ -49,9 +49,7 @@ def _zone_check(value: str, so_far: dict[str, Any]) -> str | None:
     if err:
         return err
     domain = so_far.get("domain") or ""
-    if domain and not (domain == value or domain.endswith("." + value)):
-        return f"zone {value!r} is not a suffix of the domain {domain!r}."
-    return None
+    return A.zone_problem(domain, value) if domain else None
 
 
 def _zone_default(domain: str | None) -> str | None:
@@ -79,9 +77,7 @@ def _host_check(value: str, so_far: dict[str, Any]) -> str | None:
     if err:
         return err
     zone = so_far.get("zone") or ""
-    if zone and not (value == zone or value.endswith("." + zone)):
-        return f"{value!r} is outside the zone {zone!r}; external-dns would never create its record."
-    return None
+    return A.host_problem(value, zone) if zone else None
 
 
 def _token_check(value: str, so_far: dict[str, Any]) -> str | None:

@@ -5,6 +5,7 @@ over smart HTTP, real age-keygen and sops."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from wizard import demo
 from wizard import events as ev
 from wizard.answers import Answers
 from wizard.engine import Engine
-from wizard.flow import Confirm, Options, ReadOnlyDecisions, Review, Services, TokenChecked, run_flow
+from wizard.flow import BACK, Back, Confirm, Options, ReadOnlyDecisions, Review, Services, TokenChecked, run_flow
 
 from support.clones import http_clone
 from support.repos import git, snapshot
@@ -133,3 +134,39 @@ async def test_one_engine_is_loaded_once_per_run_while_the_answers_change(tmp_pa
     first = git(box.repo, "show", "HEAD~1:manifests/infrastructure/smoke-test/podinfo.yaml")
     assert "letsencrypt-staging" in first
     assert "letsencrypt-production" in (box.repo / "manifests/infrastructure/smoke-test/podinfo.yaml").read_text()
+
+
+# -- going back starts again from the values before -------------------------------------------------
+class _BackOnce(demo.AutoDecisions):
+    """A person who picks every step, goes back from the review, and leaves the smoke test out."""
+
+    interactive = True
+
+    def __init__(self) -> None:
+        self.picks = self.reviews = 0
+
+    async def steps(self, rows: Sequence[ev.StepRow]) -> list[str]:
+        self.picks += 1
+        runnable = [r.step for r in rows if r.state != "blocked"]
+        return runnable if self.picks == 1 else [s for s in runnable if s != "smoke-test"]
+
+    async def confirm(self, review: Review) -> Confirm | Back:
+        self.reviews += 1
+        return BACK if self.reviews == 1 else Confirm()
+
+
+async def test_back_from_the_review_forgets_what_the_later_stages_chose(tmp_path: Path) -> None:
+    """The first pass chose staging first for the smoke test (it would be proven); back at the
+    steps the smoke test is left out, and nothing of the first pass is written: the state file
+    keeps the production issuer and the run proves nothing."""
+    box = demo.make_sandbox(tmp_path, encryption=False)
+    decisions = _BackOnce()
+    events = [e async for e in run_flow(box.services(0), decisions, box.options(skip_staging=False))]
+
+    assert decisions.reviews == 2 and decisions.picks == 2
+    assert any(isinstance(e, ev.Info) and "letsencrypt-staging first" in e.message for e in events)
+    done = events[-1]
+    assert isinstance(done, ev.Done) and done.outcome == "reconciled", done
+    assert not any(isinstance(e, ev.Proof) for e in events)
+    state = (box.repo / ".edge-wizard.yaml").read_text()
+    assert "smoke_test_issuer: letsencrypt-production\n" in state and "smoke-test" not in state

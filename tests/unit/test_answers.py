@@ -9,6 +9,8 @@ import pytest
 from wizard import answers
 from wizard.errors import UserError
 
+from support.repos import make_guide_repo
+
 
 @pytest.mark.parametrize(
     "domain, fragment",
@@ -153,3 +155,72 @@ def test_changed_answers_are_checked_like_the_answers_file() -> None:
         given.changed(zone="example.org")
     with pytest.raises(TypeError, match="not an answer: zoen"):
         given.changed(zoen="example.com")
+
+
+# -- said once: the zone rule, the host rule, the answer keys ---------------------------------------
+@pytest.mark.parametrize(
+    ("domain", "zone", "host", "zone_ok", "host_ok"),
+    [
+        ("k8s.example.com", "example.com", "podinfo.apps.k8s.example.com", True, True),
+        ("example.com", "example.com", "example.com", True, True),
+        ("k8s.example.com", "example.org", "podinfo.example.org", False, True),
+        ("k8s.example.com", "ample.com", "podinfo.example.com", False, False),  # a suffix, not a zone
+    ],
+)
+def test_the_answers_file_and_the_questions_apply_one_zone_rule(
+    domain: str, zone: str, host: str, zone_ok: bool, host_ok: bool
+) -> None:
+    from wizard import questions
+
+    ask = {q.key: q for q in questions.QUESTIONS}
+    said_by_question = ask["zone"].check(zone, {"domain": domain})
+    assert (said_by_question is None) == zone_ok
+    try:
+        answers.build({"domain": domain, "zone": zone})
+        said_by_file = None
+    except UserError as exc:
+        said_by_file = exc.message
+    assert said_by_file == said_by_question  # the same rule, the same words
+    if zone_ok:
+        said = ask["smoke_test_host"].check(host, {"domain": domain, "zone": zone})
+        assert (said is None) == host_ok
+        try:
+            answers.build({"domain": domain, "zone": zone, "smoke_test_host": host})
+        except UserError as exc:
+            assert exc.message == said
+        else:
+            assert said is None
+
+
+@pytest.mark.parametrize(
+    ("host", "proven"),
+    [
+        (" Podinfo.Apps.Example.com. ", "podinfo.apps.example.com"),
+        ("not a host", None),
+        ("10.0.0.1", None),  # an address: the proof asks for a name's certificate
+        ("podinfo", None),  # one label
+    ],
+)
+def test_the_proofs_host_follows_the_domain_rule(tmp_path: Path, host: str, proven: str | None) -> None:
+    from wizard.flow.prove import target_of
+    from wizard.repo import discover
+
+    layout = discover(make_guide_repo(tmp_path / "repo"))
+    ans = answers.build({"domain": "k8s.example.com"})
+    if proven is None:
+        with pytest.raises(UserError, match="is not a DNS name"):
+            target_of(layout, ans, host, None)
+    else:
+        assert target_of(layout, ans, host, None).host == proven
+
+
+def test_the_answer_keys_are_the_fields_of_answers(tmp_path: Path) -> None:
+    from dataclasses import fields
+
+    names = {f.name for f in fields(answers.Answers)}
+    assert set(answers.ACCEPTED_KEYS) == names - {"webhook_rule"} | {"firewall"}
+    assert set(answers.STATE_TEXT_KEYS) < set(answers.TEXT_KEYS) < names
+    f = tmp_path / "a.yaml"
+    f.write_text("domian: example.com\n")
+    with pytest.raises(UserError, match="unknown key 'domian'. Accepted keys: domain, zone, email"):
+        answers.read_file(f)

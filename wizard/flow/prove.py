@@ -140,10 +140,12 @@ def written_issuer(layout: Layout) -> str | None:
 
 
 def _check_host(host: str) -> str:
-    import re
+    """--host (or the smoke test's host) as the proof asks for it: the one DNS name rule
+    (wizard.answers.validate_domain), after forgiving spaces, a trailing dot and upper case."""
+    from wizard.answers import validate_domain
 
     h = host.strip().rstrip(".").lower()
-    if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}", h):
+    if validate_domain(h, "--host") is not None:
         raise UserError(
             f"--host {host!r} is not a DNS name. The proof resolves it and asks for https://HOST/, so give the "
             "smoke test's host name, e.g. --host podinfo.apps.example.com."

@@ -19,29 +19,71 @@ SPLIT_HELP = (
 STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
 
 
-def _common(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
-    # Subcommands repeat the global options; SUPPRESS keeps a value given before the command.
-    d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
-    p.add_argument("--repo", metavar="PATH", help="the Flux repository (default: the git top level of the cwd)", **d)
-    p.add_argument("--answers", metavar="FILE", help="answers file (YAML; see README)", **d)
-    p.add_argument(
-        "--cluster", metavar="NAME", help="the cluster to set up, in a repository holding several (clusters/NAME)", **d
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object per line (schema: README)", **d)
-    p.add_argument("--debug", action="store_true", help="show tracebacks", **d)
+class _Shared:
+    """The options several commands share, each declared once, as argparse parents. The global ones
+    (``common``, ``cluster``, ``watch``, ``recording``) are declared on the top-level parser too; on a
+    subcommand their default is SUPPRESS, so a value given before the command is kept."""
+
+    def __init__(self, *, sub: bool) -> None:
+        d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
+        self.common = _parent()
+        self.common.add_argument(
+            "--repo", metavar="PATH", help="the Flux repository (default: the git top level of the cwd)", **d
+        )
+        self.common.add_argument("--answers", metavar="FILE", help="answers file (YAML; see README)", **d)
+        self.common.add_argument(
+            "--cluster",
+            metavar="NAME",
+            help="the cluster to set up, in a repository holding several (clusters/NAME)",
+            **d,
+        )
+        self.common.add_argument(
+            "--json", action="store_true", help="print one JSON object per line (schema: README)", **d
+        )
+        self.common.add_argument("--debug", action="store_true", help="show tracebacks", **d)
+        self.cluster = _parent()
+        self.cluster.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)", **d)
+        self.cluster.add_argument(
+            "--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", **d
+        )
+        self.watch = _parent()
+        self.watch.add_argument("--no-watch", action="store_true", help="push without following Flux", **d)
+        self.recording = _parent()
+        self.recording.add_argument(
+            "--record",
+            metavar="FILE.cast",
+            help="record the session (asciicast v2; typed keys are never recorded)",
+            **d,
+        )
+        self.recording.add_argument(
+            "--size",
+            metavar="COLSxROWS",
+            help="terminal size of a recorded session (default 100x30)",
+            **(d or {"default": "100x30"}),
+        )
+        # the subcommands' own shared options
+        self.steps = _parent()
+        self.steps.add_argument(
+            "steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all"
+        )
+        self.steps.add_argument("--split-flux-files", action="store_true", help=SPLIT_HELP)
+        self.follow = _parent()
+        self.follow.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
+        self.proof = _parent()
+        self.proof.add_argument(
+            "--resolver", metavar="IP[:PORT]", help="the proof asks this nameserver (not the zone's and the system's)"
+        )
+        self.proof.add_argument(
+            "--ca-bundle", metavar="FILE", help="the proof verifies HTTPS against these roots (PEM), not the system's"
+        )
 
 
-def _cluster(p: argparse.ArgumentParser, *, sub: bool = True) -> None:
-    d: dict[str, Any] = {"default": argparse.SUPPRESS} if sub else {}
-    p.add_argument("--context", metavar="NAME", help="kubeconfig context (default: current)", **d)
-    p.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)", **d)
-
-
-def _timeout(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
+def _parent() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False)
 
 
 def parser() -> argparse.ArgumentParser:
+    top, shared = _Shared(sub=False), _Shared(sub=True)
     p = argparse.ArgumentParser(
         prog="edge-wizard",
         description="Set up the edge of a Flux GitOps cluster repository: ingress controller, "
@@ -49,45 +91,69 @@ def parser() -> argparse.ArgumentParser:
         "and a smoke-test app with TLS.",
         epilog="Run without a command in a terminal for the interactive wizard. Exit codes: 0 done, "
         "1 failed, 2 bad input (nothing written), 3 timed out.",
+        parents=[top.common, top.cluster, top.watch, top.recording],
     )
     from wizard import __version__
 
     p.add_argument("--version", action="version", version=f"edge-wizard {__version__}")
     p.add_argument("--plain", action="store_true", help="interactive prompts without the full-screen UI")
-    p.add_argument("--no-watch", action="store_true", help="push without following Flux")
-    p.add_argument(
-        "--record",
-        metavar="FILE.cast",
-        help="record the interactive session (asciicast v2; typed keys are never recorded)",
-    )
-    p.add_argument(
-        "--size", default="100x30", metavar="COLSxROWS", help="terminal size of a recorded session (default 100x30)"
-    )
-    _cluster(p, sub=False)
-    _common(p, sub=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    common = [shared.common]
 
-    s = sub.add_parser("steps", help="list the steps and their state")
-    _common(s)
+    sub.add_parser("steps", help="list the steps and their state", parents=common)
 
-    pl = sub.add_parser("plan", help="show the diff of what would be written")
-    _common(pl)
-    pl.add_argument("steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all")
+    pl = sub.add_parser("plan", help="show the diff of what would be written", parents=[*common, shared.steps])
     pl.add_argument("--exit-code", action="store_true", help="exit 1 when there are changes, 0 when none")
-    pl.add_argument("--split-flux-files", action="store_true", help=SPLIT_HELP)
 
-    r = sub.add_parser("run", help="write the plan, encrypt, commit, push and watch Flux")
-    _common(r)
-    r.add_argument("steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all")
+    r = sub.add_parser(
+        "run",
+        help="write the plan, encrypt, commit, push and watch Flux",
+        parents=[*common, shared.cluster, shared.steps, shared.watch, shared.follow, shared.proof],
+    )
+    _run_options(r)
+
+    sub.add_parser(
+        "watch",
+        help="follow Flux reconciling the stage at the current HEAD (no push)",
+        parents=[*common, shared.cluster, shared.follow],
+    )
+
+    v = sub.add_parser(
+        "verify",
+        help="prove the edge: DNS record, addresses, port 80, the certificate, HTTPS 200",
+        description="Check the smoke test's host from outside (DNS, port 80, HTTPS with a verified chain) and in "
+        "the cluster (node addresses, the Certificate and its Secret). Exit codes: 0 proven, 1 a check failed, "
+        "2 bad input, 3 timed out.",
+        parents=[*common, shared.cluster, shared.proof],
+    )
+    _verify_options(v)
+
+    dr = sub.add_parser(
+        "doctor", help="check the repository (and the cluster) for known pitfalls", parents=[*common, shared.cluster]
+    )
+    dr.add_argument("--offline", action="store_true", help="repository checks only; do not contact the cluster")
+
+    d = sub.add_parser(
+        "demo",
+        help="run the whole flow on a throwaway sandbox repository",
+        description="Run the wizard on a throwaway sandbox (a guide-shaped repository with a "
+        "local bare remote, example answers and a fake DNS token). The reconcile "
+        "stage replays a recorded event timeline, labelled 'replay'. Without a "
+        "terminal it prints plain lines instead of opening the UI.",
+        parents=[*common, shared.recording],
+    )
+    _demo_options(d)
+    return p
+
+
+def _run_options(r: argparse.ArgumentParser) -> None:
     r.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     r.add_argument("--no-commit", action="store_true", help="write files only")
     r.add_argument("--no-push", action="store_true", help="commit but do not push")
-    r.add_argument("--no-watch", action="store_true", help="do not wait for Flux")
     tok = r.add_mutually_exclusive_group()
     tok.add_argument("--token-env", metavar="VAR", help="read the DNS provider token from this environment variable")
     tok.add_argument("--token-stdin", action="store_true", help="read the DNS provider token from standard input")
     r.add_argument("--skip-token-check", action="store_true", help="do not check the token with the DNS provider's API")
-    r.add_argument("--split-flux-files", action="store_true", help=SPLIT_HELP)
     r.add_argument(
         "--accept-controller-changes",
         action="store_true",
@@ -98,13 +164,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the given token even when the existing Secret cannot be decrypted to compare",
     )
-    _cluster(r)
     r.add_argument(
         "--no-cluster",
         action="store_true",
         help="never write to the cluster (prerequisites: print the kubectl command for the sops Secret)",
     )
-    _timeout(r)
     r.add_argument(
         "--skip-staging", action="store_true", help="write the smoke test with letsencrypt-production at once"
     )
@@ -114,29 +178,11 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remove the named step (smoke-test): delete its files, commit, push, wait until Flux pruned it",
     )
-    r.add_argument("--resolver", metavar="IP[:PORT]", help="the proof asks this nameserver (see verify)")
-    r.add_argument("--ca-bundle", metavar="FILE", help="the proof verifies HTTPS against these roots (see verify)")
 
-    w = sub.add_parser("watch", help="follow Flux reconciling the stage at the current HEAD (no push)")
-    _common(w)
-    _cluster(w)
-    _timeout(w)
 
-    v = sub.add_parser(
-        "verify",
-        help="prove the edge: DNS record, addresses, port 80, the certificate, HTTPS 200",
-        description="Check the smoke test's host from outside (DNS, port 80, HTTPS with a verified chain) and in "
-        "the cluster (node addresses, the Certificate and its Secret). Exit codes: 0 proven, 1 a check failed, "
-        "2 bad input, 3 timed out.",
-    )
-    _common(v)
-    _cluster(v)
+def _verify_options(v: argparse.ArgumentParser) -> None:
     v.add_argument("--host", metavar="H", help="the host to prove (default: the smoke test's host)")
     v.add_argument("--no-cluster", action="store_true", help="only the checks from outside (DNS, 80, HTTPS)")
-    v.add_argument(
-        "--resolver", metavar="IP[:PORT]", help="ask this nameserver (instead of the zone's and the system's)"
-    )
-    v.add_argument("--ca-bundle", metavar="FILE", help="verify the chain against these roots (PEM), not the system's")
     v.add_argument(
         "--token-env",
         metavar="VAR",
@@ -146,20 +192,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--http-port", type=int, default=80, help=argparse.SUPPRESS)  # tests: a server on a high port
     v.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
 
-    dr = sub.add_parser("doctor", help="check the repository (and the cluster) for known pitfalls")
-    _common(dr)
-    _cluster(dr)
-    dr.add_argument("--offline", action="store_true", help="repository checks only; do not contact the cluster")
 
-    d = sub.add_parser(
-        "demo",
-        help="run the whole flow on a throwaway sandbox repository",
-        description="Run the wizard on a throwaway sandbox (a guide-shaped repository with a "
-        "local bare remote, example answers and a fake DNS token). The reconcile "
-        "stage replays a recorded event timeline, labelled 'replay'. Without a "
-        "terminal it prints plain lines instead of opening the UI.",
-    )
-    _common(d)
+def _demo_options(d: argparse.ArgumentParser) -> None:
     d.add_argument(
         "--script",
         action="store_true",
@@ -173,20 +207,7 @@ def parser() -> argparse.ArgumentParser:
         help="scale the scripted typing pauses and the replayed reconcile (1.0 real speed, 0 no "
         "pauses; default $EDGE_WIZARD_DEMO_PACE or 1.0)",
     )
-    d.add_argument(
-        "--record",
-        metavar="FILE.cast",
-        default=argparse.SUPPRESS,
-        help="record the session (asciicast v2; typed keys are never recorded)",
-    )
-    d.add_argument(
-        "--size",
-        metavar="COLSxROWS",
-        default=argparse.SUPPRESS,
-        help="terminal size of a recorded session (default 100x30)",
-    )
     d.add_argument("--sandbox", metavar="DIR", help=argparse.SUPPRESS)  # a recorded child's sandbox
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

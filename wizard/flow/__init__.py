@@ -13,6 +13,12 @@ no-network token checker and the replay watcher.
 
 Blocking work (GitPython, sops, file IO) runs in worker threads, so a front end's event loop stays
 responsive; the watch is async. Models: flux2's ``pkg/bootstrap.Run`` and harlequin's ``query.py``.
+
+Modules: ``contract`` (what a front end implements and receives), ``services`` (what is injected),
+``session`` (the run: ``Run``, what stays; ``Session``, its state as values), ``stages`` (one async
+function per stage: it emits its events and returns its result), ``run`` (the order), ``outcome``
+(how a run ends), ``prove``, ``remove``, ``commands`` (steps, plan, watch, doctor, verify),
+``lockstep`` (events in lockstep with the consumer).
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ and test_flux.py)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,8 @@ def test_escape_sequences_in_a_file_name_are_shown_not_run(
     folder = guide_repo / "manifests/infrastructure/cluster-policies"
     evil = "host-fw\x1b]0;pwned\x07\x1b[2J.yaml"
     (folder / "host-fw-control-plane.yaml").rename(folder / evil)
+    listing = folder / "kustomization.yaml"  # still applied by the cluster under its new name
+    listing.write_text(listing.read_text().replace("host-fw-control-plane.yaml", json.dumps(evil)))
     git(guide_repo, "add", "-A")
     git(guide_repo, "commit", "-qm", "rename")
     for argv in (["plan", "firewall"], ["run", "firewall", "--yes", "--no-commit", "--no-watch"]):

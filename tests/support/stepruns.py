@@ -43,3 +43,15 @@ def apply_folder(repo: Path, folder: str = "apps", name: str = "apps") -> None:
     if f"{name}.yaml" not in text:
         dash = "  - " if "\n  - " in text else "- "
         listing.write_text(text.rstrip("\n") + f"\n{dash}{name}.yaml\n")
+
+
+def second_policy(repo: Path) -> None:
+    """A second host firewall policy selecting the control-plane nodes: the firewall step cannot tell which
+    one to extend, so it is blocked (with no policy at all it does not apply)."""
+    folder = repo / "manifests/infrastructure/cluster-policies"
+    text = (folder / "host-fw-control-plane.yaml").read_text()
+    (folder / "host-fw-copy.yaml").write_text(text.replace("name: host-fw-control-plane", "name: host-fw-copy", 1))
+    listing = folder / "kustomization.yaml"
+    body = listing.read_text()
+    dash = "  - " if "\n  - " in body else "- "
+    listing.write_text(body.rstrip("\n") + f"\n{dash}host-fw-copy.yaml\n")

@@ -10,6 +10,7 @@ from wizard.errors import StepFailed
 from wizard.steps import NAMES
 
 from support.repos import git, snapshot
+from support.stepruns import second_policy
 from ui.helpers import T0, TOKEN, asked, build_app, drive, on_screen, scripted_events, second_screen, wait_for
 
 SECRET_DIR = "manifests/infrastructure/external-dns"
@@ -74,14 +75,14 @@ async def test_no_kubeconfig_pushes_and_ends_not_followed_exit_0(ui_env) -> None
 
 async def test_run_all_with_a_blocked_step_asks_before_leaving_it_out(ui_env) -> None:
     """The done-when: "Run all" with a blocked step asks first; "no" goes back, "yes" leaves it out."""
-    policy = ui_env.repo / "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml"
-    policy.unlink()
-    git(ui_env.repo, "commit", "-qam", "no host firewall policy")
+    second_policy(ui_env.repo)  # two policies: the firewall step cannot tell which one to extend
+    git(ui_env.repo, "add", "-A")
+    git(ui_env.repo, "commit", "-qm", "two host firewall policies")
     app = build_app(ui_env)
     async with app.run_test(size=(100, 30)) as pilot:
         steps = await drive(pilot, "steps")
         blocked = {r.step: r.problem for r in steps.rows if r.state == "blocked"}
-        assert list(blocked) == ["firewall"] and "firewall" in blocked["firewall"].lower()
+        assert list(blocked) == ["firewall"] and "more than one host firewall policy" in blocked["firewall"].lower()
         await pilot.press("a")
         dialog = await on_screen(pilot, "LeaveOutDialog")
         assert "firewall" in str(dialog.query_one("#title").render())

@@ -159,8 +159,11 @@ def test_leave_out_dialog(ui_env, snap_compare) -> None:
 
     from support.repos import git
 
-    (ui_env.repo / "manifests/infrastructure/cluster-policies/host-fw-control-plane.yaml").unlink()
-    git(ui_env.repo, "commit", "-qam", "no host firewall policy")
+    from support.stepruns import second_policy
+
+    second_policy(ui_env.repo)  # two policies: the firewall step is blocked (none at all: not applicable)
+    git(ui_env.repo, "add", "-A")
+    git(ui_env.repo, "commit", "-qm", "two host firewall policies")
     assert snap_compare(build_app(ui_env), terminal_size=BIG, run_before=run_before)
 
 

@@ -124,12 +124,19 @@ class Engine:
         assert self.layout is not None and self.answers is not None
         return self.layout, answers or self.answers
 
-    def plan(self, step_names: list[str] | tuple[str, ...] | None = None, *, answers: Answers | None = None) -> Plan:
+    def plan(
+        self,
+        step_names: list[str] | tuple[str, ...] | None = None,
+        *,
+        answers: Answers | None = None,
+        skip: tuple[str, ...] = (),
+    ) -> Plan:
         layout, answers = self._loaded(answers)
         named = bool(step_names)
         if not step_names:
             step_names = answers.steps or steps_mod.NAMES
-        selected = steps_mod.select(step_names)
+        steps_mod.select(list(skip))  # unknown names: UserError
+        selected = [s for s in steps_mod.select(step_names) if s.name not in skip]
         ws = Workspace(layout.root)
         ctx = Context(layout=layout, answers=answers, ws=ws, split_flux_files=self.split_flux_files)
         step_plans: list[StepPlan] = []

@@ -45,7 +45,7 @@ def plan_flow(services: Services, options: Options) -> AsyncIterator[ev.Event]:
 
 async def _plan(run: Run) -> ev.Done:
     await in_thread(run.engine.load)
-    plan = await in_thread(run.engine.plan, list(run.options.steps) or None)
+    plan = await in_thread(run.engine.plan, list(run.options.steps) or None, skip=run.options.skip)
     for e in Review(tuple(s.step for s in plan.steps), plan, ()).events():
         await run.emit(e)
     if not plan.pending:

@@ -150,6 +150,7 @@ class Options:
     answers_file: str | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[str, ...] = ()  # asked for on the command line
+    skip: tuple[str, ...] = ()  # --skip STEP: left out of the run (whatever else is chosen)
     commit: bool = True
     push: bool = True
     watch: bool = True

@@ -115,6 +115,8 @@ async def choose_steps(run: Run, session: Session) -> Session | Back:
     blocked step is left out only when the front end says so; else the run ends (UserError)."""
     from wizard import steps as steps_mod
 
+    skip = set(run.options.skip)
+    steps_mod.select(sorted(skip))  # unknown names: UserError
     while True:
         if run.options.steps:
             steps_mod.select(list(run.options.steps))  # unknown names: UserError
@@ -126,6 +128,11 @@ async def choose_steps(run: Run, session: Session) -> Session | Back:
                 chosen = [n for n in chosen if n not in skip]
         if isinstance(chosen, Back):
             return BACK
+        chosen = [n for n in chosen if n not in skip]
+        if not chosen:
+            raise UserError(
+                f"--skip leaves no step to run ({', '.join(sorted(skip))} skipped). Name the steps to run, or skip fewer."
+            )
         blocked = [r for r in session.rows if r.step in chosen and r.state == "blocked"]
         if blocked:
             if not await run.decisions.leave_out(blocked):

@@ -266,10 +266,14 @@ def adopt_release(
             f"{release.name} below apply there too (they hold nothing particular to this cluster)."
         )
     kust = release.obj.applier.ks
-    managed = ", ".join(values) or "nothing"
+    managed = (
+        f"only {', '.join(values)} {'is' if len(values) == 1 else 'are'} managed"
+        if values
+        else "nothing of it needs to change"
+    )
     sp.notes.append(
         f"{release.describe()} is adopted where it is (applied by the Flux Kustomization {kust.namespace}/{kust.name}): "
-        f"only {managed} {'is' if len(values) == 1 else 'are'} managed; {why}"
+        f"{managed}; {why}"
     )
     if changes and attention:
         sp.attention_heading = sp.attention_heading or (

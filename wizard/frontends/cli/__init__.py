@@ -67,6 +67,13 @@ class _Shared:
             "steps", nargs="*", metavar="STEP", help=f"steps ({', '.join(STEP_NAMES)}); default all"
         )
         self.steps.add_argument("--split-flux-files", action="store_true", help=SPLIT_HELP)
+        self.steps.add_argument(
+            "--skip",
+            action="append",
+            default=[],
+            metavar="STEP",
+            help="leave this step out of a run of all steps (repeatable)",
+        )
         self.follow = _parent()
         self.follow.add_argument("--timeout", default="20m", help="how long to wait for Flux (e.g. 90s, 20m)")
         self.proof = _parent()

@@ -32,6 +32,8 @@ def options(args: argparse.Namespace, **extra: Any) -> Any:
     cluster = getattr(args, "cluster", None)
     if cluster and "overrides" not in extra:
         extra["overrides"] = {"cluster": cluster}
+    if getattr(args, "skip", None):
+        extra.setdefault("skip", tuple(args.skip))
     return Options(
         repo=getattr(args, "repo", None),
         answers_file=getattr(args, "answers", None),

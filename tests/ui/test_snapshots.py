@@ -158,7 +158,6 @@ def test_leave_out_dialog(ui_env, snap_compare) -> None:
         await on_screen(pilot, "LeaveOutDialog")
 
     from support.repos import git
-
     from support.stepruns import second_policy
 
     second_policy(ui_env.repo)  # two policies: the firewall step is blocked (none at all: not applicable)

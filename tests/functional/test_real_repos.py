@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,17 @@ MANAGED = (
 def _cli(root: Path, *args: str, cluster: str | None) -> tuple[int, str]:
     extra = ["--cluster", cluster] if cluster else []
     r = subprocess.run(
-        ["edge-wizard", *args, "--repo", str(root), "--answers", str(root.parent / "answers.yaml"), *extra],
+        [
+            sys.executable,
+            "-m",
+            "wizard",
+            *args,
+            "--repo",
+            str(root),
+            "--answers",
+            str(root.parent / "answers.yaml"),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "EW_TOKEN": TOKEN},
@@ -106,7 +117,7 @@ def test_every_command_works_and_writes_no_second_copy(fixture: tuple[str, Path]
     tracked = set(git(root, "ls-files").splitlines())
     originals = {rel: (root / rel).read_text(encoding="utf-8") for rel in tracked if rel.endswith((".yaml", ".yml"))}
 
-    for cmd in (["steps"], ["plan"], ["doctor", "--offline"]):
+    for cmd in (["steps"], ["plan", *SKIP[name]], ["doctor", "--offline"]):
         rc, out = _cli(root, *cmd, cluster=cluster)
         assert rc == 0, f"{cmd}: {out}"
     rc, out = _cli(
@@ -151,7 +162,7 @@ def test_every_command_works_and_writes_no_second_copy(fixture: tuple[str, Path]
     if secret is not None:
         sops = require_tool("sops")
         dec = subprocess.run(
-            [sops, "decrypt", "--config", str(root / ".sops.yaml"), str(root / secret)],
+            [sops, "--config", str(root / ".sops.yaml"), "decrypt", str(root / secret)],
             capture_output=True,
             text=True,
             cwd=root,

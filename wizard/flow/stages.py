@@ -124,8 +124,8 @@ async def choose_steps(run: Run, session: Session) -> Session | Back:
         else:
             chosen = await run.decisions.steps(session.rows)
             if not isinstance(chosen, Back):  # not named: what does not apply here is left out
-                skip = {r.step for r in session.rows if r.state == "not applicable"}
-                chosen = [n for n in chosen if n not in skip]
+                idle = {r.step for r in session.rows if r.state == "not applicable"}
+                chosen = [n for n in chosen if n not in idle]
         if isinstance(chosen, Back):
             return BACK
         chosen = [n for n in chosen if n not in skip]

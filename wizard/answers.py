@@ -21,7 +21,7 @@ ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 # keep: an existing DNS-01 ClusterIssuer keeps its solvers (new issuers solve HTTP-01); http01: all HTTP-01
 ACME_SOLVERS = ("keep", "http01")
 PATH_KEYS = ("flux", "components", "firewall_policy")
-SECRET_LIKE_KEYS = ("token", "dns_token", "api_token", "hetzner_token", "cloudflare_token", "secret")
+SECRET_LIKE_KEYS = ("token", "dns_token", "api_token", "secret")  # and each provider's credentials: _secret_like
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,}$")
@@ -33,16 +33,10 @@ EMAIL_LOCAL_MAX, EMAIL_MAX = 64, 254
 
 
 def providers() -> tuple[str, ...]:
-    """The DNS providers (THE registry, assets/providers.yaml)."""
-    from wizard.providers import registry
+    """The DNS providers (assets/providers.yaml, in its order)."""
+    from wizard.providers import spec
 
-    return registry.names()
-
-
-def __getattr__(name: str) -> Any:
-    if name == "PROVIDERS":  # kept for callers of the old constant
-        return providers()
-    raise AttributeError(f"module 'wizard.answers' has no attribute {name!r}")
+    return spec.names()
 
 
 def validate_domain(value: str, key: str = "domain") -> str | None:
@@ -275,6 +269,21 @@ STATE_TEXT_KEYS = tuple(k for k in TEXT_KEYS if k not in ("sops_secret", "acme_s
 ACCEPTED_KEYS = tuple("firewall" if f.name == "webhook_rule" else f.name for f in fields(Answers))
 
 
+def _secret_like(key: str) -> bool:
+    """A key that would hold a credential: a generic name, a provider's credential field (token),
+    that field after the provider's name (hetzner_token) or the key of its Secret (HETZNER_API_KEY)."""
+    from wizard.providers import spec
+
+    k = key.lower()
+    if k in SECRET_LIKE_KEYS:
+        return True
+    return any(
+        k in (field, f"{name.replace('-', '_')}_{field}", cred.key.lower())
+        for name, p in spec.specs().items()
+        for field, cred in p.credentials.items()
+    )
+
+
 def _flatten(raw: dict[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise UserError(
@@ -282,7 +291,7 @@ def _flatten(raw: dict[str, Any], source: str) -> dict[str, Any]:
             "Fix the file and run again."
         )
     for key in raw:
-        if str(key).lower() in SECRET_LIKE_KEYS:
+        if _secret_like(str(key)):
             raise UserError(
                 f"{source} has a key {key!r}. The DNS token must never be written to a file: remove "
                 "that line and pass the token with --token-env VAR or --token-stdin (or type it at "

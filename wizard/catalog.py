@@ -1,4 +1,6 @@
-"""The catalog of versions, chart sources and DNS providers (``assets/``).
+"""The catalog of versions and chart sources (``assets/``), and the reading of every asset.
+
+The DNS providers' data (``assets/providers.yaml``) is typed and read by :mod:`wizard.providers.spec`.
 
 The catalog is typed (:class:`Catalog` and the TypedDicts under it) and validated when it is
 loaded, the overlay (``EDGE_WIZARD_CATALOG``) included: an unknown key, a missing one or a value of
@@ -193,22 +195,3 @@ def _catalog(overlay: str | None) -> Catalog:
 def catalog() -> Catalog:
     """The validated catalog (a fresh copy: callers may change it)."""
     return copy.deepcopy(_catalog(os.environ.get("EDGE_WIZARD_CATALOG") or None))
-
-
-@functools.lru_cache(maxsize=1)
-def _providers() -> dict[str, Any]:
-    table: dict[str, Any] = yamlio.load_fast(asset_text("providers.yaml"))[0]
-    return table
-
-
-def providers() -> dict[str, Any]:
-    return copy.deepcopy(_providers())
-
-
-def provider(name: str) -> dict[str, Any]:
-    table = _providers()
-    if name not in table:
-        raise UserError(
-            f"dns_provider is {name!r}, which edge-wizard does not know. Accepted: {', '.join(sorted(table))}."
-        )
-    return copy.deepcopy(table[name])

@@ -150,14 +150,9 @@ def flux_version_check(layout: Layout) -> Check:
 
 
 def _sops_rule(layout: Layout, engine: Engine) -> Check:
-    from wizard import catalog, sops
+    from wizard import sops
 
-    provider = (engine.answers.dns_provider if engine.answers else None) or "hetzner"
-    try:
-        name = catalog.provider(provider)["secret"]["name"]
-    except Exception:
-        name = "dns-token"
-    rel = f"{layout.components_dir}/external-dns/{name}.yaml"
+    rel = _secret_path(layout, engine)
     try:
         resolved = sops.resolve(layout.root, rel)
     except WizardError as exc:
@@ -172,12 +167,12 @@ def _sops_rule(layout: Layout, engine: Engine) -> Check:
 
 
 def _secret_path(layout: Layout, engine: Engine) -> str:
-    from wizard import catalog
+    from wizard.providers import spec
 
-    provider = (engine.answers.dns_provider if engine.answers else None) or "hetzner"
+    provider = (engine.answers.dns_provider if engine.answers else None) or spec.default_name()
     try:
-        name = catalog.provider(provider)["secret"]["name"]
-    except Exception:
+        name = spec.get(provider).secret.name
+    except WizardError:
         name = "dns-token"
     return f"{layout.components_dir}/external-dns/{name}.yaml"
 

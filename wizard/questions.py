@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard import answers as A
-from wizard import catalog, controllers
+from wizard import controllers
 from wizard.errors import WizardError
 
 Validator = Callable[[str, dict[str, Any]], "str | None"]
@@ -87,14 +87,24 @@ def _token_check(value: str, so_far: dict[str, Any]) -> str | None:
 
 
 def _provider_choices() -> tuple[tuple[str, str], ...]:
-    return tuple((name, p["title"]) for name, p in catalog.providers().items())
+    from wizard.providers import spec
+
+    return tuple((name, p.title) for name, p in spec.specs().items())
+
+
+def _default_provider() -> str:
+    from wizard.providers import spec
+
+    return spec.default_name()
 
 
 def _token_help(so_far: dict[str, Any]) -> str:
     prov = so_far.get("dns_provider")
     if prov:
         try:
-            return " ".join(catalog.provider(prov)["token_help"].split())
+            from wizard.providers import spec
+
+            return " ".join(spec.get(prov).token.help.split())
         except Exception:
             pass
     return "The DNS provider's API token. It is encrypted with sops and never stored in plain text."
@@ -138,7 +148,7 @@ QUESTIONS: tuple[Question, ...] = (
         kind="select",
         choices=_provider_choices(),
         validate=lambda v, _: A.validate_choice(v, "dns_provider", A.providers()),
-        default=lambda s: "hetzner",
+        default=lambda s: _default_provider(),
         needed_by=("external-dns",),
     ),
     Question("token", "DNS provider token", "", kind="password", validate=_token_check, needed_by=("external-dns",)),

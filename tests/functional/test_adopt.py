@@ -130,7 +130,7 @@ def test_part_iv_one_file_is_adopted_in_place_and_a_rerun_changes_nothing(tmp_pa
     assert "Flux Kustomization cert-manager is managed where it is declared, in " + f"{FLUX}/ingress.yaml" in out
     assert "--split-flux-files" in out
     assert "installCRDs: true -> crds.enabled: true" in out
-    assert "provider: hetzner -> provider.name: webhook" in out
+    assert "provider: hetzner -> provider.name: webhook (the in-tree Hetzner provider existed only in" in out
     assert "key HETZNER_TOKEN -> HETZNER_API_KEY" in out
     assert "Remove the old declaration" not in out
 
@@ -180,6 +180,7 @@ def test_in_tree_hetzner_without_a_new_token_stops_and_says_what_to_pass(tmp_pat
     rc, out = run(root, ans, "external-dns", token=False)
     assert rc == 2, out
     assert "holds the token under HETZNER_TOKEN" in out and "HETZNER_API_KEY" in out
+    assert "(the Hetzner Cloud webhook's variable)" in out and "the dns.hetzner.com API, which was shut" in out
     assert "--token-env VAR" in out and "Nothing was written" in out
     assert "Traceback" not in out
     assert snapshot(root) == before

@@ -8,7 +8,9 @@ import pytest
 
 from tests.support.fakedns import CLOUDFLARE_NS, HETZNER_NS, FakeDNSServer, FakeProviderAPI
 from wizard.errors import UserError
-from wizard.providers import TokenCheck, candidate_zones, check_nameservers, check_token, derive_zone
+from wizard.providers import check_nameservers, check_token
+from wizard.providers.base import TokenCheck
+from wizard.providers.zones import candidate_zones, derive_zone
 
 TOKEN = "good-token"
 SECRET = "s3cr3t-T0ken-value-xyz"

@@ -100,7 +100,8 @@ def one_round(t: Target, o: ProveOptions, view: ClusterView | None) -> Round:
 # -- the record at the provider ----------------------------------------------------------------------------
 def _record(r: Round, t: Target, o: ProveOptions, view: ClusterView | None) -> None:
     """The A/AAAA RRset at the provider, with external-dns's owner TXT for this txtOwnerId."""
-    from wizard.providers.records import RecordsUnavailable, read_records
+    from wizard.providers import read_records
+    from wizard.providers.base import RecordsUnavailable
 
     if not (o.token and t.provider and t.zone):
         r.add(

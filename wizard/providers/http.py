@@ -1,6 +1,7 @@
 """Talking to a DNS provider's API: the client, transport errors, answers that are not answers.
 
-Every failure to *make* the check becomes :class:`CheckUnavailable` with a clean message (no token,
+Shared by the provider classes. Every failure to *make* the check becomes
+:class:`~wizard.providers.base.CheckUnavailable` with a clean message (no token,
 never chained to the httpx exception); every string the provider sends back goes through
 :func:`clean` (wizard.redact) before it is shown, since some APIs echo the token.
 """
@@ -12,7 +13,6 @@ import os
 import socket
 import ssl
 import time
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,36 +20,7 @@ import httpx
 
 from wizard import __version__, redact
 from wizard.errors import UserError
-
-SKIP_HINT = "Pass --skip-token-check to continue without the check (the wizard then cannot tell you about a wrong token or zone)."
-CONTINUE_NOTE = (
-    "The wizard continues without the check: a wrong token or zone will only show up later, as external-dns errors "
-    "in the cluster."
-)
-
-
-@dataclass(frozen=True)
-class TokenCheck:
-    ok: bool  # token valid and zone found
-    zone: str | None  # the zone found
-    message: str  # one human sentence (or short paragraph)
-    warning: bool = False  # True when the check could not be made
-    nameservers: tuple[str, ...] = ()  # the provider's nameservers for the zone, if the API returns them
-
-    def continuing(self) -> str:
-        """The warning's text for a front end that goes on without the check (no --skip-token-check advice)."""
-        return self.message.replace(SKIP_HINT, CONTINUE_NOTE)
-
-
-class CheckUnavailable(Exception):
-    """Internal: the check could not be made (network, timeout, TLS, 5xx, 429...).
-
-    Carries a clean message (no token); ``check_token`` turns it into a warning ``TokenCheck``.
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+from wizard.providers.base import SKIP_HINT, CheckUnavailable
 
 
 def base_url(env_var: str, default: str, strip_suffix: str) -> str:

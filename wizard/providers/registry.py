@@ -1,49 +1,84 @@
-"""THE provider registry: ``assets/providers.yaml`` (via wizard.catalog), read once, in file order.
+"""THE provider registry: provider names -> their classes, in Python.
 
-Answers, questions and the token checks all ask this module which providers exist, what they are
-called and what their tokens look like; no other list of providers exists in the code.
+The classes are found, not listed: every module of this package is imported and each
+:class:`~wizard.providers.base.Provider` subclass *defined in it* with a ``name`` is one provider.
+So a new provider is its module and its entry in assets/providers.yaml (its data,
+:mod:`wizard.providers.spec`); no third file names it, and no YAML string names a module.
+
+Importing the modules loads httpx: only :func:`provider` and :func:`providers` do it, when a
+provider's network code is about to run. Which providers exist, and their data, come from
+:mod:`wizard.providers.spec` alone.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
-from types import ModuleType
-from typing import Any
+import inspect
+import pkgutil
+from collections.abc import Mapping
 
-from wizard import catalog
 from wizard.errors import UserError
+from wizard.providers import base, spec
 
-__all__ = ["check_module", "label", "names", "spec", "token_rule"]
+__all__ = ["classes", "provider", "providers"]
 
-
-def names() -> tuple[str, ...]:
-    return tuple(catalog.providers())
-
-
-def spec(name: str) -> dict[str, Any]:
-    """The provider's entry (UserError listing the accepted names when unknown)."""
-    return catalog.provider(name)
+_PACKAGE = "wizard.providers"
 
 
-def label(name: str) -> str:
-    entry = catalog.providers().get(name) or {}
-    return str(entry.get("label") or entry.get("title") or name)
+@functools.lru_cache(maxsize=4)
+def _classes(path: tuple[str, ...]) -> Mapping[str, type[base.Provider]]:
+    found: dict[str, type[base.Provider]] = {}
+    for info in sorted(pkgutil.iter_modules(list(path)), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_PACKAGE}.{info.name}")
+        for cls in vars(module).values():
+            if not (
+                inspect.isclass(cls)
+                and issubclass(cls, base.Provider)
+                and cls.__module__ == module.__name__
+                and not inspect.isabstract(cls)
+            ):
+                continue
+            name = getattr(cls, "name", None)
+            if not isinstance(name, str) or not name:
+                raise TypeError(f"{module.__name__}.{cls.__qualname__} is a Provider without a name")
+            if name in found:
+                other = found[name]
+                raise TypeError(
+                    f"two provider classes are named {name!r}: {other.__module__}.{other.__qualname__} and "
+                    f"{module.__name__}.{cls.__qualname__}"
+                )
+            found[name] = cls
+    return found
 
 
-def token_rule(name: str | None) -> dict[str, Any] | None:
-    if not name:
-        return None
-    entry = catalog.providers().get(name)
-    rule = entry.get("token") if isinstance(entry, dict) else None
-    return rule if isinstance(rule, dict) else None
+def classes() -> Mapping[str, type[base.Provider]]:
+    """Every provider class in the package's modules, by name."""
+    package = importlib.import_module(_PACKAGE)
+    return _classes(tuple(package.__path__))
 
 
-def check_module(name: str) -> ModuleType:
-    """The wizard.providers module that checks this provider's token and zone."""
-    entry = spec(name)
-    module = str(entry.get("check") or name)
-    if not module.isidentifier():
+def provider(name: str) -> base.DnsProvider:
+    """The provider ``name`` (its entry in providers.yaml and its class), ready to check and read."""
+    data = spec.get(name)  # UserError naming the accepted names when unknown
+    cls = classes().get(name)
+    if cls is None:
         raise UserError(
-            f"assets/providers.yaml: provider {name!r} names the check module {module!r}, which is invalid."
+            f"The DNS provider {name!r} is in assets/providers.yaml but edge-wizard has no code for it (no class "
+            f"with name = {name!r} in wizard/providers/), so its token and zone cannot be checked. "
+            "Choose another provider, or remove the entry from the providers file."
         )
-    return importlib.import_module(f"wizard.providers.{module}")
+    return cls(data)
+
+
+def providers() -> dict[str, base.DnsProvider]:
+    """Every provider, in the file's order; UserError when an entry has no class or a class no entry."""
+    orphans = sorted(set(classes()) - set(spec.names()))
+    if orphans:
+        raise UserError(
+            f"The DNS provider classes {', '.join(orphans)} have no entry in assets/providers.yaml, so edge-wizard "
+            "knows no Secret, chart values or token shape for them. Add their entries to the file."
+        )
+    return {name: provider(name) for name in spec.names()}

@@ -1,8 +1,8 @@
-"""THE one token validator: length and characters per provider (assets/providers.yaml).
+"""THE one credential validator: length and characters per provider (assets/providers.yaml).
 
 Used by the CLI (``--token-env``/``--token-stdin``), the interactive questions and the engine, so
 a token is judged the same way everywhere, before it is sent to any API or handed to sops.
-Messages never contain the token.
+Messages never contain the value.
 """
 
 from __future__ import annotations
@@ -10,46 +10,50 @@ from __future__ import annotations
 import re
 
 from wizard.errors import UserError
-from wizard.providers import registry
+from wizard.providers import spec as S
 
-__all__ = ["GENERIC_MAX", "token_problem", "validate_token"]
+__all__ = ["credential_problem", "token_problem", "validate_token"]
 
-GENERIC_MAX = 512  # no provider's token is longer; anything beyond is a paste gone wrong
 _GENERIC = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII without spaces: what an HTTP header can carry
 
 
-def token_problem(token: str | None, provider: str | None = None) -> str | None:
-    """Why ``token`` cannot be a token of ``provider`` (any provider when None), or None."""
-    t = (token or "").strip()
-    label = registry.label(provider) if provider else "DNS provider"
+def credential_problem(value: str | None, shape: S.Credential | None, label: str = "DNS provider") -> str | None:
+    """Why ``value`` cannot be this credential of the provider labelled ``label`` (any provider's
+    when ``shape`` is None), or None."""
+    t = (value or "").strip()
+    what = f"{label} {shape.label if shape else 'API token'}"
     if not t:
-        return f"No {label} API token was given; external-dns needs it to write DNS records."
-    rule = registry.token_rule(provider)
+        return f"No {what} was given; external-dns needs it to write DNS records."
     if not _GENERIC.match(t):
         return (
-            f"The {label} API token contains spaces, line breaks, control or non-ASCII characters, so it cannot be a "
+            f"The {what} contains spaces, line breaks, control or non-ASCII characters, so it cannot be a "
             "valid token (and cannot be sent in an HTTP header). Copy it again without surrounding text."
         )
-    if rule is None:
-        if len(t) > GENERIC_MAX:
-            return f"The {label} API token is {len(t)} characters long, more than any provider's ({GENERIC_MAX})."
+    if shape is None:
+        if len(t) > S.GENERIC_MAX:
+            return f"The {what} is {len(t)} characters long, more than any provider's ({S.GENERIC_MAX})."
         return None
-    lo, hi = int(rule.get("min_length") or 1), int(rule.get("max_length") or GENERIC_MAX)
-    typical = rule.get("typical")
-    like = f" (they are usually {typical})" if typical else ""
-    if not lo <= len(t) <= hi:
+    like = f" (they are usually {shape.typical})" if shape.typical else ""
+    if not shape.min_length <= len(t) <= shape.max_length:
         return (
-            f"The {label} API token is {len(t)} characters long, but {label} tokens have {lo} to {hi}{like}, so it "
-            "was probably pasted wrong. Copy it again from the provider's console."
+            f"The {what} is {len(t)} characters long, but {label} tokens have {shape.min_length} to "
+            f"{shape.max_length}{like}, so it was probably pasted wrong. Copy it again from the provider's console."
         )
-    pattern = rule.get("pattern")
-    if pattern and not re.fullmatch(str(pattern), t):
-        chars = rule.get("characters") or "the provider's token characters"
+    if shape.pattern and not re.fullmatch(shape.pattern, t):
+        chars = shape.characters or "the provider's token characters"
         return (
-            f"The {label} API token has characters {label} tokens never contain (only {chars}{like}), so it was "
+            f"The {what} has characters {label} tokens never contain (only {chars}{like}), so it was "
             "probably pasted wrong. Copy it again from the provider's console."
         )
     return None
+
+
+def token_problem(token: str | None, provider: str | None = None) -> str | None:
+    """Why ``token`` cannot be the token of ``provider`` (any provider's when None), or None."""
+    spec = S.specs().get(provider or "")
+    if spec is None:  # not (yet) a known provider: what any provider's token must be
+        return credential_problem(token, None, provider or "DNS provider")
+    return credential_problem(token, spec.token, spec.label)
 
 
 def validate_token(token: str | None, provider: str | None = None) -> str:

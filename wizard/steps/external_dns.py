@@ -1,9 +1,11 @@
 """external-dns: DNS records for Ingress hosts, with the provider token in a sops Secret.
 
-Adopted where it is. The guide's in-tree ``provider: hetzner`` (external-dns 0.10 only) migrates to
-the webhook sidecar: the old ``env`` entry that read the Secret under another key is removed, and
-the Secret's key is renamed by writing it anew with the token given again; without a new token the
-step stops and says why and what to pass (``SecretChange.needs_token``).
+The provider's Secret and chart values are its data (:mod:`wizard.providers.spec`, no network
+code). Adopted where it is. An older setup a provider's ``legacy`` entry describes (the guide's
+in-tree Hetzner provider of external-dns 0.10) migrates to the current values: the old ``env``
+entry that read the Secret under another key is removed, and the Secret's key is renamed by
+writing it anew with the token given again; without a new token the step stops and says why and
+what to pass (``SecretChange.needs_token``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from wizard import catalog, yamlio
 from wizard.errors import UserError
 from wizard.plan import SecretChange, StepPlan
+from wizard.providers import spec as providers
 from wizard.steps.adopt import adopt_release, component_folder, existing_doc, folder_entry, found_release, place
 from wizard.steps.base import Context, Step, flux_kustomization, helm_docs, list_in_folder
 
@@ -40,6 +43,22 @@ def _secret_keys(doc: Any) -> list[str]:
     return keys
 
 
+def _legacy_note(old: str) -> str:
+    """Why an older setup's external-dns provider ``old`` changes (a provider's ``legacy`` entry)."""
+    notes = [p.legacy.note for p in providers.specs().values() if p.legacy and p.legacy.provider == old]
+    return f" ({notes[0]})." if notes else "."
+
+
+def _legacy_token_note(held: list[str]) -> str:
+    """Why a token an older setup's Secret held (under ``held``) must be given again."""
+    notes = [
+        p.legacy.token_note
+        for p in providers.specs().values()
+        if p.legacy and p.legacy.token_note and set(p.legacy.secret_keys) & set(held)
+    ]
+    return f"; {notes[0]}" if notes else ""
+
+
 def migrator(secret_name: str, key: str, provider: str) -> Any:
     """The migration of an existing external-dns HelmRelease to the provider table's values."""
 
@@ -50,16 +69,10 @@ def migrator(secret_name: str, key: str, provider: str) -> Any:
         if not isinstance(values, dict):
             return
         old = values.get("provider")
-        wanted = catalog.provider(provider)["values"].get("provider", {}).get("name")
+        wanted = providers.get(provider).chart_provider
         if isinstance(old, str) and old != wanted:
             sp.notes.append(
-                f"HelmRelease {RELEASE} in {rel}: provider: {old} -> provider.name: {wanted}"
-                + (
-                    " (the in-tree Hetzner provider existed only in external-dns 0.10 and is gone since 0.11; the "
-                    "Hetzner webhook runs as a sidecar now, against the Hetzner Cloud API)."
-                    if old == "hetzner"
-                    else "."
-                )
+                f"HelmRelease {RELEASE} in {rel}: provider: {old} -> provider.name: {wanted}{_legacy_note(old)}"
             )
         env = values.get("env")
         if not isinstance(env, list):
@@ -114,15 +127,15 @@ class ExternalDnsStep(Step):
     kustomization = "external-dns"
     flux_apis = ("helm_repository", "helm_release", "kustomization")
 
-    def _adopt(self, ctx: Context, sp: StepPlan, release: Any, prov: dict[str, Any]) -> None:
+    def _adopt(self, ctx: Context, sp: StepPlan, release: Any, prov: providers.ProviderSpec) -> None:
         _adopt_release(self, ctx, sp, release, prov)
 
     def plan(self, ctx: Context) -> StepPlan:
         self.require(ctx)
         sp = StepPlan(self.name, self.title)
         a = ctx.answers
-        prov = catalog.provider(a.dns_provider or "")
-        secret_name, key = prov["secret"]["name"], prov["secret"]["key"]
+        prov = providers.get(a.dns_provider or "")
+        secret_name, key = prov.secret.name, prov.token.key
         folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
         release = found_release(ctx, self.name, CHARTS, folder)
         if release is not None:
@@ -131,7 +144,7 @@ class ExternalDnsStep(Step):
 
         docs = helm_docs(ctx, "external-dns", "manifests/external-dns/external-dns.yaml", self.name)
         values = yamlio.require_doc(docs.docs, "HelmRelease")["spec"]["values"]
-        deep_update(values, prov["values"])
+        deep_update(values, prov.chart_values())
         values["domainFilters"][:] = [a.resolved_zone]
         values["txtOwnerId"] = a.resolved_owner
 
@@ -154,13 +167,9 @@ class ExternalDnsStep(Step):
             needs_token = (
                 f"The Secret {NAMESPACE}/{secret_name} in {secret_file} holds the token under "
                 f"{', '.join(held) or 'no key'}, but external-dns reads it from {key} now (the "
-                f"{prov.get('label', a.dns_provider)} webhook's variable), so it must be written anew under that key"
-                + (
-                    "; the old in-tree provider's token was for the dns.hetzner.com API, which was shut down in May "
-                    "2026, so a Hetzner Cloud API token is needed anyway"
-                    if "HETZNER_TOKEN" in held
-                    else ""
-                )
+                f"{prov.label} {'webhook' if prov.external_dns == 'webhook' else 'provider'}'s variable), so it must be "
+                "written anew under that key"
+                + _legacy_token_note(held)
                 + ". Pass the token with --token-env VAR (the name of an environment variable holding it) or "
                 "--token-stdin, or run in a terminal to be asked for it. Nothing was written."
             )
@@ -187,7 +196,9 @@ class ExternalDnsStep(Step):
         return sp
 
 
-def _adopt_release(step: ExternalDnsStep, ctx: Context, sp: StepPlan, release: Any, prov: dict[str, Any]) -> None:
+def _adopt_release(
+    step: ExternalDnsStep, ctx: Context, sp: StepPlan, release: Any, prov: providers.ProviderSpec
+) -> None:
     """The cluster's own external-dns, whatever it is called (cluster-template's network/cloudflare-dns):
     its provider must be the answers' one; its token Secret is the one it reads (kept, or re-encrypted
     with a new token under the key it reads); the zone must be within its domainFilters and the smoke
@@ -195,7 +206,7 @@ def _adopt_release(step: ExternalDnsStep, ctx: Context, sp: StepPlan, release: A
     a = ctx.answers
     values = release.values
     have, image = _provider_of(values)
-    want = prov["values"].get("provider", {})
+    want = prov.values.get("provider", {})
     want_name = str(want.get("name") or "")
     want_image = str(((want.get("webhook") or {}).get("image") or {}).get("repository") or "")
     if have != want_name or (want_image and image.rsplit("/", 1)[-1] != want_image.rsplit("/", 1)[-1]):
@@ -272,9 +283,9 @@ def _adopt_release(step: ExternalDnsStep, ctx: Context, sp: StepPlan, release: A
         sp.paths.append(secrets[0].path)
 
 
-def _env_name(prov: dict[str, Any]) -> str:
+def _env_name(prov: providers.ProviderSpec) -> str:
     """The environment variable the provider's token reaches external-dns in."""
-    values = prov.get("values") or {}
+    values = prov.values
     hook = (values.get("provider") or {}).get("webhook") or {}
     for env in (values.get("env") or [], hook.get("env") or []):
         for e in env:

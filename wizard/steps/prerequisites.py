@@ -27,9 +27,11 @@ from __future__ import annotations
 import os
 import re
 
-from wizard import agekey, catalog
+from wizard import agekey
 from wizard.answers import Answers
+from wizard.errors import WizardError
 from wizard.plan import StepPlan
+from wizard.providers import spec as providers
 from wizard.repo import Layout
 from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT, SopsEdit, plan_sops_config, rule_recipients
 from wizard.steps.base import Context, Step
@@ -52,8 +54,8 @@ def probe_path(layout: Layout, answers: Answers) -> str:
     name = "secret"
     if answers.dns_provider:
         try:
-            name = catalog.provider(answers.dns_provider)["secret"]["name"]
-        except Exception:
+            name = providers.get(answers.dns_provider).secret.name
+        except WizardError:
             pass
     return f"{layout.components_dir}/external-dns/{name}.yaml"
 

@@ -357,8 +357,7 @@ def test_long_hashes_in_controller_messages_are_shortened():
 def test_workloads_are_found_by_either_instance_label_convention() -> None:
     """Most charts label their workloads app.kubernetes.io/instance=<release>; Traefik's chart uses
     <release>-<namespace>: the watch follows both (the Traefik DaemonSet was never seen before)."""
-    from wizard.flux.follow import instance_values
-    from wizard.flux.targets import WORKLOADS, Target
+    from wizard.flux.targets import WORKLOADS, Target, instance_values
 
     t = Target(WORKLOADS, "traefik", "traefik", release="traefik")
     assert instance_values(t) == ("traefik", "traefik-traefik")

@@ -3,7 +3,7 @@ the verdict that reads an object's status. The watch (which streams, which targe
 verdict), doctor (which custom kinds it reads) and the proof read this table and nothing else.
 
 A new followed kind is one entry here and its verdict function (``wizard.flux.status`` or a module
-beside it): with ``repo=True`` the objects of that kind declared in
+beside it, such as ``wizard.flux.gateway``): with ``repo=True`` the objects of that kind declared in
 a followed Kustomization's folder become targets; the watch lists and watches the kind, and waits
 (named) while its CRDs are not installed. lightkube is imported only by :func:`resource`.
 """
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.flux import gateway as gw
 from wizard.flux import status as st
 
 VerdictFn = Callable[[dict[str, Any] | None, st.Context], st.Verdict]
@@ -73,7 +74,7 @@ FLUX_SOURCE, FLUX_KUSTOMIZE, FLUX_HELM = (
     "kustomize.toolkit.fluxcd.io",
     "helm.toolkit.fluxcd.io",
 )
-CERT_MANAGER, ACME = "cert-manager.io", "acme.cert-manager.io"
+CERT_MANAGER, ACME, GATEWAY_API = "cert-manager.io", "acme.cert-manager.io", "gateway.networking.k8s.io"
 
 
 def _table(*kinds: Kind) -> dict[str, Kind]:
@@ -100,6 +101,13 @@ KINDS: dict[str, Kind] = _table(
     Kind("Deployment", "apps", "v1", "deployments"),
     Kind("DaemonSet", "apps", "v1", "daemonsets"),
     Kind("Event", "", "v1", "events"),
+    # Gateway API (standard channel)
+    Kind("GatewayClass", GATEWAY_API, "v1", "gatewayclasses", namespaced=False, verdict=gw.gateway_class_verdict,
+         repo=True, installed_by="the Gateway API", stale_while_gated=True),
+    Kind("Gateway", GATEWAY_API, "v1", "gateways", verdict=gw.gateway_verdict, repo=True,
+         installed_by="the Gateway API", stale_while_gated=True),
+    Kind("HTTPRoute", GATEWAY_API, "v1", "httproutes", verdict=gw.http_route_verdict, repo=True,
+         installed_by="the Gateway API", stale_while_gated=True),
 )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ lightkube's internals: this module is the only place that reaches past lightkube
 only through :meth:`KubeConnector.http` (``AsyncClient._client._client``, the httpx2 client that
 lightkube sends through, with the kubeconfig's server, TLS and credentials). The discovery request,
 the watch's lists and watches (decoded once into dicts, not lightkube's models) and request counting
-use it. ``tests/unit/test_watch_dicts.py::test_the_lightkube_internals_edge_wizard_relies_on`` fails
+use it. ``tests/unit/test_kube.py::test_the_lightkube_internals_edge_wizard_relies_on`` fails
 when a lightkube upgrade moves it.
 """
 

@@ -38,6 +38,7 @@ def test_every_package_the_wizard_imports_is_a_declared_dependency() -> None:
     dependency (an upgrade of that one could drop it)."""
     import ast
     import re
+    import sys
     import tomllib
 
     project = tomllib.loads((PKG.parent / "pyproject.toml").read_text(encoding="utf-8"))["project"]

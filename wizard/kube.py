@@ -4,11 +4,20 @@
     cluster = kube.resolve()          # None: no kubeconfig at all; UserError: a broken one
     client = kube.async_client()      # lightkube AsyncClient: field manager, timeout, trust_env=False
     apis = await kube.discovery()     # GET /apis, every failure mapped to one sentence
+    items, rv = await list_dicts(kube.http(client), path)          # a collection, as dicts
+    async for etype, obj in watch_dicts(kube.http(client), path, resource_version=rv): ...
 
 Every error says what was seen and what to do, never a traceback, and never includes credentials.
 Credentials given inline in the kubeconfig (``client-key-data``, CA data) are handed to the TLS
 layer through anonymous in-memory files (``memfd``), so no key is ever written to disk (lightkube
 would otherwise write ``*-data`` values to temporary files). lightkube is imported lazily.
+
+lightkube's internals: this module is the only place that reaches past lightkube's public API, and
+only through :meth:`KubeConnector.http` (``AsyncClient._client._client``, the httpx2 client that
+lightkube sends through, with the kubeconfig's server, TLS and credentials). The discovery request,
+the watch's lists and watches (decoded once into dicts, not lightkube's models) and request counting
+use it. ``tests/unit/test_kube.py::test_the_lightkube_internals_edge_wizard_relies_on`` fails
+when a lightkube upgrade moves it.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import base64
 import binascii
 import os
 import ssl
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,8 +285,6 @@ class KubeConnector:
             import httpx2
             from lightkube import AsyncClient
 
-            from wizard.aionet import use_asyncio_transport
-
             self._check_tls()
             client = AsyncClient(
                 config=self._single_config(),
@@ -284,7 +292,6 @@ class KubeConnector:
                 timeout=httpx2.Timeout(self.timeout),
                 trust_env=False,
             )
-            use_asyncio_transport(self.http(client))  # asyncio's transports, not AnyIO's wrappers
             self._async = {loop: client}
         return client
 
@@ -304,7 +311,8 @@ class KubeConnector:
 
     @staticmethod
     def http(client: Any) -> Any:
-        """The httpx client under a lightkube client (for raw GETs and request counting)."""
+        """The httpx2 client under a lightkube client (raw GETs, the watch's lists and watches,
+        request counting): lightkube's one internal this project uses (see the module's docstring)."""
         return client._client._client
 
     async def aclose(self) -> None:
@@ -392,3 +400,109 @@ class KubeConnector:
         return UserError(
             f"Talking to the Kubernetes API at {where} failed ({type(exc).__name__}: {_first_line(str(exc))})."
         )
+
+
+# -- lists and watches as plain dicts ----------------------------------------------------------------
+def selector(terms: Mapping[str, str | Sequence[str]] | None) -> str | None:
+    """A label or field selector: ``key=value`` terms, ``key in (a,b)`` for several values."""
+    if not terms:
+        return None
+    return ",".join(f"{k}={v}" if isinstance(v, str) else f"{k} in ({','.join(v)})" for k, v in terms.items())
+
+
+def _params(labels: Mapping[str, str | Sequence[str]] | None, fields: Mapping[str, str] | None) -> dict[str, str]:
+    params = {"labelSelector": selector(labels), "fieldSelector": selector(fields)}
+    return {k: v for k, v in params.items() if v}
+
+
+async def _raise_for_status(resp: Any) -> None:
+    """An HTTP error as lightkube's ApiError (its Status: code and message), as lightkube raises it;
+    a body that is not a Status (a proxy's page) as httpx2's HTTPStatusError."""
+    if resp.status_code < 400:
+        return
+    from lightkube import ApiError
+
+    await resp.aread()
+    try:
+        error = ApiError(request=resp.request, response=resp)
+    except (ValueError, TypeError, AttributeError):
+        resp.raise_for_status()
+        raise
+    raise error
+
+
+async def list_dicts(
+    http: Any,
+    path: str,
+    *,
+    labels: Mapping[str, str | Sequence[str]] | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], str]:
+    """GET the collection at ``path`` (``wizard.flux.kinds.Kind.path``): its items as dicts, decoded
+    once (msgspec), and the resourceVersion to watch it from."""
+    import msgspec
+
+    resp = await http.get(path, params=_params(labels, fields))
+    await _raise_for_status(resp)
+    data = msgspec.json.decode(resp.content)
+    return list(data.get("items") or []), str((data.get("metadata") or {}).get("resourceVersion") or "")
+
+
+async def watch_dicts(
+    http: Any,
+    path: str,
+    *,
+    labels: Mapping[str, str | Sequence[str]] | None = None,
+    fields: Mapping[str, str] | None = None,
+    resource_version: str | None = None,
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """``(type, object dict)`` for each event of one watch of the collection at ``path``, each line
+    decoded once (msgspec), until the server ends the watch (the caller watches again from the last
+    resourceVersion). The client's timeouts apply, except for reading (a watch waits). A watch ERROR
+    event raises lightkube's ApiError (410 Gone: list again), an HTTP error likewise."""
+    import httpx2
+    import msgspec
+    from lightkube import ApiError
+    from lightkube.models.meta_v1 import Status
+
+    params = {"watch": "true", **_params(labels, fields)}
+    if resource_version:
+        params["resourceVersion"] = resource_version
+    t = http.timeout
+    req = http.build_request(
+        "GET", path, params=params, timeout=httpx2.Timeout(connect=t.connect, read=None, write=t.write, pool=t.pool)
+    )
+    resp = await http.send(req, stream=True)
+    try:
+        await _raise_for_status(resp)
+        decode = msgspec.json.Decoder().decode
+        rest = b""
+        async for chunk in resp.aiter_bytes():
+            *lines, rest = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
+            for line in lines:
+                if not line.strip():
+                    continue
+                event = decode(line)
+                etype, obj = event.get("type"), event.get("object") or {}
+                if etype == "ERROR":
+                    raise ApiError(status=Status.from_dict(obj))  # type: ignore[arg-type]  # from_dict is typed DictMixin
+                yield etype, obj
+    finally:
+        await resp.aclose()
+
+
+def error_code(exc: BaseException) -> int | None:
+    """The HTTP status of a failed request (lightkube's ApiError, httpx2's HTTPStatusError), if any."""
+    status = getattr(exc, "status", None)
+    code = getattr(status, "code", None)
+    if code:
+        return int(code)
+    resp = getattr(exc, "response", None)
+    return getattr(resp, "status_code", None) if resp is not None else None
+
+
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """The errors of a connection that failed or dropped (retried, never a status)."""
+    import httpx2
+
+    return (httpx2.TransportError, OSError)

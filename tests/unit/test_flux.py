@@ -357,8 +357,7 @@ def test_long_hashes_in_controller_messages_are_shortened():
 def test_workloads_are_found_by_either_instance_label_convention() -> None:
     """Most charts label their workloads app.kubernetes.io/instance=<release>; Traefik's chart uses
     <release>-<namespace>: the watch follows both (the Traefik DaemonSet was never seen before)."""
-    from wizard.flux.follow import instance_values
-    from wizard.flux.targets import WORKLOADS, Target
+    from wizard.flux.targets import WORKLOADS, Target, instance_values
 
     t = Target(WORKLOADS, "traefik", "traefik", release="traefik")
     assert instance_values(t) == ("traefik", "traefik-traefik")
@@ -366,14 +365,14 @@ def test_workloads_are_found_by_either_instance_label_convention() -> None:
 
 
 def test_timeout_reason_is_never_empty_when_only_workloads_are_missing() -> None:
-    from wizard.flux.follow import Run
+    from wizard.flux import streams
+    from wizard.flux.assess import Assessor
     from wizard.flux.targets import WORKLOADS, Target
 
     hr = Target("HelmRelease", "smoke-test", "podinfo")
     wl = Target(WORKLOADS, "smoke-test", "podinfo", after=(hr.key,), release="podinfo")
-    run = Run(watcher=None, targets=[hr, wl], sha=None, timeout=1.0)  # type: ignore[arg-type]
     ready = {hr.key: ev.ObjectState(kind="HelmRelease", namespace="smoke-test", name="podinfo", phase="ready")}
-    pending = run._pending(ready)
+    pending = Assessor([hr, wl], None, "token").pending(streams.plan([hr, wl]), ready)
     assert pending and all(reason for _, reason in pending), pending
     assert "workloads of HelmRelease smoke-test/podinfo" in pending[0][0]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard import controllers
 from wizard.doctor import ClusterUnreachable, Finding, check
-from wizard.flux.kube import KINDS
+from wizard.flux.kinds import doctor_kinds
 from wizard.retry import Backoff
 
 if TYPE_CHECKING:
@@ -29,20 +29,10 @@ FLUX_CONTROLLERS = (
     "image-automation-controller",
 )
 BAD_ACME_STATES = ("invalid", "errored", "expired")
-# the custom kinds read, by plural: (group, kind, plural, namespaced), from the one kind table that
-# wizard.flux follows too; the version read is whichever the cluster serves (storage first)
-CUSTOM = {
-    KINDS[k][2]: (KINDS[k][0], k, KINDS[k][2], KINDS[k][3])
-    for k in (
-        "Kustomization",
-        "HelmRelease",
-        "ClusterIssuer",
-        "Certificate",
-        "CertificateRequest",
-        "Order",
-        "Challenge",
-    )
-}
+# the custom kinds read (``doctor=True`` in wizard.flux.kinds, the table the watch reads too), by
+# plural: (group, kind, plural, namespaced); the version read is whichever the cluster serves
+# (storage first)
+CUSTOM = {k.plural: (k.group, k.kind, k.plural, k.namespaced) for k in doctor_kinds()}
 
 
 @dataclass

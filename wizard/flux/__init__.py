@@ -5,15 +5,16 @@
         ...                                         # ObjectState / Info / Warning, finally Done
     # raises StepFailed (exit 1) or WaitTimeout (exit 3)
 
-The flow (wizard.flow) runs it after the push. Modules: ``targets`` (which objects a plan
-touches, read from the repository), ``status`` (pure condition -> phase logic), ``kube`` (kinds,
-durations), ``follow`` (the list+watch loop), ``watcher`` (FluxWatcher: reconcile requests).
+The flow (wizard.flow) runs it after the push. Modules: ``kinds`` (the one table of Kubernetes
+kinds: API coordinates, scope, verdict), ``targets`` (which objects a plan touches, read from the
+repository), ``status`` and ``gateway`` (pure verdicts: an object's conditions -> a phase),
+``streams`` (one list+watch per kind), ``assess`` (pure: what the streams saw -> every object's
+state), ``follow`` (the loop), ``watcher`` (FluxWatcher: reconcile requests, durations).
 Importing this package does not import lightkube.
 """
 
-from wizard.flux.kube import parse_duration
 from wizard.flux.targets import Target, objects_for, root_kustomization, smoke_url
-from wizard.flux.watcher import FluxWatcher, follow_sync, preflight_sync
+from wizard.flux.watcher import FluxWatcher, follow_sync, parse_duration, preflight_sync
 
 __all__ = [
     "FluxWatcher",

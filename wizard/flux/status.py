@@ -9,12 +9,11 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 WAITING, PROGRESSING, READY, FAILED = "waiting", "progressing", "ready", "failed"
-
-FLUX_KINDS = ("GitRepository", "Kustomization", "HelmRepository", "HelmRelease")
 
 # Ready=False reasons that no retry will fix: the repository (or the cluster) must change first.
 # Everything else (HealthCheckFailed, ReconciliationFailed, InstallFailed with retries left,
@@ -42,6 +41,28 @@ EVENT_FRESH_SLACK = 60.0  # seconds: an older Warning event is history, not news
 class Verdict:
     phase: str
     message: str = ""
+
+
+Store = Mapping[tuple[str, str], dict[str, Any]]  # (namespace, name) -> object, as listed and watched
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a kind's verdict reads besides its object (``wizard.flux.kinds``): which object, the
+    pushed revision, the token of our reconcile request (None: none made), and the objects of the
+    kind's companion kinds (``related``)."""
+
+    kind: str
+    namespace: str
+    name: str
+    sha: str | None = None
+    token: str | None = None
+    companions: Mapping[str, Store] = field(default_factory=dict)
+
+    def related(self, kind: str) -> list[dict[str, Any]]:
+        """The objects of companion ``kind`` in this object's namespace."""
+        store = self.companions.get(kind) or {}
+        return [o for (ns, _), o in store.items() if ns == self.namespace]
 
 
 def conditions(obj: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -173,6 +194,21 @@ def flux_verdict(kind: str, obj: dict[str, Any] | None, *, sha: str | None = Non
     return Verdict(PROGRESSING, "waiting for the controller")
 
 
+def flux_object_verdict(obj: dict[str, Any] | None, ctx: Context) -> Verdict:
+    return flux_verdict(ctx.kind, obj, sha=ctx.sha, token=ctx.token)
+
+
+def git_repository_verdict(obj: dict[str, Any] | None, ctx: Context) -> Verdict:
+    """The run's GitRepository must exist: without it Flux does not sync this repository at all."""
+    if obj is None:
+        return Verdict(
+            FAILED,
+            "not found in the cluster: is Flux bootstrapped from this repository on this cluster (and this "
+            "kubeconfig context)?",
+        )
+    return flux_verdict(ctx.kind, obj, sha=ctx.sha, token=ctx.token)
+
+
 def gone_verdict(kind: str, obj: dict[str, Any] | None) -> Verdict:
     """An object the run took out of the repository: ready once Flux has pruned it (it is not in the
     cluster); being deleted while its finalizer runs (a Kustomization prunes what it applied, a
@@ -252,6 +288,28 @@ def cert_manager_verdict(
         return Verdict(PROGRESSING, msg or "waiting for cert-manager")
     # ClusterIssuer: Ready=False is retried by cert-manager (e.g. ACME registration)
     return Verdict(PROGRESSING, _msg(ready) or "waiting for cert-manager")
+
+
+def cluster_issuer_verdict(obj: dict[str, Any] | None, ctx: Context) -> Verdict:
+    return cert_manager_verdict("ClusterIssuer", obj)
+
+
+def certificate_verdict(obj: dict[str, Any] | None, ctx: Context) -> Verdict:
+    """A Certificate, with its newest ACME Order (``<certificate>-<n>-<hash>``) and that Order's
+    Challenges (``<order>-<hash>``) while it is not Ready."""
+    order = None
+    challenges: list[dict[str, Any]] = []
+    if obj is not None:
+        orders = [o for o in ctx.related("Order") if _name(o).startswith(ctx.name + "-")]
+        if orders:
+            order = sorted(orders, key=lambda o: str((o.get("metadata") or {}).get("creationTimestamp") or ""))[-1]
+            prefix = _name(order) + "-"
+            challenges = [c for c in ctx.related("Challenge") if _name(c).startswith(prefix)]
+    return cert_manager_verdict("Certificate", obj, order, challenges)
+
+
+def _name(o: dict[str, Any]) -> str:
+    return str((o.get("metadata") or {}).get("name") or "")
 
 
 def generation_seen_cm(obj: dict[str, Any], ready: dict[str, Any] | None) -> bool:

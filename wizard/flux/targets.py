@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from wizard.flux import kinds
 from wizard.index import FluxKustomization, is_flux_kustomization
 from wizard.repo import Layout, norm
 
@@ -40,7 +42,13 @@ class Target:
         return f"{self.kind} {where}{self.name}"
 
 
-FOLLOWED_KINDS = ("HelmRepository", "HelmRelease", "ClusterIssuer", "Ingress")
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+def instance_values(t: Target) -> tuple[str, ...]:
+    """The ``app.kubernetes.io/instance`` values a chart gives the workloads of release ``t.release``:
+    the release name (the common helper), or ``<release>-<namespace>`` (Traefik's chart)."""
+    return (t.release, f"{t.release}-{t.namespace}"[:63].rstrip("-"))
 
 
 def root_kustomization(layout: Layout) -> str:
@@ -118,37 +126,8 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
             continue
         kt = Target("Kustomization", FLUX_NS, kname, after=(root.key,), reconcile=True)
         out.append(kt)
-        if kname not in ks or not ks[kname].path:
-            continue
-        if not (layout.root / ks[kname].path).is_dir():
-            continue
-        for doc in layout.index.find(FOLLOWED_KINDS, under=ks[kname].path):
-            kind, api, name, ns = doc.kind, doc.api, doc.name, doc.namespace
-            if not name:
-                continue
-            if kind == "HelmRepository" and api.startswith("source.toolkit.fluxcd.io/"):
-                later.append(Target("HelmRepository", ns or "default", name, after=(kt.key,)))
-            elif kind == "HelmRelease" and api.startswith("helm.toolkit.fluxcd.io/"):
-                spec = doc.spec
-                ns = ns or "default"
-                hr = Target("HelmRelease", ns, name, after=(kt.key,))
-                later.append(hr)
-                target_ns = spec.get("targetNamespace") or ns
-                release = spec.get("releaseName") or (
-                    f"{spec['targetNamespace']}-{name}" if spec.get("targetNamespace") else name
-                )
-                later.append(Target(WORKLOADS, str(target_ns), name, after=(hr.key,), release=str(release)))
-                later.extend(_certificates(spec.get("values") or {}, str(target_ns), (hr.key,)))
-            elif kind == "ClusterIssuer" and api.startswith("cert-manager.io/"):
-                later.append(Target("ClusterIssuer", "", name, after=(kt.key,)))
-            elif kind == "Ingress":
-                later.extend(
-                    _certificates(
-                        {"ingress": {"tls": doc.spec.get("tls"), "annotations": doc.metadata.get("annotations") or {}}},
-                        ns or "default",
-                        (kt.key,),
-                    )
-                )
+        if kname in ks and ks[kname].path and (layout.root / ks[kname].path).is_dir():
+            later += declared(layout, kt, ks[kname].path)
     # de-duplicate, keep order (what the run removes is followed until it is gone, never as "ready")
     seen = set(gone_keys)
     result: list[Target] = list(gone)
@@ -157,6 +136,53 @@ def objects_for(layout: Layout, plan: Any | None) -> list[Target]:
             seen.add(t.key)
             result.append(t)
     return result
+
+
+def declared(layout: Layout, kt: Target, path: str) -> list[Target]:
+    """The followed objects (``wizard.flux.kinds``, ``repo=True``) that the Kustomization ``kt``
+    applies from ``path``, each gated on it, and what they imply (:data:`DERIVED`)."""
+    repo_kinds = kinds.from_repo()
+    out: list[Target] = []
+    for doc in layout.index.find({*repo_kinds, *DERIVED}, under=path):
+        if not doc.name:
+            continue
+        k = repo_kinds.get(doc.kind)
+        owner = kt
+        if k is not None:
+            if not k.declares(doc.api):
+                continue
+            owner = Target(k.kind, (doc.namespace or "default") if k.namespaced else "", doc.name, after=(kt.key,))
+            out.append(owner)
+        derive = DERIVED.get(doc.kind)
+        if derive is not None:
+            out += derive(doc, owner)
+    return out
+
+
+def _release_targets(doc: Any, hr: Target) -> list[Target]:
+    """A HelmRelease's workloads (in its target namespace, by release name) and the Certificates its
+    chart's Ingress asks cert-manager for."""
+    spec = doc.spec
+    target_ns = str(spec.get("targetNamespace") or hr.namespace)
+    release = spec.get("releaseName") or (
+        f"{spec['targetNamespace']}-{hr.name}" if spec.get("targetNamespace") else hr.name
+    )
+    workloads = Target(WORKLOADS, target_ns, hr.name, after=(hr.key,), release=str(release))
+    return [workloads, *_certificates(spec.get("values") or {}, target_ns, (hr.key,))]
+
+
+def _ingress_targets(doc: Any, owner: Target) -> list[Target]:
+    """The Certificates cert-manager's ingress-shim makes for an Ingress."""
+    ingress = {"tls": doc.spec.get("tls"), "annotations": doc.metadata.get("annotations") or {}}
+    return _certificates({"ingress": ingress}, doc.namespace or "default", (owner.key,))
+
+
+# kind -> the targets a document of that kind implies besides itself (``owner``: its own target, or
+# for a kind that is not followed, the Kustomization that applies it)
+DERIVED: dict[str, Callable[[Any, Target], list[Target]]] = {
+    "HelmRelease": _release_targets,
+    "Ingress": _ingress_targets,
+}
 
 
 PRUNED_KINDS = ("Kustomization", "HelmRelease")

@@ -14,12 +14,32 @@ from wizard.errors import UserError
 from wizard.events import Done, Event, Info
 from wizard.flux import status as st
 from wizard.flux.follow import Run
-from wizard.flux.kube import HEARTBEAT, REQUESTED_AT, error_code, resource, transport_errors
+from wizard.flux.kinds import resource
 from wizard.flux.targets import Target, objects_for, smoke_url
+from wizard.kube import error_code, transport_errors
 from wizard.retry import Backoff
 
 if TYPE_CHECKING:
     from wizard.kube import KubeConnector
+
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+HEARTBEAT = 30.0  # seconds between "still waiting for ..." lines
+
+
+def parse_duration(text: str | float | int) -> float:
+    """``90s``, ``20m``, ``1h30m``, ``45`` (seconds) -> seconds."""
+    import re
+
+    if isinstance(text, (int, float)):
+        return float(text)
+    s = str(text).strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", s):
+        return float(s)
+    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", s)
+    if not parts or "".join(n + u for n, u in parts) != s:
+        raise UserError(f"--timeout {text!r} is not a duration. Use e.g. 90s, 20m or 1h.")
+    mult = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(n) * mult[u] for n, u in parts)
 
 
 class FluxWatcher:

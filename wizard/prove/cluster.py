@@ -115,7 +115,7 @@ async def read(kube: KubeConnector, namespace: str, certificate: str) -> Cluster
     from lightkube import ApiError
     from lightkube.resources.core_v1 import Node, Secret
 
-    from wizard.flux.kube import resource
+    from wizard.flux.kinds import resource
 
     view = ClusterView()
     try:

@@ -9,10 +9,14 @@ Runs first. Three parts, each doing nothing when it is already in place (state `
    key exists (see :func:`wizard.outside.ensure_no_pending`).
 2. **.sops.yaml** (a FileChange, computed purely by :meth:`PrerequisitesStep.plan`): created
    from ``assets/manifests/prerequisites/sops.yaml`` when missing; when present, fixed in place
-   with round-trip YAML (comments and other rules kept): a glob written as a regex becomes a real
-   regex, an age recipient list with a missing comma gets its commas, a rule with no recipients
-   gets the local key's, and when no rule covers the manifests folder one is added *first*.
-   What is left afterwards is checked with :mod:`wizard.sops`' own rule checks and reported.
+   with round-trip YAML (comments and other rules kept, in their order and with their options): the
+   token's file is named so an existing rule matches it (``<name>.sops.yaml`` where the rules encrypt
+   only such names; :mod:`wizard.sops.naming`), and only when no rule can match is one *appended*
+   after the existing ones. Rules sops cannot use at all are repaired: a glob written as a regex
+   becomes a real regex, an age recipient list with a missing comma gets its commas, a rule with no
+   recipients gets the local key's. What is left afterwards is checked with :mod:`wizard.sops`' own
+   rule checks and reported. An age key inside the repository that git ignores is no leak (no
+   warning); a git-ignored ``age.key`` holding a recipient of the rule is used as this machine's key.
 3. **Cluster Secret** (the :class:`wizard.outside.CreateClusterSecret` action, run by the engine after the files
    are written and before the push): ``flux-system/<name the decryption blocks use>`` with the age
    identity under ``age.agekey``, created through the API (lightkube) after naming the cluster
@@ -26,12 +30,15 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from wizard import agekey, catalog
 from wizard.answers import Answers
 from wizard.plan import StepPlan
 from wizard.repo import Layout
-from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT, SopsEdit, plan_sops_config, rule_recipients
+from wizard.sops import keys
+from wizard.sops.naming import first_rule, rules_of
+from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT, SopsEdit, plan_sops_config
 from wizard.steps.base import Context, Step
 
 NAME = "prerequisites"
@@ -71,7 +78,12 @@ class PrerequisitesStep(Step):
         key = agekey.locate()
 
         # 1. the age key (created only when .sops.yaml needs a recipient and there is none)
-        if key.path is not None and key.exists and agekey.is_inside(key.path, root):
+        if (
+            key.path is not None
+            and key.exists
+            and agekey.is_inside(key.path, root)
+            and not agekey.git_ignored(key.path, root)
+        ):
             sp.warnings.append(
                 f"The age private key {key.path} is inside the repository. Never commit it: add it to "
                 ".gitignore, or better move it out and point SOPS_AGE_KEY_FILE at its new place."
@@ -93,7 +105,6 @@ class PrerequisitesStep(Step):
                 "There is a .sops.yml, which sops ignores (it reads only .sops.yaml); "
                 "edge-wizard writes .sops.yaml. Delete .sops.yml once you have compared them."
             )
-        probe = probe_path(layout, answers)
         edit = sops_edit(layout, answers, key, existing)
         if edit.text is not None and PENDING_RECIPIENT in edit.text:
             assert key.path is not None
@@ -113,15 +124,33 @@ class PrerequisitesStep(Step):
             ctx.ws.touch(CONFIG, self.name)
         sp.warnings += edit.problems
 
-        age, _pgp = rule_recipients(edit.text or existing, probe)
-        if key.recipients and age and not set(age) & set(key.recipients):
-            sp.warnings.append(
-                f"{key.describe()} (public key {key.recipients[0]}) is none of the age recipients of the "
-                f"{CONFIG} rule for {probe} ({', '.join(age)}). edge-wizard can still encrypt, but cannot put "
-                "the cluster's decryption key in place from this machine: the Secret must hold the private "
-                "key of one of those recipients."
-            )
+        _local_keys(sp, root, edit, existing)
         return sp
+
+
+def _local_keys(sp: StepPlan, root: Path, edit: SopsEdit, existing: str | None) -> None:
+    """Whether this machine holds a private key of the token rule's recipients (for the cluster's key)."""
+    text = edit.text or existing
+    if text is None or edit.path is None or PENDING_RECIPIENT in text:
+        return
+    rule, _ = first_rule(rules_of(text) or [], edit.path)
+    if rule is None or not (rule.age or rule.pgp):
+        return
+    held = keys.holding(root, rule)
+    own = held.repo_key
+    if own is not None and own.path is not None:
+        sp.notes.append(
+            f"{own.describe()} holds the key of {', '.join(r for r in own.recipients if r in rule.age)}, a recipient of "
+            f"the {CONFIG} rule for {edit.path}. sops does not look there by itself: edge-wizard hands it to `sops "
+            f"decrypt` alone; for your own sops commands set SOPS_AGE_KEY_FILE={own.path}."
+        )
+    elif not held.any:
+        sp.warnings.append(
+            f"This machine holds no private key of the recipients of the {CONFIG} rule for {edit.path} "
+            f"({', '.join(rule.age + rule.pgp)}; here: {'; '.join(held.seen)}), so edge-wizard cannot put the cluster's "
+            "decryption key in place from this machine: the cluster's Secret must hold the private key of one of those "
+            "recipients."
+        )
 
 
 def sops_edit(layout: Layout, answers: Answers, key: agekey.AgeKey, existing: str | None) -> SopsEdit:

@@ -183,7 +183,7 @@ def holding(root: Path, rule: Rule) -> Holding:
                 out.age.append(own)
         if not out.age:
             out.seen += [f"{_where(k)} (public key {', '.join(k.recipients) or 'unreadable'})" for k in keys]
-            out.seen += [] if keys else ["no age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt)"]
+            out.seen += [] if keys else ["no age key in SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt"]
     if rule.pgp:
         gpg = shutil.which("gpg", path=childenv.environ().get("PATH"))
         wanted = [f.replace(" ", "").upper() for f in rule.pgp]

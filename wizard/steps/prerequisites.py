@@ -30,14 +30,14 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from wizard import agekey, catalog
 from wizard.answers import Answers
 from wizard.plan import StepPlan
 from wizard.repo import Layout
 from wizard.sops import keys
-from wizard.sops.naming import first_rule, rules_of
+from wizard.sops.naming import first_rule, name_new_file, rules_of
+from wizard.sops.provision import decryption_secret
 from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT, SopsEdit, plan_sops_config
 from wizard.steps.base import Context, Step
 
@@ -63,6 +63,15 @@ def probe_path(layout: Layout, answers: Answers) -> str:
         except Exception:
             pass
     return f"{layout.components_dir}/external-dns/{name}.yaml"
+
+
+def token_path(layout: Layout, answers: Answers, sops_yaml: str | None) -> str:
+    """The token's file as the repository's rules name it (``<name>.sops.yaml`` where they encrypt only
+    such names), else the conventional :func:`probe_path` (a rule for it is appended)."""
+    probe = probe_path(layout, answers)
+    folder, _, name = probe.rpartition("/")
+    naming = name_new_file(rules_of(sops_yaml), folder, name.removesuffix(".yaml"), placeholder=PENDING_RECIPIENT)
+    return naming.path if naming.rule is not None else probe
 
 
 # -- the step ---------------------------------------------------------------------------------
@@ -124,12 +133,14 @@ class PrerequisitesStep(Step):
             ctx.ws.touch(CONFIG, self.name)
         sp.warnings += edit.problems
 
-        _local_keys(sp, root, edit, existing)
+        _local_keys(sp, ctx, edit, existing)
         return sp
 
 
-def _local_keys(sp: StepPlan, root: Path, edit: SopsEdit, existing: str | None) -> None:
-    """Whether this machine holds a private key of the token rule's recipients (for the cluster's key)."""
+def _local_keys(sp: StepPlan, ctx: Context, edit: SopsEdit, existing: str | None) -> None:
+    """Whether this machine holds a private key of the token rule's recipients (for the cluster's key;
+    nothing to say when the repository provisions that Secret itself)."""
+    root = ctx.layout.root
     text = edit.text or existing
     if text is None or edit.path is None or PENDING_RECIPIENT in text:
         return
@@ -144,7 +155,7 @@ def _local_keys(sp: StepPlan, root: Path, edit: SopsEdit, existing: str | None) 
             f"the {CONFIG} rule for {edit.path}. sops does not look there by itself: edge-wizard hands it to `sops "
             f"decrypt` alone; for your own sops commands set SOPS_AGE_KEY_FILE={own.path}."
         )
-    elif not held.any:
+    elif not held.any and (found := decryption_secret(ctx.layout, ctx.answers)) and not found.provisioned_in:
         sp.warnings.append(
             f"This machine holds no private key of the recipients of the {CONFIG} rule for {edit.path} "
             f"({', '.join(rule.age + rule.pgp)}; here: {'; '.join(held.seen)}), so edge-wizard cannot put the cluster's "

@@ -150,14 +150,9 @@ def flux_version_check(layout: Layout) -> Check:
 
 
 def _sops_rule(layout: Layout, engine: Engine) -> Check:
-    from wizard import catalog, sops
+    from wizard import sops
 
-    provider = (engine.answers.dns_provider if engine.answers else None) or "hetzner"
-    try:
-        name = catalog.provider(provider)["secret"]["name"]
-    except Exception:
-        name = "dns-token"
-    rel = f"{layout.components_dir}/external-dns/{name}.yaml"
+    rel = _secret_path(layout, engine)
     try:
         resolved = sops.resolve(layout.root, rel)
     except WizardError as exc:
@@ -172,14 +167,23 @@ def _sops_rule(layout: Layout, engine: Engine) -> Check:
 
 
 def _secret_path(layout: Layout, engine: Engine) -> str:
+    """The token's file as the repository's rules name it (``<name>.sops.yaml`` where they encrypt only
+    such names; wizard.sops.naming)."""
     from wizard import catalog
+    from wizard.plan import read_managed
+    from wizard.sops.naming import name_new_file, rules_of
 
     provider = (engine.answers.dns_provider if engine.answers else None) or "hetzner"
     try:
         name = catalog.provider(provider)["secret"]["name"]
     except Exception:
         name = "dns-token"
-    return f"{layout.components_dir}/external-dns/{name}.yaml"
+    folder = f"{layout.components_dir}/external-dns"
+    try:
+        rules = rules_of(read_managed(layout.root, ".sops.yaml"))
+    except WizardError:
+        rules = None  # the rule check says why
+    return name_new_file(rules, folder, name).path
 
 
 def _sops_keys(layout: Layout, engine: Engine) -> Check | None:
@@ -196,7 +200,7 @@ def _sops_keys(layout: Layout, engine: Engine) -> Check | None:
     if rule.pgp:
         reports.append(pgp_report(layout.root, rule.pgp))
     if rule.age:
-        reports.append(age_report(rule.age))
+        reports.append(age_report(rule.age, root=layout.root))
     if not reports:
         return None
     kinds = " and ".join(r.kind for r in reports)

@@ -408,6 +408,9 @@ def test_age_rules_say_whether_this_machine_can_decrypt(
     assert c.status == "ok" and "can decrypt" in c.detail, c
     other = make_age_key(tmp_path / "other")
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other.path))
+    c = _keys_check(root, ans)  # sops loads SOPS_AGE_KEY_FILE and the default keys.txt, both
+    assert c.status == "ok" and "can decrypt" in c.detail, c
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty"))  # no default keys.txt any more
     c = _keys_check(root, ans)
     assert c.status == "warn" and "holds none of the .sops.yaml rule's age recipients" in c.detail, c
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "missing.txt"))

@@ -126,11 +126,24 @@ def _where(key: agekey.AgeKey) -> str:
     return text
 
 
-def age_report(recipients: list[str], config: str = ".sops.yaml") -> KeyReport:
+def age_report(recipients: list[str], config: str = ".sops.yaml", root: Path | None = None) -> KeyReport:
+    """Whether this machine holds the private key of one of the rule's age recipients: in any key sops
+    loads (:func:`wizard.agekey.sources`) or, with ``root``, the repository's own git-ignored key file."""
     key = agekey.locate()
     report = KeyReport("age")
     if key.problem:
         report.notes.append(f"{_where(key)} could not be read: {key.problem}")
+        return report
+    held = [k for k in agekey.sources() if set(k.recipients) & set(recipients)]
+    own = agekey.repo_key(root, recipients) if root is not None and not held else None
+    if own is not None:
+        held.append(own)
+        report.notes.append(
+            f"{_where(own)} holds a recipient's key; sops does not look there by itself (set SOPS_AGE_KEY_FILE to it "
+            "for your own sops commands; edge-wizard hands it to sops decrypt)"
+        )
+    report.can_decrypt = bool(held)
+    if held:
         return report
     if not key.exists:
         report.notes.append(
@@ -138,13 +151,10 @@ def age_report(recipients: list[str], config: str = ".sops.yaml") -> KeyReport:
             f"{config} rule but not decrypt the repository's files"
         )
         return report
-    match = [r for r in key.recipients if r in recipients]
-    report.can_decrypt = bool(match)
-    if not match:
-        report.notes.append(
-            f"{_where(key)} holds none of the {config} rule's age recipients ({', '.join(recipients)}), so this "
-            "machine cannot decrypt the repository's files (encrypting needs only the public keys)"
-        )
+    report.notes.append(
+        f"{_where(key)} holds none of the {config} rule's age recipients ({', '.join(recipients)}), so this "
+        "machine cannot decrypt the repository's files (encrypting needs only the public keys)"
+    )
     return report
 
 

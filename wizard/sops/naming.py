@@ -108,7 +108,7 @@ def candidates(stem: str, rules: Sequence[Rule]) -> list[str]:
     """File names for a new encrypted file, the conventional ``<stem>.yaml`` first."""
     names = [f"{stem}.yaml"]
     for word in infixes(rules):
-        names += [f"{stem}.{word}.yaml", f"{stem}.{word}.yml", f"{stem}-{word}.yaml", f"{stem}_{word}.yaml"]
+        names += [f"{stem}{sep}{word}.{ext}" for sep in (".", "-", "_") for ext in ("yaml", "yml")]
     names.append(f"{stem}.yml")
     return list(dict.fromkeys(names))
 
@@ -131,9 +131,10 @@ def _scalar(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _options(rule: Rule) -> str:
+def _options(rule: Rule, placeholder: str | None) -> str:
     shown = [f"{k} {_scalar(rule.raw[k])}" for k in ("encrypted_regex", "mac_only_encrypted") if k in rule.raw]
-    who = [f"age {', '.join(rule.age)}"] if rule.age else []
+    age = ["the age key created when you confirm" if r == placeholder else r for r in rule.age]
+    who = [f"age {', '.join(age)}"] if rule.age else []
     who += [f"pgp {', '.join(rule.pgp)}"] if rule.pgp else []
     return "; ".join(shown + who)
 
@@ -167,7 +168,7 @@ def name_new_file(
             continue
         problem = _problem(rule, rel, config_rel, placeholder)
         if problem is None:
-            return Naming(rel, rule, _why(rel, conventional, rule, config_rel))
+            return Naming(rel, rule, _why(rel, conventional, rule, config_rel, placeholder))
         if rel == conventional:  # a rule takes the conventional name first but cannot encrypt the token
             unusable = (rel, rule, problem)
     if unusable is not None:
@@ -181,8 +182,8 @@ def name_new_file(
     )
 
 
-def _why(rel: str, conventional: str, rule: Rule, config_rel: str) -> str:
-    which = f"{rule.describe()} of {config_rel} encrypts it ({_options(rule)})"
+def _why(rel: str, conventional: str, rule: Rule, config_rel: str, placeholder: str | None) -> str:
+    which = f"{rule.describe()} of {config_rel} encrypts it ({_options(rule, placeholder)})"
     if rel == conventional:
         return f"{rel}: {which}."
     name = rel.rsplit("/", 1)[-1]

@@ -385,3 +385,27 @@ def test_plain_mode_asks_before_encrypting_for_keys_this_machine_does_not_hold(
         assert sops_decrypt(repo, f"{ED}/hetzner-token.yaml", {"SOPS_AGE_KEY_FILE": str(k8s.path)})["stringData"] == {
             "HETZNER_API_KEY": HCLOUD
         }
+
+
+def test_a_rule_appended_to_cluster_templates_names_its_own_key_and_creates_none(tmp_path: Path) -> None:
+    """A folder none of its rules covers: one rule appended after them, for the recipient the repository
+    already uses (its git-ignored age.key holds it), so no new key is made and the cluster's sops-age
+    Secret can decrypt the token."""
+    from wizard.outside import prerequisite_actions
+
+    repo = copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "ct")
+    (repo / "platform").mkdir()
+    answers = tmp_path / "a.yaml"
+    answers.write_text(CT_ANSWERS.replace("components: kubernetes/apps", "components: platform"))
+    e = Engine(repo=repo, answers_file=str(answers))
+    plan = e.plan(["prerequisites", "external-dns"])
+    old = (repo / ".sops.yaml").read_text()
+    new = next(c.new for c in plan.pending if c.path == ".sops.yaml")
+    assert new.startswith(old[: old.index("stores:")])  # the existing rules, byte for byte, first
+    rules = yamlio.load_plain(new)[0]["creation_rules"]
+    assert rules[:2] == yamlio.load_plain(old)[0]["creation_rules"]
+    assert rules[2]["path_regex"] == r"^platform/.*\.ya?ml$" and rules[2]["age"] == CLUSTER_TEMPLATE_RECIPIENT
+    assert plan.secrets[0].path == "platform/external-dns/cloudflare-api-token.yaml" and not plan.attention
+    assert e.layout is not None and e.answers is not None
+    assert prerequisite_actions(e.layout, e.answers, cluster=False).prepare == []  # no key to create
+    assert not (Path(os.environ["HOME"]) / ".config/sops/age/keys.txt").exists()

@@ -165,9 +165,17 @@ def _local_keys(sp: StepPlan, ctx: Context, edit: SopsEdit, existing: str | None
 
 
 def sops_edit(layout: Layout, answers: Answers, key: agekey.AgeKey, existing: str | None) -> SopsEdit:
-    """The .sops.yaml edit for this repository and key (the pending placeholder when the key is missing)."""
-    if key.recipients:
-        recipient: str | None = key.recipients[0]
+    """The .sops.yaml edit for this repository and key (the pending placeholder when the key is missing).
+
+    A rule edge-wizard adds or completes names the local key; when that key is none of the recipients
+    the repository's rules already use but the repository's own git-ignored key is one (cluster-template's
+    ``age.key``), that recipient instead: the cluster's decryption Secret already holds its private key."""
+    used = [r for rule in rules_of(existing) or [] for r in rule.age]
+    own = None if set(key.recipients) & set(used) else agekey.repo_key(layout.root, used)
+    if own is not None:
+        recipient: str | None = next(r for r in own.recipients if r in used)
+    elif key.recipients:
+        recipient = key.recipients[0]
     elif not key.exists and key.path is not None:
         recipient = PENDING_RECIPIENT
     else:

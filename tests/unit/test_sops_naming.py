@@ -129,6 +129,13 @@ def test_an_invalid_regex_before_any_match_stops_sops() -> None:
     rule, stop = first_rule(rules(text), "x.yaml")
     assert rule is None and stop is not None and "not a valid regular expression" in stop
     assert name_new_file(rules(text), "f", "x").problem is not None
+    # a name that an earlier rule matches never reaches the invalid one, as in sops
+    text = (
+        f"creation_rules:\n  - path_regex: \\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: {R2}\n"
+        + text.removeprefix("creation_rules:\n")
+    )
+    n = name_new_file(rules(text), "f", "x")
+    assert n.problem is None and n.path == "f/x.sops.yaml" and n.rule is not None and n.rule.index == 1
 
 
 def test_the_placeholder_recipient_counts_as_a_recipient() -> None:

@@ -157,13 +157,15 @@ def name_new_file(
     if rules is None:
         return Naming(conventional, None, f"{conventional}: there is no {config_rel} yet to name it by")
     unusable: tuple[str, Rule, str] | None = None
+    stopped: str | None = None  # an invalid regex sops meets before any rule matches the conventional name
     for name in candidates(stem, rules):
         rel = base + name
         if rel != conventional and exists(rel):
             continue
         rule, stop = first_rule(rules, rel)
-        if stop is not None:
-            return Naming(conventional, None, stop, problem=f"In {config_rel}, {stop}. Fix that rule by hand.")
+        if stop is not None:  # sops stops for this name; another may match a rule before that one
+            stopped = stopped or stop
+            continue
         if rule is None:
             continue
         problem = _problem(rule, rel, config_rel, placeholder)
@@ -171,6 +173,8 @@ def name_new_file(
             return Naming(rel, rule, _why(rel, conventional, rule, config_rel, placeholder))
         if rel == conventional:  # a rule takes the conventional name first but cannot encrypt the token
             unusable = (rel, rule, problem)
+    if stopped is not None:
+        return Naming(conventional, None, stopped, problem=f"In {config_rel}, {stopped}. Fix that rule by hand.")
     if unusable is not None:
         rel, rule, problem = unusable
         return Naming(rel, rule, f"{rule.describe()} of {config_rel} is the first rule for {rel}", problem=problem)

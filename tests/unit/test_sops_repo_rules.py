@@ -409,3 +409,28 @@ def test_a_rule_appended_to_cluster_templates_names_its_own_key_and_creates_none
     assert e.layout is not None and e.answers is not None
     assert prerequisite_actions(e.layout, e.answers, cluster=False).prepare == []  # no key to create
     assert not (Path(os.environ["HOME"]) / ".config/sops/age/keys.txt").exists()
+
+
+def test_no_cluster_command_fails_rather_than_replaces_and_says_the_key_is_needed(tmp_path: Path) -> None:
+    """A repository with encrypted secrets whose decryption Secret it does not provision: the printed
+    command is `kubectl create` (it fails on an existing Secret), and it says why an existing one stays."""
+    from wizard.events import Hint
+    from wizard.outside import prerequisite_actions
+
+    from support.adopt_repos import make_part_iv_repo
+
+    key = make_age_key(Path(os.environ["HOME"]) / ".config/sops/age", "keys.txt")
+    repo = make_part_iv_repo(tmp_path / "repo", sops=require_tool("sops"), age_recipient=key.recipient)
+    answers = tmp_path / "a.yaml"
+    answers.write_text("domain: k8s.example.com\nemail: ops@example.com\ndns_provider: hetzner\n")
+    e = Engine(repo=repo, answers_file=str(answers))
+    layout, ans = e.load()
+    (action,) = prerequisite_actions(layout, ans, cluster=False).cluster
+    assert action.provisioned_in is None
+    events: list = []
+    action.apply(events.append)
+    (hint,) = [ev for ev in events if isinstance(ev, Hint)]
+    assert f"If it exists, keep it: the repository's 1 sops-encrypted file ({ED}/hetzner-token.yaml)" in hint.message
+    (command,) = [line.strip() for line in hint.message.splitlines() if line.strip().startswith("kubectl")]
+    assert command.startswith("kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=")
+    assert not any(w in command for w in ("apply", "replace", "--dry-run"))

@@ -21,7 +21,7 @@ from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 from wizard import catalog, sops, yamlio
 from wizard.errors import UserError
 from wizard.sops import keys
-from wizard.sops.naming import Naming, name_new_file, rules_of
+from wizard.sops.naming import Naming, name_new_file, rule_for_file, rules_of
 
 if TYPE_CHECKING:
     from wizard.plan import StepPlan
@@ -106,12 +106,15 @@ def plan_sops_config(
     regex: str,
     recipient: str | None,
     source: str = CONFIG,
+    *,
+    existing_file: bool = False,
 ) -> SopsEdit:
     """Create or repair a .sops.yaml so that the token's file in ``probe``'s folder gets a working rule.
 
     ``probe`` is the conventional path (``<folder>/<secret name>.yaml``); when no rule matches it but
     one matches a name following the rules' pattern (``<name>.sops.yaml``), that name is taken
-    (``SopsEdit.path``) and nothing is changed. Pure: text in, text out. ``recipient`` is the local age
+    (``SopsEdit.path``) and nothing is changed. ``existing_file``: ``probe`` is a file that exists (an
+    adopted Secret): its name is kept, the rule for exactly that path counts. Pure: text in, text out. ``recipient`` is the local age
     key's public key (or :data:`PENDING_RECIPIENT`); None when there is no usable key, so nothing can
     be added.
     """
@@ -171,12 +174,11 @@ def plan_sops_config(
 
     # 2. the name the token's file gets and the rule sops picks for it (first match wins): the
     #    conventional name or one following the rules' pattern; existing rules keep order and options
-    folder, stem = _split_probe(probe)
-    naming = _naming(rules, folder, stem, source)
+    naming = _naming(rules, probe, existing_file, source)
     if naming.rule is None:
         # nothing matches (or an invalid regex stops sops): a glob written as a regex is repaired first
         if _fix_globs(rules, probe, out):
-            naming = _naming(rules, folder, stem, source)
+            naming = _naming(rules, probe, existing_file, source)
     out.path = naming.path
     chosen: int | None = None
     if naming.rule is not None:
@@ -218,16 +220,14 @@ def plan_sops_config(
     return out
 
 
-def _split_probe(probe: str) -> tuple[str, str]:
-    folder, _, name = probe.rpartition("/")
-    return folder, name.removesuffix(".yaml")
-
-
-def _naming(rules: Any, folder: str, stem: str, source: str) -> Naming:
+def _naming(rules: Any, probe: str, existing_file: bool, source: str) -> Naming:
     """The naming as sops would match the rules as they stand (the conventional name is never passed
     over for existing: in the probe's folder it is the token's own file)."""
     current = [sops._rule_from(yamlio.to_plain(r) if isinstance(r, dict) else {}, i) for i, r in enumerate(rules, 1)]
-    return name_new_file(current, folder, stem, config_rel=source, placeholder=PENDING_RECIPIENT)
+    if existing_file:
+        return rule_for_file(current, probe, config_rel=source, placeholder=PENDING_RECIPIENT)
+    folder, _, name = probe.rpartition("/")
+    return name_new_file(current, folder, name.removesuffix(".yaml"), config_rel=source, placeholder=PENDING_RECIPIENT)
 
 
 def _fix_globs(rules: Any, probe: str, out: SopsEdit) -> bool:
@@ -294,10 +294,31 @@ def new_secret_file(ctx: Context, sp: StepPlan, folder: str, stem: str) -> str:
             )
         return naming.path
     sp.notes.append(naming.why)
-    if PENDING_RECIPIENT not in naming.rule.age:
-        items = keys.foreign_items(ctx.layout.root, naming.rule, naming.path, CONFIG)
-        if items:
-            sp.attention += items
-            sp.attention_heading = keys.FOREIGN_HEADING
-            sp.attention_flag = keys.ACCEPT_FLAG
+    _foreign_attention(ctx, sp, naming)
     return naming.path
+
+
+def token_secret_file(ctx: Context, sp: StepPlan, folder: str, stem: str, found: Any, key: str) -> str:
+    """The file the DNS token goes to: ``found`` (path, document) when the repository declares the Secret,
+    else a new file named by the repository's rules (:func:`new_secret_file`). An existing Secret that is
+    written anew (it holds the token under another key than ``key``) gets the same attention as a new one
+    when this machine holds no private key of its rule's recipients."""
+    if found is None:
+        return new_secret_file(ctx, sp, folder, stem)
+    path = str(found[0])
+    doc = found[1] if isinstance(found[1], dict) else {}
+    held = [str(k) for f in ("data", "stringData") if isinstance(doc.get(f), dict) for k in doc[f]]
+    if key not in held:
+        _foreign_attention(ctx, sp, rule_for_file(rules_of(ctx.ws.read(CONFIG)), path, placeholder=PENDING_RECIPIENT))
+    return path
+
+
+def _foreign_attention(ctx: Context, sp: StepPlan, naming: Naming) -> None:
+    """Attention (its own confirmation) when no recipient of the rule has a private key on this machine."""
+    if naming.rule is None or naming.problem is not None or PENDING_RECIPIENT in naming.rule.age:
+        return
+    items = keys.foreign_items(ctx.layout.root, naming.rule, naming.path, CONFIG)
+    if items:
+        sp.attention += items
+        sp.attention_heading = keys.FOREIGN_HEADING
+        sp.attention_flag = keys.ACCEPT_FLAG

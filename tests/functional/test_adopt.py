@@ -431,7 +431,9 @@ def test_pgp_repository_runs_with_the_key_and_stops_clearly_without_it(
     monkeypatch.setenv("GNUPGHOME", str(empty))
     before = snapshot(root)
     rc, out = run(root, ans, "external-dns")
-    assert rc == 1, out  # sops fails before anything is written, naming the key and the import
+    # refused before anything is written (exit 2): this machine holds no key of the rule, and cannot even
+    # encrypt for it; the refusal names the key and the import
+    assert rc == 2, out
     assert "Traceback" not in out and made.fingerprint in out and "gpg --import" in out
     assert snapshot(root) == before
     monkeypatch.setenv("GNUPGHOME", str(made.home))

@@ -220,9 +220,12 @@ def foreign_items(root: Path, rule: Rule, rel: str, config: str = ".sops.yaml") 
     if held.any or not (rule.age or rule.pgp):
         return []
     recipients = [f"age {r}" for r in rule.age] + [f"pgp {f}" for f in rule.pgp]
+    missing = pgp_report(root, rule.pgp, config) if rule.pgp else None
+    public = [f"{missing.problem}. {missing.fix}".rstrip()] if missing is not None and missing.problem else []
     return [
         f"{rel}: {rule.describe()} of {config} encrypts it for {', '.join(recipients)}",
         f"this machine holds the private key of none of them ({'; '.join(held.seen)})",
+        *public,
         f"after writing, edge-wizard cannot decrypt {rel} here (a re-run cannot tell whether the token changed, "
         "doctor cannot read it) nor put a decryption key in the cluster: the cluster must already hold one of "
         "those keys. Accept only if it does (or point SOPS_AGE_KEY_FILE at the key, or import the gpg secret key, "

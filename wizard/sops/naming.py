@@ -186,6 +186,23 @@ def name_new_file(
     )
 
 
+def rule_for_file(
+    rules: Sequence[Rule] | None, rel: str, *, config_rel: str = CONFIG_NAME, placeholder: str | None = None
+) -> Naming:
+    """The rule sops picks for the existing file ``rel`` (its name is not ours to choose)."""
+    if rules is None:
+        return Naming(rel, None, f"{rel}: there is no {config_rel} yet")
+    rule, stop = first_rule(rules, rel)
+    if stop is not None:
+        return Naming(rel, None, stop, problem=f"In {config_rel}, {stop}. Fix that rule by hand.")
+    if rule is None:
+        return Naming(rel, None, f"{rel}: no creation rule of {config_rel} matches it")
+    problem = _problem(rule, rel, config_rel, placeholder)
+    return Naming(
+        rel, rule, f"{rel}: {rule.describe()} of {config_rel} encrypts it ({_options(rule, placeholder)}).", problem
+    )
+
+
 def _why(rel: str, conventional: str, rule: Rule, config_rel: str, placeholder: str | None) -> str:
     which = f"{rule.describe()} of {config_rel} encrypts it ({_options(rule, placeholder)})"
     if rel == conventional:
@@ -198,4 +215,13 @@ def _why(rel: str, conventional: str, rule: Rule, config_rel: str, placeholder: 
     )
 
 
-__all__ = ["KNOWN_INFIXES", "Naming", "candidates", "first_rule", "infixes", "name_new_file", "rules_of"]
+__all__ = [
+    "KNOWN_INFIXES",
+    "Naming",
+    "candidates",
+    "first_rule",
+    "infixes",
+    "name_new_file",
+    "rule_for_file",
+    "rules_of",
+]

@@ -45,17 +45,8 @@ NAME = "prerequisites"
 
 
 # -- .sops.yaml ---------------------------------------------------------------------------------
-def manifests_folder(layout: Layout) -> str:
-    """The top folder holding the manifests (``manifests`` in the guide's layout)."""
-    return layout.components_dir.split("/", 1)[0]
-
-
-def manifests_regex(layout: Layout) -> str:
-    return rf"^{re.escape(manifests_folder(layout))}/.*\.ya?ml$"
-
-
 def probe_path(layout: Layout, answers: Answers) -> str:
-    """A file the rule must cover: the DNS token Secret the external-dns step writes."""
+    """The conventional file of the DNS token Secret: ``<components>/external-dns/<secret name>.yaml``."""
     name = "secret"
     if answers.dns_provider:
         try:
@@ -65,13 +56,37 @@ def probe_path(layout: Layout, answers: Answers) -> str:
     return f"{layout.components_dir}/external-dns/{name}.yaml"
 
 
+def token_file(layout: Layout, answers: Answers) -> tuple[str, bool]:
+    """(path, exists) of the file the external-dns step puts the token in: the Secret it adopts where
+    the repository declares it, or a new file named by the repository's rules (``<name>.sops.yaml``).
+    The rule that must cover it is the rule for that file, not for a guessed one. When that step cannot
+    be planned here (answers missing; its own plan says why), the conventional :func:`probe_path`."""
+    from wizard.errors import WizardError
+    from wizard.plan import Workspace
+    from wizard.steps.external_dns import ExternalDnsStep
+
+    try:
+        sp = ExternalDnsStep().plan(Context(layout=layout, answers=answers, ws=Workspace(layout.root)))
+    except WizardError:
+        sp = None
+    if sp is None or sp.secret is None:
+        return probe_path(layout, answers), False
+    return sp.secret.path, sp.secret.exists
+
+
+def rule_regex(path: str) -> str:
+    """The path_regex of a rule added for ``path``: every YAML file of its top folder (``manifests``)."""
+    return rf"^{re.escape(path.split('/', 1)[0])}/.*\.ya?ml$"
+
+
 def token_path(layout: Layout, answers: Answers, sops_yaml: str | None) -> str:
-    """The token's file as the repository's rules name it (``<name>.sops.yaml`` where they encrypt only
-    such names), else the conventional :func:`probe_path` (a rule for it is appended)."""
-    probe = probe_path(layout, answers)
-    folder, _, name = probe.rpartition("/")
+    """The token's file as the rules name it (for the cluster Secret's check of the rule)."""
+    path, exists = token_file(layout, answers)
+    if exists:
+        return path
+    folder, _, name = path.rpartition("/")
     naming = name_new_file(rules_of(sops_yaml), folder, name.removesuffix(".yaml"), placeholder=PENDING_RECIPIENT)
-    return naming.path if naming.rule is not None else probe
+    return naming.path if naming.rule is not None else path
 
 
 # -- the step ---------------------------------------------------------------------------------
@@ -180,7 +195,8 @@ def sops_edit(layout: Layout, answers: Answers, key: agekey.AgeKey, existing: st
         recipient = PENDING_RECIPIENT
     else:
         recipient = None
-    return plan_sops_config(existing, probe_path(layout, answers), manifests_regex(layout), recipient)
+    probe, exists = token_file(layout, answers)
+    return plan_sops_config(existing, probe, rule_regex(probe), recipient, existing_file=exists)
 
 
 def _where_sops_looks(key: agekey.AgeKey) -> str:

@@ -22,8 +22,8 @@ from wizard import yamlio
 from wizard.engine import Engine
 from wizard.errors import StepFailed
 from wizard.frontends.cli import main
+from wizard.plan import SecretChange
 
-from conftest import require_tool
 from support.adopt_repos import make_pgp_key
 from support.agekeys import make_age_key
 from support.realrepos import (
@@ -36,6 +36,7 @@ from support.realrepos import (
     fixture,
 )
 from support.repos import git, make_guide_repo
+from support.tools import require_tool
 
 TOKEN = "cfT0kenAbcdefghijklmnopqrstuvwxyz0123456789"  # a fake Cloudflare API token (40 characters)
 HCLOUD = "hcloudT0kenAbcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnop"  # a fake Hetzner token
@@ -83,29 +84,49 @@ def committed(repo: Path, rev: str = "HEAD") -> set[str]:
     return set(git(repo, "show", "--name-only", "--format=", rev).splitlines())
 
 
-def token_file(repo: Path, answers: Path, steps: list[str]) -> str:
-    """Where the plan puts the token (the external-dns step's folder is the layout's business)."""
+def planned_secret(repo: Path, answers: Path, steps: list[str]) -> SecretChange:
+    """The token's SecretChange in the plan (where the external-dns step puts it is the layout's business)."""
     plan = Engine(repo=repo, answers_file=str(answers)).plan(steps)
     assert len(plan.secrets) == 1
-    return plan.secrets[0].path
+    return plan.secrets[0]
 
 
-# -- cluster-template -----------------------------------------------------------------------------
+# -- cluster-template ------------------------------------------------------------------------------
+def without_its_external_dns(repo: Path) -> Path:
+    """cluster-template as a user has it before enabling external-dns: no network/cloudflare-dns app
+    (so the external-dns step writes a new token file instead of adopting the Secret it reads)."""
+    import shutil
+
+    shutil.rmtree(repo / "kubernetes/apps/network/cloudflare-dns")
+    ks = repo / "kubernetes/apps/network/kustomization.yaml"
+    ks.write_text(ks.read_text().replace("  - ./cloudflare-dns/ks.yaml\n", ""))
+    git(repo, "commit", "-qam", "no external-dns yet")
+    git(repo, "push", "-q", "origin", "main")
+    return repo
+
+
 @pytest.fixture
 def ct(tmp_path: Path) -> tuple[Path, Path]:
+    """cluster-template with its age.key at the root (git-ignored), as upstream keeps it."""
     repo = copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "cluster-template")
+    assert (repo / "age.key").is_file() and git(repo, "check-ignore", "age.key") == "age.key"
     answers = tmp_path / "answers.yaml"
     answers.write_text(CT_ANSWERS, encoding="utf-8")
     return repo, answers
 
 
-def test_cluster_template_token_by_its_own_rule_and_key(
-    ct: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+@pytest.fixture
+def ct_new(ct: tuple[Path, Path]) -> tuple[Path, Path]:
+    return without_its_external_dns(ct[0]), ct[1]
+
+
+def test_cluster_template_new_token_file_by_its_own_rule_and_key(
+    ct_new: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """No SOPS_AGE_KEY_FILE (a user outside mise's shell): the git-ignored age.key at the root is found."""
-    repo, answers = ct
+    repo, answers = ct_new
     sops_yaml = (fixture(CLUSTER_TEMPLATE) / ".sops.yaml").read_bytes()
-    rel = token_file(repo, answers, ["prerequisites", "external-dns"])
+    rel = planned_secret(repo, answers, ["prerequisites", "external-dns"]).path
     assert rel.endswith("/cloudflare-api-token.sops.yaml") and rel.startswith("kubernetes/")
     before = git(repo, "rev-parse", "HEAD")
 
@@ -139,8 +160,31 @@ def test_cluster_template_token_by_its_own_rule_and_key(
     assert git(repo, "rev-parse", "HEAD") == head and (repo / rel).read_bytes() == encrypted
 
 
-def test_cluster_template_plan_names_the_rule_and_the_key(ct: tuple[Path, Path], monkeypatch) -> None:
+def test_cluster_template_adopted_token_secret_keeps_its_rule(
+    ct: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As published: external-dns (network/cloudflare-dns) is adopted with the Secret it reads; the token
+    given is compared through the repository's key and re-encrypted by the rule that matches that file."""
     repo, answers = ct
+    sops_yaml = (repo / ".sops.yaml").read_bytes()
+    secret = planned_secret(repo, answers, ["prerequisites", "external-dns"])
+    assert secret.path == "kubernetes/apps/network/cloudflare-dns/app/secret.sops.yaml" and secret.exists
+    assert run(repo, answers, steps=("prerequisites", "external-dns")) == 0, capsys.readouterr()
+    assert (repo / ".sops.yaml").read_bytes() == sops_yaml  # no rule added for a guessed file
+    assert sops_meta(repo, secret.path)["mac_only_encrypted"] is True
+    doc = sops_decrypt(repo, secret.path, {"SOPS_AGE_KEY_FILE": str(repo / "age.key")})
+    assert doc["stringData"] == {secret.key: TOKEN}
+    assert "age.key" not in committed(repo)
+    # without the key here, the Secret cannot be compared: it is kept, never re-encrypted blindly
+    (repo / "age.key").rename(tmp_path / "elsewhere.key")
+    head, encrypted = git(repo, "rev-parse", "HEAD"), (repo / secret.path).read_bytes()
+    assert run(repo, answers, token=TOKEN[::-1], steps=("prerequisites", "external-dns")) == 0
+    assert "--replace-token" in capsys.readouterr().err
+    assert (repo / secret.path).read_bytes() == encrypted and git(repo, "rev-parse", "HEAD") == head
+
+
+def test_cluster_template_plan_names_the_rule_and_the_key(ct_new: tuple[Path, Path], monkeypatch) -> None:
+    repo, answers = ct_new
     plan = Engine(repo=repo, answers_file=str(answers)).plan(["prerequisites", "external-dns"])
     assert [c.path for c in plan.pending if c.path == ".sops.yaml"] == []
     notes = dict(plan.notes)
@@ -156,9 +200,9 @@ def test_cluster_template_plan_names_the_rule_and_the_key(ct: tuple[Path, Path],
 
 
 def test_cluster_template_without_its_key_asks_first_and_writes_only_when_accepted(
-    ct: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ct_new: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, answers = ct
+    repo, answers = ct_new
     key = tmp_path / "kept-elsewhere.key"
     (repo / "age.key").rename(key)
     head = git(repo, "rev-parse", "HEAD")
@@ -171,7 +215,7 @@ def test_cluster_template_without_its_key_asks_first_and_writes_only_when_accept
     assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == ""
 
     assert run(repo, answers, FLAG, steps=("prerequisites", "external-dns")) == 0, capsys.readouterr()
-    rel = next(p for p in committed(repo) if p.endswith(".sops.yaml"))
+    rel = next(p for p in committed(repo) if p.endswith("cloudflare-api-token.sops.yaml"))
     doc = sops_decrypt(repo, rel, {"SOPS_AGE_KEY_FILE": str(key)})
     assert doc["stringData"] == {"CF_API_TOKEN": TOKEN}
 
@@ -212,7 +256,7 @@ def test_the_leak_guard_keeps_the_key_out_and_still_blocks_a_tracked_identity(ct
 def test_a_tracked_key_file_inside_the_repository_is_still_warned_about(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "ct")
+    repo = without_its_external_dns(copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "ct"))
     (repo / ".gitignore").write_text((repo / ".gitignore").read_text().replace("/age.key\n", "").replace("*.key\n", ""))
     git(repo, "add", ".gitignore", "age.key")
     git(repo, "commit", "-qm", "oops")
@@ -393,7 +437,7 @@ def test_a_rule_appended_to_cluster_templates_names_its_own_key_and_creates_none
     Secret can decrypt the token."""
     from wizard.outside import prerequisite_actions
 
-    repo = copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "ct")
+    repo = without_its_external_dns(copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "ct"))
     (repo / "platform").mkdir()
     answers = tmp_path / "a.yaml"
     answers.write_text(CT_ANSWERS.replace("components: kubernetes/apps", "components: platform"))

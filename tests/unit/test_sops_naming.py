@@ -17,9 +17,9 @@ from wizard.sops import resolve
 from wizard.sops.naming import candidates, first_rule, infixes, name_new_file, rules_of
 from wizard.sopsconfig import PENDING_RECIPIENT, plan_sops_config
 
-from conftest import require_tool
 from support.agekeys import make_age_key
 from support.realrepos import CLUSTER_TEMPLATE, fixture
+from support.tools import require_tool
 
 R1 = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 R2 = "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"

@@ -8,11 +8,17 @@ Rules this module keeps (tests check them):
   -o FILE`` writes it straight to the file; public keys are read back with ``age-keygen -y``
   (a path in argv, or an identity through a pipe on stdin).
 * A key file is never created inside the repository (:func:`assert_outside_repo`), and it is
-  created with mode 0600 (age-keygen does that; the mode is checked and forced afterwards).
+  created with mode 0600 (age-keygen does that; the mode is checked and forced afterwards). An
+  existing key file inside the repository that git ignores (:func:`git_ignored`; cluster-template
+  keeps its ``age.key`` at the root, listed in ``.gitignore``) is no leak: the commit carries only
+  the wizard's own files, and the leak guard refuses any staged file holding an age identity.
 * Where sops looks (age/keysource.go): ``SOPS_AGE_KEY`` (the key itself), ``SOPS_AGE_KEY_FILE``,
   and the user config dir's ``sops/age/keys.txt`` (Linux: ``$XDG_CONFIG_HOME`` or ``~/.config``;
-  macOS: ``$XDG_CONFIG_HOME`` if set, else ``~/Library/Application Support``). ``SOPS_AGE_KEY_CMD``
-  is not run here.
+  macOS: ``$XDG_CONFIG_HOME`` if set, else ``~/Library/Application Support``); sops 3.10+ loads all
+  of them (:func:`sources`). ``SOPS_AGE_KEY_CMD`` is not run here.
+* The repository's own key (:func:`repo_key`): a git-ignored ``age.key``/``age.agekey`` at the
+  repository root, or the file its mise config points ``SOPS_AGE_KEY_FILE`` at, counts as this
+  machine's key for a rule only when it holds the private key of one of that rule's recipients.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import re
 import shlex
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +39,7 @@ from wizard.errors import StepFailed, UserError
 KEYS_SUBPATH = ("sops", "age", "keys.txt")
 ENV_KEY_FILE = "SOPS_AGE_KEY_FILE"
 ENV_KEY = "SOPS_AGE_KEY"
+REPO_KEY = "repository"  # origin of the repository's own git-ignored key file (repo_key)
 TIMEOUT = 30.0
 INSTALL_HINT = (
     "Install age (it ships age-keygen: a release from https://github.com/FiloSottile/age/releases "
@@ -73,6 +80,8 @@ class AgeKey:
             return "the age key in the SOPS_AGE_KEY environment variable"
         if self.origin == ENV_KEY_FILE:
             return f"the age key file {self.path} (SOPS_AGE_KEY_FILE)"
+        if self.origin == REPO_KEY:
+            return f"the repository's age key file {self.path} (git-ignored)"
         return f"the age key file {self.path} (sops' default location)"
 
 
@@ -131,6 +140,91 @@ def locate(env: Mapping[str, str] | None = None, *, age_keygen: str | None = Non
         return AgeKey(path=path, origin=origin, exists=True, recipients=recipients_of(path, age_keygen))
     except (UserError, StepFailed) as exc:
         return AgeKey(path=path, origin=origin, exists=True, problem=str(exc))
+
+
+def sources(env: Mapping[str, str] | None = None, *, age_keygen: str | None = None) -> list[AgeKey]:
+    """Every age key sops 3.10+ loads (it reads all of them, not only the first): ``SOPS_AGE_KEY``,
+    ``SOPS_AGE_KEY_FILE`` and the default file, those that are set or exist. Public keys only."""
+    env = childenv.environ() if env is None else env
+    out: list[AgeKey] = []
+    if env.get(ENV_KEY, "").strip():
+        out.append(locate({ENV_KEY: env[ENV_KEY]}, age_keygen=age_keygen))
+    if env.get(ENV_KEY_FILE):
+        out.append(locate({ENV_KEY_FILE: env[ENV_KEY_FILE]}, age_keygen=age_keygen))
+    default = default_keys_file(env)
+    if default is not None and default.is_file() and all(k.path != default for k in out):
+        key = locate({k: v for k, v in env.items() if k not in (ENV_KEY, ENV_KEY_FILE)}, age_keygen=age_keygen)
+        out.append(key)
+    return [k for k in out if k.exists]
+
+
+# -- the repository's own key ---------------------------------------------------------------
+REPO_KEY_NAMES = ("age.key", "age.agekey")
+MISE_CONFIGS = (".mise/config.toml", ".mise.toml", "mise.toml", ".config/mise/config.toml")
+_CONFIG_ROOT = re.compile(r"\{\{\s*config_root\s*\}\}")
+
+
+def git_ignored(path: Path, root: Path) -> bool:
+    """Does git ignore ``path`` (inside the repository ``root``)? A tracked file is never ignored
+    (``git check-ignore`` without ``--no-index``), nor is anything when git cannot answer."""
+    try:
+        rel = Path(os.path.realpath(path)).relative_to(os.path.realpath(root)).as_posix()
+    except ValueError:
+        return False
+    import git  # GitPython; only when a key file lies inside the repository
+
+    try:
+        git.Git(os.fspath(root)).check_ignore("-q", "--", rel, env=childenv.env())
+    except (git.GitCommandError, OSError):
+        return False
+    return True
+
+
+def _mise_key_files(root: Path) -> list[Path]:
+    """Files the repository's mise config points SOPS_AGE_KEY_FILE at (``{{config_root}}`` is the root)."""
+    import tomllib
+
+    out: list[Path] = []
+    for rel in MISE_CONFIGS:
+        p = root / rel
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > 256 * 1024:
+            continue
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        value = (data.get("env") or {}).get(ENV_KEY_FILE) if isinstance(data.get("env"), dict) else None
+        if isinstance(value, str) and value.strip():
+            out.append(Path(_CONFIG_ROOT.sub(lambda m: os.fspath(root), value.strip())))
+    return out
+
+
+def repo_key(root: Path, wanted: Iterable[str], *, age_keygen: str | None = None) -> AgeKey | None:
+    """The repository's own age key, when it holds the private key of one of ``wanted``.
+
+    Candidates: ``age.key`` and ``age.agekey`` at the root, and the file the repository's mise config
+    sets ``SOPS_AGE_KEY_FILE`` to (cluster-template: ``{{config_root}}/age.key``). Each must be a
+    regular file (not a link) inside the repository that git ignores. Used only when the keys sops
+    finds by itself (:func:`sources`) hold none of ``wanted``.
+    """
+    want = set(wanted)
+    if not want:
+        return None
+    root = root.absolute()
+    seen: list[Path] = []
+    for p in [root / n for n in REPO_KEY_NAMES] + _mise_key_files(root):
+        if p in seen or p.is_symlink() or not p.is_file() or not is_inside(p, root):
+            continue
+        seen.append(p)
+        if not git_ignored(p, root):
+            continue
+        try:
+            found = recipients_of(p, age_keygen)
+        except (UserError, StepFailed):
+            continue
+        if want & set(found):
+            return AgeKey(path=p, origin=REPO_KEY, exists=True, recipients=found)
+    return None
 
 
 # -- reading public keys --------------------------------------------------------------------
@@ -304,15 +398,19 @@ def _first_line(text: str) -> str:
 
 
 __all__ = [
+    "REPO_KEY",
     "AgeKey",
     "PrivateKey",
     "assert_outside_repo",
     "create_key",
     "default_keys_file",
     "find_age_keygen",
+    "git_ignored",
     "identity_for",
     "is_inside",
     "locate",
     "recipients_of",
+    "repo_key",
+    "sources",
     "user_config_dir",
 ]

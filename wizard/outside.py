@@ -20,6 +20,7 @@ from wizard import agekey, redact, sops
 from wizard.errors import StepFailed, UserError
 from wizard.events import Event, Hint, Info, Warning
 from wizard.plan import Plan
+from wizard.sops.provision import decryption_secret
 from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT
 
 if TYPE_CHECKING:
@@ -99,6 +100,11 @@ class CreateClusterSecret:
     probe: str
     enabled: bool = True  # False: --no-cluster, only print the kubectl command
     kube: KubeConnector | None = None
+    # the repository file that declares this Secret (sops-encrypted): the repository provisions it,
+    # so edge-wizard never creates it nor tells you to create it, and says where it comes from
+    provisioned_in: str | None = None
+    # the repository's sops-encrypted files: they need the key an existing Secret holds
+    others: str = ""
 
     def _target(self) -> tuple[str | None, str | None]:
         """(where, problem): the cluster the Secret would go to, or why there is none."""
@@ -121,8 +127,34 @@ class CreateClusterSecret:
             c = None
         return c.context if c is not None else self.kube.wanted_context
 
+    def _provisioned(self, why: str) -> str:
+        """Where the Secret comes from, when the repository provisions it (no command that creates it
+        from a local key; the one printed fails rather than replaces an existing Secret)."""
+        assert self.provisioned_in is not None
+        context = self._context()
+        ctx = f"--context {shlex.quote(context)} " if context else ""
+        where = shlex.quote(self.provisioned_in)
+        looked = f"edge-wizard did not look in the cluster ({why})" if why else "it is not in the cluster"
+        return (
+            f"The cluster's decryption key Secret {SECRET_NAMESPACE}/{self.secret_name} comes from {self.provisioned_in} "
+            f"in this repository (your bootstrap applies it); edge-wizard never creates or replaces it. {looked}. If the "
+            "cluster does not have it, apply that file as your bootstrap does; this command fails rather than replace "
+            f"an existing Secret:\n  sops --decrypt {where} | kubectl {ctx}create -f -"
+        )
+
+    def _keep(self) -> str:
+        """Why an existing Secret must stay as it is."""
+        if not self.others:
+            return ""
+        return (
+            f" If it exists, keep it: the repository's {self.others} are encrypted for the key it holds (kubectl "
+            "create fails rather than replace it)."
+        )
+
     def _hint(self, key: agekey.AgeKey, why: str) -> str:
         """The kubectl command to run instead, with what edge-wizard did not check (``why``)."""
+        if self.provisioned_in is not None:
+            return self._provisioned(why)
         context = self._context()
         ctx = f"--context {shlex.quote(context)} " if context else ""
         looked = (
@@ -139,8 +171,8 @@ class CreateClusterSecret:
                 f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, create it "
                 f"from the private key of a recipient of the {CONFIG} rule for {self.probe}. There is no age key at "
                 f"{key.path} ({key.describe()}), so edge-wizard cannot name the file: put that key's path in place of "
-                f"KEYFILE:\n  kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic {shlex.quote(self.secret_name)} "
-                f"--from-file={SECRET_KEY}=KEYFILE"
+                f"KEYFILE.{self._keep()}\n  kubectl {ctx}-n {SECRET_NAMESPACE} create secret generic "
+                f"{shlex.quote(self.secret_name)} --from-file={SECRET_KEY}=KEYFILE"
             )
         cmd = kubectl_command(self.secret_name, key, context)
         extra = ""
@@ -151,13 +183,23 @@ class CreateClusterSecret:
             )
         return (
             f"The cluster needs its decryption key Secret {SECRET_NAMESPACE}/{self.secret_name}; {looked}, "
-            f"create it{extra}:\n  {cmd}"
+            f"create it{extra}.{self._keep()}\n  {cmd}"
         )
 
     def describe(self) -> str:
         what = (
             f"Secret {SECRET_NAMESPACE}/{self.secret_name} (age identity under data key {SECRET_KEY}), unless it exists"
         )
+        if self.provisioned_in is not None:
+            what = (
+                f"Secret {SECRET_NAMESPACE}/{self.secret_name} (it comes from {self.provisioned_in} in the repository)"
+            )
+            if not self.enabled:
+                return f"say where {what} comes from; never create or replace it (--no-cluster)"
+            where, problem = self._target()
+            if problem:
+                return f"say where {what} comes from; never create or replace it ({problem})"
+            return f"check that {what} is in {where}; never create or replace it"
         if not self.enabled:
             return f"print the kubectl command that creates {what} (--no-cluster)"
         where, problem = self._target()
@@ -216,6 +258,10 @@ class CreateClusterSecret:
                 )
             return
 
+        # missing: the repository's own Secret is applied by its bootstrap, never made from a local key
+        if self.provisioned_in is not None:
+            emit(Warning(f"Secret {where} is missing. " + self._provisioned("")))
+            return
         # missing: create it from the local identity that the .sops.yaml rule encrypts for
         if not key.exists or not key.recipients:
             emit(
@@ -342,26 +388,28 @@ def prerequisite_actions(
     kube: KubeConnector | None = None,
 ) -> PrerequisiteActions:
     """What the prerequisites step needs done outside the repository (nothing is done here)."""
-    from wizard.steps.prerequisites import probe_path, sops_edit
+    from wizard.plan import read_managed
+    from wizard.steps.prerequisites import sops_edit, token_path
 
     out = PrerequisiteActions()
     key = agekey.locate()
+    text = read_managed(layout.root, CONFIG)
     if not key.exists and key.path is not None:
-        from wizard.plan import read_managed
-
-        text = read_managed(layout.root, CONFIG)
         edit = sops_edit(layout, answers, key, text)
         if edit.text is not None and PENDING_RECIPIENT in edit.text:  # .sops.yaml needs a recipient
             agekey.assert_outside_repo(key.path, layout.root)
             out.prepare.append(CreateAgeKey(key.path, layout.root))
-    if layout.sops_secret:
+    found = decryption_secret(layout, answers)
+    if found is not None:
         out.cluster.append(
             CreateClusterSecret(
-                layout.sops_secret,
+                found.name,
                 layout.root,
-                probe_path(layout, answers),
+                token_path(layout, answers, text),
                 enabled=cluster,
                 kube=kube,
+                provisioned_in=found.provisioned_in,
+                others=found.others_text() if found.others else "",
             )
         )
     return out

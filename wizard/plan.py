@@ -103,9 +103,11 @@ class StepPlan:
     # what the step adopted as it found it, and the migrations it applies to it (shown before the
     # confirmation: "installCRDs -> crds.enabled", "HelmRelease ... v2beta1 -> v2")
     notes: list[str] = field(default_factory=list)
-    # changes that need their own confirmation (values of a controller other apps use), under a heading
+    # changes that need their own confirmation (values of a controller other apps use; a token encrypted
+    # only for keys this machine does not hold), under a heading, accepted by the run option ``attention_flag``
     attention: list[str] = field(default_factory=list)
     attention_heading: str = ""
+    attention_flag: str = "--accept-controller-changes"
     # what the cluster already has does this step's job (another edge stack on 80/443): why, shown
     in_place: str = ""
 

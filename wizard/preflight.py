@@ -167,14 +167,23 @@ def _sops_rule(layout: Layout, engine: Engine) -> Check:
 
 
 def _secret_path(layout: Layout, engine: Engine) -> str:
+    """The token's file as the repository's rules name it (``<name>.sops.yaml`` where they encrypt only
+    such names; wizard.sops.naming)."""
+    from wizard.plan import read_managed
     from wizard.providers import spec
+    from wizard.sops.naming import name_new_file, rules_of
 
     provider = (engine.answers.dns_provider if engine.answers else None) or spec.default_name()
     try:
         name = spec.get(provider).secret.name
     except WizardError:
         name = "dns-token"
-    return f"{layout.components_dir}/external-dns/{name}.yaml"
+    folder = f"{layout.components_dir}/external-dns"
+    try:
+        rules = rules_of(read_managed(layout.root, ".sops.yaml"))
+    except WizardError:
+        rules = None  # the rule check says why
+    return name_new_file(rules, folder, name).path
 
 
 def _sops_keys(layout: Layout, engine: Engine) -> Check | None:
@@ -191,7 +200,7 @@ def _sops_keys(layout: Layout, engine: Engine) -> Check | None:
     if rule.pgp:
         reports.append(pgp_report(layout.root, rule.pgp))
     if rule.age:
-        reports.append(age_report(rule.age))
+        reports.append(age_report(rule.age, root=layout.root))
     if not reports:
         return None
     kinds = " and ".join(r.kind for r in reports)

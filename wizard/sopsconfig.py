@@ -1,22 +1,31 @@
 """Create or repair a ``.sops.yaml`` so the DNS token Secret gets a working rule (pure: text in, text out).
 
-Used by the prerequisites step. Round-trip YAML keeps comments and other rules: a glob written as a
-regex becomes a real regex, an age recipient list with a missing comma gets its commas, a rule with
-no recipients gets the local key's, and when no rule covers the manifests folder one is added first.
-What is left afterwards is checked with :mod:`wizard.sops`' own rule checks and reported.
+Used by the prerequisites step. The repository's rules keep their order and options: the token's
+file is named so an existing rule matches it (:mod:`wizard.sops.naming`), and only when no rule can
+match any such name is a rule appended, after the existing ones. Round-trip YAML keeps comments and
+formatting. Repairs are made only to rules sops cannot use at all: a glob written as a regex (when no
+rule takes the token) becomes a real regex, an age recipient list with a missing comma gets its
+commas, a rule with no recipients gets the local key's. What is left afterwards is checked with
+:mod:`wizard.sops`' own rule checks and reported, never rewritten.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from wizard import catalog, sops, yamlio
 from wizard.errors import UserError
+from wizard.sops import keys
+from wizard.sops.naming import Naming, name_new_file, rule_for_file, rules_of
+
+if TYPE_CHECKING:
+    from wizard.plan import StepPlan
+    from wizard.steps.base import Context
 
 CONFIG = sops.CONFIG_NAME  # ".sops.yaml" at the repository root
 # What .sops.yaml shows until the key exists. Not an age recipient (sops and wizard.sops reject it),
@@ -30,6 +39,8 @@ class SopsEdit:
     text: str | None  # the new .sops.yaml (None: nothing to write)
     edits: list[str] = field(default_factory=list)  # what changed, one sentence each
     problems: list[str] = field(default_factory=list)  # left as is, for the user to fix
+    path: str | None = None  # the token's file: the probe, or a name a rule matches (wizard.sops.naming)
+    why: str = ""  # which rule encrypts it, and why the file has that name
 
 
 def _is_glob(pr: str) -> bool:
@@ -89,11 +100,23 @@ def new_sops_config(regex: str, recipient: str) -> str:
     return yamlio.render(doc)
 
 
-def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | None, source: str = CONFIG) -> SopsEdit:
-    """Create or repair a .sops.yaml so that ``probe`` (repo-relative) gets a working rule.
+def plan_sops_config(
+    text: str | None,
+    probe: str,
+    regex: str,
+    recipient: str | None,
+    source: str = CONFIG,
+    *,
+    existing_file: bool = False,
+) -> SopsEdit:
+    """Create or repair a .sops.yaml so that the token's file in ``probe``'s folder gets a working rule.
 
-    Pure: text in, text out. ``recipient`` is the local age key's public key (or
-    :data:`PENDING_RECIPIENT`); None when there is no usable key, so nothing can be added.
+    ``probe`` is the conventional path (``<folder>/<secret name>.yaml``); when no rule matches it but
+    one matches a name following the rules' pattern (``<name>.sops.yaml``), that name is taken
+    (``SopsEdit.path``) and nothing is changed. ``existing_file``: ``probe`` is a file that exists (an
+    adopted Secret): its name is kept, the rule for exactly that path counts. Pure: text in, text out. ``recipient`` is the local age
+    key's public key (or :data:`PENDING_RECIPIENT`); None when there is no usable key, so nothing can
+    be added.
     """
     if text is None:
         if recipient is None:
@@ -104,6 +127,8 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
                 f"create {source} with a rule for {probe.split('/')[0]}/ (path_regex {regex}, "
                 f"encrypted_regex {sops.RECOMMENDED_REGEX}, age {recipient})"
             ],
+            path=probe,
+            why=f"{probe}: rule #1 of the new {source} encrypts it.",
         )
     try:
         doc = yamlio.parse(text, source=source)
@@ -147,66 +172,33 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
                     holder["age"] = new
                 out.edits.append(f"rule #{i}: put the missing comma(s) between the age recipients ({', '.join(fixed)})")
 
-    # 2. the rule sops would pick for the probe (first match wins), fixing a glob on the way
+    # 2. the name the token's file gets and the rule sops picks for it (first match wins): the
+    #    conventional name or one following the rules' pattern; existing rules keep order and options
+    naming = _naming(rules, probe, existing_file, source)
+    if naming.rule is None:
+        # nothing matches (or an invalid regex stops sops): a glob written as a regex is repaired first
+        if _fix_globs(rules, probe, out):
+            naming = _naming(rules, probe, existing_file, source)
+    out.path = naming.path
     chosen: int | None = None
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, dict):
-            continue
-        pr = rule.get("path_regex")
-        if pr is None:
-            chosen = i
-            break
-        pr = str(pr)
-        try:
-            rx: re.Pattern[str] | None = re.compile(pr)
-        except re.error:
-            rx = None
-        if rx is not None and rx.search(probe):
-            chosen = i
-            break
-        if _is_glob(pr):
-            glob_rx = _glob_fix(pr)
-            if rx is None or re.search(glob_rx, probe):
-                rule["path_regex"] = type(pr)(glob_rx) if type(pr) is not str else glob_rx
-                out.edits.append(
-                    f"rule #{i + 1}: path_regex {pr!r} is a shell glob written as a regex "
-                    f"(it never matches nested paths like {probe}); now {glob_rx!r}"
-                )
-                if re.search(glob_rx, probe):
-                    chosen = i
-                    break
-                continue
-        if rx is None:
-            out.problems.append(
-                f"In {source}, path_regex {pr!r} of rule #{i + 1} is not a valid regular "
-                "expression; sops stops on it. Fix it by hand."
-            )
-
-    # 3. no rule for the manifests: add one first
-    if chosen is None:
-        if recipient is None:
-            out.problems.append(f"No rule in {source} covers {probe}, and there is no age key to add a rule for.")
-        else:
-            rules.insert(0, _new_rule(regex, recipient))
-            chosen = 0
-            out.edits.append(
-                f"add a first rule for {probe.split('/')[0]}/ (path_regex {regex}, encrypted_regex "
-                f"{sops.RECOMMENDED_REGEX}, age {recipient}): no rule covered {probe}"
-            )
-    elif isinstance(rules[chosen], dict):
-        rule = rules[chosen]
-        has_keys = any(rule.get(k) for k in ("age", "pgp", "key_groups", *sops.OTHER_KEY_TYPES))
-        if not has_keys and recipient is not None:
-            rule["age"] = recipient
-            out.edits.append(f"rule #{chosen + 1}: it listed no recipients; add age {recipient}")
-        if rule.get("encrypted_regex") is None and not any(
-            k in rule for k in ("unencrypted_regex", "encrypted_suffix", "unencrypted_suffix")
-        ):
-            rule["encrypted_regex"] = sops.RECOMMENDED_REGEX
-            out.edits.append(
-                f"rule #{chosen + 1}: add encrypted_regex {sops.RECOMMENDED_REGEX} (without it sops "
-                "encrypts kind and metadata too, and Flux cannot apply the Secret)"
-            )
+    if naming.rule is not None:
+        chosen = naming.rule.index - 1
+        out.why = naming.why
+    elif naming.problem is not None:
+        out.problems.append(naming.problem)
+    elif recipient is None:
+        out.problems.append(f"No rule in {source} covers {probe}, and there is no age key to add a rule for.")
+    else:
+        # 3. no rule for the token: one is appended AFTER the existing ones (none of them matches it)
+        rules.append(_new_rule(regex, recipient))
+        chosen = len(rules) - 1
+        out.edits.append(
+            f"append a rule for {probe.split('/')[0]}/ after the existing ones (path_regex {regex}, encrypted_regex "
+            f"{sops.RECOMMENDED_REGEX}, age {recipient}): no rule covered {probe}"
+        )
+        out.why = f"{probe}: the new last rule #{chosen + 1} of {source} encrypts it (no existing rule matches it)."
+    if chosen is not None and isinstance(rules[chosen], dict):
+        _repair_keyless(rules[chosen], chosen, recipient, out)
 
     if out.edits and not faithful:
         raise UserError(
@@ -222,29 +214,111 @@ def plan_sops_config(text: str | None, probe: str, regex: str, recipient: str | 
         raw = yamlio.to_plain(rules[chosen])
         if PENDING_RECIPIENT not in str(raw.get("age", "")):
             try:
-                sops._check_rule(sops._rule_from(raw, chosen + 1), source, probe)
+                sops._check_rule(sops._rule_from(raw, chosen + 1), source, out.path or probe)
             except UserError as exc:
                 out.problems.append(str(exc))
     return out
 
 
-def rule_recipients(text: str | None, probe: str) -> tuple[list[str], list[str]]:
-    """(age, pgp) recipients of the rule sops picks for ``probe`` in ``text`` (empty when none)."""
-    if text is None:
-        return [], []
-    try:
-        docs = yamlio.load_plain(text)
-    except Exception:
-        return [], []
-    rules = (docs[0] or {}).get("creation_rules") if docs and isinstance(docs[0], dict) else None
-    for i, raw in enumerate(rules or [], 1):
-        if not isinstance(raw, dict):
+def _naming(rules: Any, probe: str, existing_file: bool, source: str) -> Naming:
+    """The naming as sops would match the rules as they stand (the conventional name is never passed
+    over for existing: in the probe's folder it is the token's own file)."""
+    current = [sops._rule_from(yamlio.to_plain(r) if isinstance(r, dict) else {}, i) for i, r in enumerate(rules, 1)]
+    if existing_file:
+        return rule_for_file(current, probe, config_rel=source, placeholder=PENDING_RECIPIENT)
+    folder, _, name = probe.rpartition("/")
+    return name_new_file(current, folder, name.removesuffix(".yaml"), config_rel=source, placeholder=PENDING_RECIPIENT)
+
+
+def _fix_globs(rules: Any, probe: str, out: SopsEdit) -> bool:
+    """Repair path_regex values that are shell globs sops cannot use (an invalid regex, or one that never
+    matches nested paths like ``probe``). Only called when no rule takes the token as the rules are."""
+    fixed = False
+    for i, rule in enumerate(rules):
+        pr = rule.get("path_regex") if isinstance(rule, dict) else None
+        if pr is None or not _is_glob(str(pr)):
             continue
-        pr = raw.get("path_regex")
         try:
-            if pr is None or re.search(str(pr), probe):
-                rule = sops._rule_from(raw, i)
-                return rule.age, rule.pgp
+            rx: re.Pattern[str] | None = re.compile(str(pr))
         except re.error:
+            rx = None
+        glob_rx = _glob_fix(str(pr))
+        if rx is not None and not re.search(glob_rx, probe):
             continue
-    return [], []
+        rule["path_regex"] = type(pr)(glob_rx) if type(pr) is not str else glob_rx
+        out.edits.append(
+            f"rule #{i + 1}: path_regex {str(pr)!r} is a shell glob written as a regex "
+            f"(it never matches nested paths like {probe}); now {glob_rx!r}"
+        )
+        fixed = True
+    return fixed
+
+
+def _repair_keyless(rule: Any, chosen: int, recipient: str | None, out: SopsEdit) -> None:
+    """A rule without any key encrypts nothing (sops refuses it): it gets the local key, and an
+    encrypted_regex when it has none. A rule with keys is never changed."""
+    if any(rule.get(k) for k in ("age", "pgp", "key_groups", *sops.OTHER_KEY_TYPES)) or recipient is None:
+        return
+    rule["age"] = recipient
+    out.edits.append(f"rule #{chosen + 1}: it listed no recipients; add age {recipient}")
+    if rule.get("encrypted_regex") is None and not any(
+        k in rule for k in ("unencrypted_regex", "encrypted_suffix", "unencrypted_suffix")
+    ):
+        rule["encrypted_regex"] = sops.RECOMMENDED_REGEX
+        out.edits.append(
+            f"rule #{chosen + 1}: add encrypted_regex {sops.RECOMMENDED_REGEX} (without it sops "
+            "encrypts kind and metadata too, and Flux cannot apply the Secret)"
+        )
+
+
+def new_secret_file(ctx: Context, sp: StepPlan, folder: str, stem: str) -> str:
+    """The path of a new sops-encrypted Secret ``stem`` in ``folder``, named by the repository's rules
+    (:func:`wizard.sops.naming.name_new_file` on the planned ``.sops.yaml``). The plan says which rule
+    encrypts it and why it has that name; when this machine holds no private key of that rule's
+    recipients, the plan carries it as attention (its own confirmation, ``--accept-foreign-recipients``).
+    A rule that takes the file first but cannot encrypt the token for Flux is refused (UserError), never
+    changed."""
+    text = ctx.ws.read(CONFIG)
+    naming = name_new_file(rules_of(text), folder, stem, exists=ctx.ws.exists, placeholder=PENDING_RECIPIENT)
+    if naming.problem is not None:
+        raise UserError(
+            f"{naming.problem} edge-wizard never changes the order or options of your {CONFIG} rules, and no other "
+            f"name for the token's file in {folder} is matched by a rule that can encrypt it, so nothing was written. "
+            f"Fix that rule, or add one for {folder} after it, then run again."
+        )
+    if naming.rule is None:
+        if text is not None:
+            sp.warnings.append(
+                f"{naming.why}, so sops cannot encrypt the token. The prerequisites step appends a rule for it after "
+                "the existing ones: run it too (edge-wizard run prerequisites external-dns)."
+            )
+        return naming.path
+    sp.notes.append(naming.why)
+    _foreign_attention(ctx, sp, naming)
+    return naming.path
+
+
+def token_secret_file(ctx: Context, sp: StepPlan, folder: str, stem: str, found: Any, key: str) -> str:
+    """The file the DNS token goes to: ``found`` (path, document) when the repository declares the Secret,
+    else a new file named by the repository's rules (:func:`new_secret_file`). An existing Secret that is
+    written anew (it holds the token under another key than ``key``) gets the same attention as a new one
+    when this machine holds no private key of its rule's recipients."""
+    if found is None:
+        return new_secret_file(ctx, sp, folder, stem)
+    path = str(found[0])
+    doc = found[1] if isinstance(found[1], dict) else {}
+    held = [str(k) for f in ("data", "stringData") if isinstance(doc.get(f), dict) for k in doc[f]]
+    if key not in held:
+        _foreign_attention(ctx, sp, rule_for_file(rules_of(ctx.ws.read(CONFIG)), path, placeholder=PENDING_RECIPIENT))
+    return path
+
+
+def _foreign_attention(ctx: Context, sp: StepPlan, naming: Naming) -> None:
+    """Attention (its own confirmation) when no recipient of the rule has a private key on this machine."""
+    if naming.rule is None or naming.problem is not None or PENDING_RECIPIENT in naming.rule.age:
+        return
+    items = keys.foreign_items(ctx.layout.root, naming.rule, naming.path, CONFIG)
+    if items:
+        sp.attention += items
+        sp.attention_heading = keys.FOREIGN_HEADING
+        sp.attention_flag = keys.ACCEPT_FLAG

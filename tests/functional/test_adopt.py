@@ -409,6 +409,9 @@ def test_age_rules_say_whether_this_machine_can_decrypt(
     assert c.status == "ok" and "can decrypt" in c.detail, c
     other = make_age_key(tmp_path / "other")
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(other.path))
+    c = _keys_check(root, ans)  # sops loads SOPS_AGE_KEY_FILE and the default keys.txt, both
+    assert c.status == "ok" and "can decrypt" in c.detail, c
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty"))  # no default keys.txt any more
     c = _keys_check(root, ans)
     assert c.status == "warn" and "holds none of the .sops.yaml rule's age recipients" in c.detail, c
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(tmp_path / "missing.txt"))
@@ -429,7 +432,9 @@ def test_pgp_repository_runs_with_the_key_and_stops_clearly_without_it(
     monkeypatch.setenv("GNUPGHOME", str(empty))
     before = snapshot(root)
     rc, out = run(root, ans, "external-dns")
-    assert rc == 1, out  # sops fails before anything is written, naming the key and the import
+    # refused before anything is written (exit 2): this machine holds no key of the rule, and cannot even
+    # encrypt for it; the refusal names the key and the import
+    assert rc == 2, out
     assert "Traceback" not in out and made.fingerprint in out and "gpg --import" in out
     assert snapshot(root) == before
     monkeypatch.setenv("GNUPGHOME", str(made.home))

@@ -72,6 +72,7 @@ def _stage(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     "--token-env",
                     "EDGE_TEST_TOKEN",
                     "--skip-token-check",
+                    "--accept-foreign-recipients",  # the cluster holds the key, this machine does not
                 ]
             )
     assert rc == 0, out.getvalue()

@@ -125,6 +125,7 @@ def test_full_run_with_token_pushes_no_plaintext(
             "--yes",
             "--no-watch",
             "--skip-token-check",
+            "--accept-foreign-recipients",  # the cluster holds the key, this machine does not
         ]
     )
     out = capsys.readouterr()

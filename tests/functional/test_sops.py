@@ -22,7 +22,8 @@ from support.tools import find_tool, require_tool
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
 KEY = "HETZNER_API_KEY"
 TOKEN = "tok3n-Sup3rS3cretValue-0123456789abcdefXYZ"
-RUN = ["--yes", "--no-commit", "--no-push", "--no-watch", "--skip-token-check"]
+# the test key is not this machine's sops key (the cluster holds it): the run accepts that explicitly
+RUN = ["--yes", "--no-commit", "--no-push", "--no-watch", "--skip-token-check", "--accept-foreign-recipients"]
 
 
 @pytest.fixture

@@ -21,6 +21,11 @@ from ui.helpers import TOKEN
 
 FLUX_URL = "ssh://git@github.com/example/cluster"
 FIXED_DATE = "2026-01-02T03:04:05+00:00"
+# this machine's sops key, fixed so the recipient in .sops.yaml (and so commit SHAs and snapshots) is
+# stable: a throwaway key made for these tests, never used anywhere else. Without it the review would
+# (rightly) ask to encrypt the token for a key this machine does not hold.
+UI_AGE_RECIPIENT = "age1rhyz7ywdjml9yt0nkqwh6elgezgklpdapvlt4yz9vmmp8pqde4ksts98g0"
+UI_AGE_IDENTITY = "AGE-SECRET-KEY-1XZR7MAJVQXANU7HP32TL7ATZRUVHLY3ZAC5U2PS5W0MG7GDU9GAQMXRHY6"
 
 
 @dataclass
@@ -42,8 +47,18 @@ def _ui_isolation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UiEnv:
-    # a fixed public recipient (no private key needed to encrypt): commits and snapshots stay stable
-    repo = make_guide_repo(tmp_path / "cluster", style="2024", url=FLUX_URL, sops_rule=r"manifests/.*\.yaml")
+    # a fixed recipient whose key this machine holds: commits and snapshots stay stable
+    key = tmp_path / "keys.txt"
+    key.write_text(f"# public key: {UI_AGE_RECIPIENT}\n{UI_AGE_IDENTITY}\n", encoding="utf-8")
+    key.chmod(0o600)
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(key))
+    repo = make_guide_repo(
+        tmp_path / "cluster",
+        style="2024",
+        url=FLUX_URL,
+        sops_rule=r"manifests/.*\.yaml",
+        age_recipient=UI_AGE_RECIPIENT,
+    )
     remote = tmp_path / "remote.git"
     remote.mkdir()
     git(remote, "init", "-q", "--bare", "-b", "main")
@@ -67,6 +82,7 @@ def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> UiEnv:
             "GIT_COMMITTER_NAME",
             "GIT_COMMITTER_EMAIL",
             "EDGE_WIZARD_HETZNER_API",
+            "SOPS_AGE_KEY_FILE",
         )
         if k in os.environ
     }

@@ -226,7 +226,7 @@ def test_missing_comma_in_a_plain_value_is_fixed() -> None:
     assert edit.text == text.replace(f"{R1} {R2}", f"{R1},{R2}")
 
 
-def test_no_rule_for_the_manifests_adds_one_first() -> None:
+def test_no_rule_for_the_manifests_appends_one_after_the_existing_ones() -> None:
     text = f"""\
 # my rules
 creation_rules:
@@ -238,14 +238,17 @@ creation_rules:
     pgp: 0123456789ABCDEF0123456789ABCDEF01234567
 """
     edit = plan_sops_config(text, PROBE, REGEX, R1)
-    assert edit.text is not None
+    assert edit.text is not None and edit.path == PROBE
     rules = yamlio.load_plain(edit.text)[0]["creation_rules"]
-    assert rules[0] == {"path_regex": REGEX, "encrypted_regex": "^(data|stringData)$", "age": R1}
-    assert rules[1:] == yamlio.load_plain(text)[0]["creation_rules"]
+    # the existing rules first, in their order and with their options; the new one last
+    assert rules[:2] == yamlio.load_plain(text)[0]["creation_rules"]
+    assert rules[2] == {"path_regex": REGEX, "encrypted_regex": "^(data|stringData)$", "age": R1}
+    assert edit.text.startswith(text)  # byte-identical up to the appended rule
     assert "# my rules\n" in edit.text and "# talos\n" in edit.text
-    # no existing line was changed: only three were added
+    # no existing line was changed: only three were added, at the end
     delta = [ln for ln in difflib.ndiff(text.splitlines(), edit.text.splitlines()) if ln[:2] in ("+ ", "- ")]
     assert delta == [f"+   - path_regex: {REGEX}", "+     encrypted_regex: ^(data|stringData)$", f"+     age: {R1}"]
+    assert "rule #3" in edit.why
 
 
 def test_rule_without_recipients_gets_the_local_key_and_encrypted_regex() -> None:
@@ -285,7 +288,7 @@ def test_other_recipients_than_the_local_key_are_warned_about(tmp_path: Path, an
     make_age_key(default_key_path().parent, "keys.txt")
     repo = make_guide_repo(tmp_path / "repo", style="2024", age_recipient=R1)
     plan = engine(repo, answers_file).plan(["prerequisites"])
-    assert any("none of the age recipients" in w and R1 in w for w in plan.warnings)
+    assert any("holds no private key of the recipients" in w and R1 in w for w in plan.warnings)
 
 
 # -- 3. the cluster Secret without a cluster -------------------------------------------------------

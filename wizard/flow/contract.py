@@ -62,7 +62,7 @@ class Review:
     def attention(self) -> tuple[ev.Attention, ...]:
         """Changes that need their own confirmation (``Confirm.accept_attention``), one per step."""
         return tuple(
-            ev.Attention(step=s.step, heading=s.attention_heading, items=tuple(s.attention))
+            ev.Attention(step=s.step, heading=s.attention_heading, items=tuple(s.attention), flag=s.attention_flag)
             for s in self.plan.attention
         )
 
@@ -102,10 +102,11 @@ class Review:
         """Why a run that cannot ask (the CLI) stops at the changes that need their own confirmation."""
         parts = [f"{a.heading}: " + "; ".join(a.items) + "." for a in self.attention]
         steps = " ".join(a.step for a in self.attention)
+        flags = " ".join(dict.fromkeys(a.flag for a in self.attention))
         return (
             " ".join(parts)
             + " These changes need their own confirmation, so nothing was written. Review them with `edge-wizard plan`, "
-            f"then run again with --accept-controller-changes to apply them, or leave the {steps} step out "
+            f"then run again with {flags} to apply them, or leave the {steps} step out "
             f"(edge-wizard run STEP ... without {steps})."
         )
 

@@ -272,9 +272,7 @@ async def review(run: Run, session: Session) -> tuple[Session, Confirm] | Back:
     left_out = {a.step for a in shown.attention}
     rest = plan.without(left_out)
     await run.emit(
-        ev.Info(
-            f"Left out {', '.join(sorted(left_out))}: its changes to a controller other apps use were not accepted."
-        )
+        ev.Info(f"Left out {', '.join(sorted(left_out))}: what needed its own confirmation was not accepted.")
     )
     if not rest:
         return session, Confirm(write=False)

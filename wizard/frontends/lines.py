@@ -4,6 +4,8 @@ stream does not show (push progress, stage changes)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from wizard import events as ev
 from wizard.redact import printable
 
@@ -69,6 +71,16 @@ def secret_line(s: ev.SecretChange) -> str:
         f"# {s.path}: sops-encrypted Secret {s.namespace}/{s.name} ({state}; written at run time, its value is "
         "never shown)"
     )
+
+
+def attention_question(attention: Sequence[ev.Attention]) -> str:
+    """The question that accepts the attention items (their own confirmation)."""
+    flags = {a.flag for a in attention}
+    if flags == {"--accept-controller-changes"}:
+        return "Apply these changes to the controller other apps use?"
+    if flags == {"--accept-foreign-recipients"}:
+        return "Encrypt the DNS token for those keys anyway?"
+    return "Accept these too?"
 
 
 def attention_text(a: ev.Attention) -> str:

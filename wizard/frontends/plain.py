@@ -18,7 +18,7 @@ import questionary
 from wizard import events as ev
 from wizard import questions as Q
 from wizard.flow import AnswersRequest, Back, Confirm, Options, Review, Services, TokenRequest, run_flow
-from wizard.frontends.lines import plain_line
+from wizard.frontends.lines import attention_question, plain_line
 from wizard.redact import show
 
 Out = Callable[[str], None]
@@ -110,7 +110,7 @@ class PlainDecisions:
             names = ", ".join(a.step for a in review.attention)
             accept = bool(
                 await questionary.confirm(
-                    f"Apply these changes to the controller other apps use? (no: leave out {names})", default=False
+                    f"{attention_question(review.attention)} (no: leave out {names})", default=False
                 ).unsafe_ask_async()
             )
         commit = bool(await questionary.confirm("Commit and push them?", default=True).unsafe_ask_async())

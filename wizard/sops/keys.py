@@ -7,6 +7,9 @@
   imported here.
 * age recipients: whether the age key sops would use (:func:`wizard.agekey.locate`) holds the
   private key of one of them, i.e. whether this machine can decrypt the repository's files.
+* :func:`holding`: which of a rule's recipients this machine holds a private key of (every age key
+  sops loads, the repository's own git-ignored key, gpg's secret keys); :func:`foreign_items` turns
+  "none" into the plan's items that need their own confirmation (``--accept-foreign-recipients``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wizard import agekey, childenv
+
+if TYPE_CHECKING:
+    from wizard.sops.rules import Rule
 
 TIMEOUT = 20.0
 ARMOR = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
@@ -119,11 +126,24 @@ def _where(key: agekey.AgeKey) -> str:
     return text
 
 
-def age_report(recipients: list[str], config: str = ".sops.yaml") -> KeyReport:
+def age_report(recipients: list[str], config: str = ".sops.yaml", root: Path | None = None) -> KeyReport:
+    """Whether this machine holds the private key of one of the rule's age recipients: in any key sops
+    loads (:func:`wizard.agekey.sources`) or, with ``root``, the repository's own git-ignored key file."""
     key = agekey.locate()
     report = KeyReport("age")
     if key.problem:
         report.notes.append(f"{_where(key)} could not be read: {key.problem}")
+        return report
+    held = [k for k in agekey.sources() if set(k.recipients) & set(recipients)]
+    own = agekey.repo_key(root, recipients) if root is not None and not held else None
+    if own is not None:
+        held.append(own)
+        report.notes.append(
+            f"{_where(own)} holds a recipient's key; sops does not look there by itself (set SOPS_AGE_KEY_FILE to it "
+            "for your own sops commands; edge-wizard hands it to sops decrypt)"
+        )
+    report.can_decrypt = bool(held)
+    if held:
         return report
     if not key.exists:
         report.notes.append(
@@ -131,14 +151,95 @@ def age_report(recipients: list[str], config: str = ".sops.yaml") -> KeyReport:
             f"{config} rule but not decrypt the repository's files"
         )
         return report
-    match = [r for r in key.recipients if r in recipients]
-    report.can_decrypt = bool(match)
-    if not match:
-        report.notes.append(
-            f"{_where(key)} holds none of the {config} rule's age recipients ({', '.join(recipients)}), so this "
-            "machine cannot decrypt the repository's files (encrypting needs only the public keys)"
-        )
+    report.notes.append(
+        f"{_where(key)} holds none of the {config} rule's age recipients ({', '.join(recipients)}), so this "
+        "machine cannot decrypt the repository's files (encrypting needs only the public keys)"
+    )
     return report
 
 
-__all__ = ["KeyReport", "age_report", "pgp_report"]
+# -- does this machine hold a key of the rule? ----------------------------------------------------
+ACCEPT_FLAG = "--accept-foreign-recipients"
+FOREIGN_HEADING = "The DNS token would be encrypted only for keys this machine does not hold"
+
+
+@dataclass
+class Holding:
+    """The rule's recipients whose private key this machine holds, and what it has instead."""
+
+    age: list[agekey.AgeKey] = field(default_factory=list)  # local age keys holding a rule recipient
+    pgp: list[str] = field(default_factory=list)  # the rule's fingerprints with a secret key in gpg
+    seen: list[str] = field(default_factory=list)  # the keys found here (described), when none fits
+
+    @property
+    def any(self) -> bool:
+        return bool(self.age or self.pgp)
+
+    @property
+    def repo_key(self) -> agekey.AgeKey | None:
+        """The repository's own key, when it is the one that holds a recipient (sops does not find it alone)."""
+        return next((k for k in self.age if k.origin == agekey.REPO_KEY), None)
+
+
+def holding(root: Path, rule: Rule) -> Holding:
+    out = Holding()
+    want = set(rule.age)
+    if want:
+        keys = agekey.sources()
+        out.age = [k for k in keys if want & set(k.recipients)]
+        if not out.age:
+            own = agekey.repo_key(root, want)
+            if own is not None:
+                out.age.append(own)
+        if not out.age:
+            out.seen += [f"{_where(k)} (public key {', '.join(k.recipients) or 'unreadable'})" for k in keys]
+            out.seen += [] if keys else ["no age key in SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt"]
+    if rule.pgp:
+        gpg = shutil.which("gpg", path=childenv.environ().get("PATH"))
+        wanted = [f.replace(" ", "").upper() for f in rule.pgp]
+        out.pgp = [f for f in wanted if gpg is not None and _has(gpg, f, secret=True)]
+        if not out.pgp:
+            out.seen.append("no gpg secret key of them" if gpg else "no gpg on PATH")
+    return out
+
+
+def repo_key_file(root: Path, rule: Rule) -> Path | None:
+    """The repository's own age key file, when it is the only local key of the rule's age recipients
+    (sops does not look there by itself: ``sops decrypt`` gets it as SOPS_AGE_KEY_FILE)."""
+    want = set(rule.age)
+    if not want or any(want & set(k.recipients) for k in agekey.sources()):
+        return None
+    own = agekey.repo_key(root, want)
+    return own.path if own is not None else None
+
+
+def foreign_items(root: Path, rule: Rule, rel: str, config: str = ".sops.yaml") -> list[str]:
+    """The plan's items when this machine holds no private key of any recipient of ``rule`` (the rule
+    sops picks for ``rel``); [] when it holds one."""
+    held = holding(root, rule)
+    if held.any or not (rule.age or rule.pgp):
+        return []
+    recipients = [f"age {r}" for r in rule.age] + [f"pgp {f}" for f in rule.pgp]
+    missing = pgp_report(root, rule.pgp, config) if rule.pgp else None
+    public = [f"{missing.problem}. {missing.fix}".rstrip()] if missing is not None and missing.problem else []
+    return [
+        f"{rel}: {rule.describe()} of {config} encrypts it for {', '.join(recipients)}",
+        f"this machine holds the private key of none of them ({'; '.join(held.seen)})",
+        *public,
+        f"after writing, edge-wizard cannot decrypt {rel} here (a re-run cannot tell whether the token changed, "
+        "doctor cannot read it) nor put a decryption key in the cluster: the cluster must already hold one of "
+        "those keys. Accept only if it does (or point SOPS_AGE_KEY_FILE at the key, or import the gpg secret key, "
+        "and run again)",
+    ]
+
+
+__all__ = [
+    "ACCEPT_FLAG",
+    "FOREIGN_HEADING",
+    "Holding",
+    "KeyReport",
+    "age_report",
+    "foreign_items",
+    "holding",
+    "pgp_report",
+]

@@ -20,8 +20,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from wizard import childenv, redact, yamlio
+from wizard.agekey import ENV_KEY_FILE
 from wizard.errors import StepFailed, UserError
 from wizard.plan import SecretChange
+from wizard.sops.keys import repo_key_file
 from wizard.sops.rules import (
     MUST_ENCRYPT,
     RECOMMENDED_REGEX,
@@ -156,8 +158,13 @@ class SopsSecretWriter:
         else:
             argv = [self.binary, "--decrypt"]
         argv += ["--input-type", "yaml", "--output-type", "yaml", secret.path]
-        # the one child that needs the local age key: SOPS_AGE_KEY* are handed to it, and only to it
-        out = self._spawn(argv, env=_child_env([value], sops_keys=True), cwd=root)
+        # the one child that needs the local age key: SOPS_AGE_KEY* are handed to it, and only to it (with
+        # the repository's own git-ignored key file when only that one holds a recipient of the rule)
+        env = _child_env([value], sops_keys=True)
+        own = repo_key_file(root, res.rule)
+        if own is not None:
+            env[ENV_KEY_FILE] = str(own)
+        out = self._spawn(argv, env=env, cwd=root)
         if out.returncode != 0:
             err = _scrub(out.stderr.decode("utf-8", "replace"), value)
             low = err.lower()

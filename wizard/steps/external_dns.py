@@ -16,6 +16,7 @@ from wizard import catalog, yamlio
 from wizard.errors import UserError
 from wizard.plan import SecretChange, StepPlan
 from wizard.providers import spec as providers
+from wizard.sopsconfig import token_secret_file
 from wizard.steps.adopt import adopt_release, component_folder, existing_doc, folder_entry, found_release, place
 from wizard.steps.base import Context, Step, flux_kustomization, helm_docs, list_in_folder
 
@@ -150,7 +151,7 @@ class ExternalDnsStep(Step):
 
         files = place(ctx, sp, folder, "namespace.yaml", catalog.load_asset("manifests/external-dns/namespace.yaml"))
         found = existing_doc(ctx, folder, "Secret", secret_name, NAMESPACE)
-        secret_file = found[0] if found else f"{folder}/{secret_name}.yaml"
+        secret_file = token_secret_file(ctx, sp, folder, secret_name, found, key)
         entry = folder_entry(folder, secret_file)
         if entry is not None:
             files.append(entry)

@@ -9,10 +9,14 @@ Runs first. Three parts, each doing nothing when it is already in place (state `
    key exists (see :func:`wizard.outside.ensure_no_pending`).
 2. **.sops.yaml** (a FileChange, computed purely by :meth:`PrerequisitesStep.plan`): created
    from ``assets/manifests/prerequisites/sops.yaml`` when missing; when present, fixed in place
-   with round-trip YAML (comments and other rules kept): a glob written as a regex becomes a real
-   regex, an age recipient list with a missing comma gets its commas, a rule with no recipients
-   gets the local key's, and when no rule covers the manifests folder one is added *first*.
-   What is left afterwards is checked with :mod:`wizard.sops`' own rule checks and reported.
+   with round-trip YAML (comments and other rules kept, in their order and with their options): the
+   token's file is named so an existing rule matches it (``<name>.sops.yaml`` where the rules encrypt
+   only such names; :mod:`wizard.sops.naming`), and only when no rule can match is one *appended*
+   after the existing ones. Rules sops cannot use at all are repaired: a glob written as a regex
+   becomes a real regex, an age recipient list with a missing comma gets its commas, a rule with no
+   recipients gets the local key's. What is left afterwards is checked with :mod:`wizard.sops`' own
+   rule checks and reported. An age key inside the repository that git ignores is no leak (no
+   warning); a git-ignored ``age.key`` holding a recipient of the rule is used as this machine's key.
 3. **Cluster Secret** (the :class:`wizard.outside.CreateClusterSecret` action, run by the engine after the files
    are written and before the push): ``flux-system/<name the decryption blocks use>`` with the age
    identity under ``age.agekey``, created through the API (lightkube) after naming the cluster
@@ -33,24 +37,18 @@ from wizard.errors import WizardError
 from wizard.plan import StepPlan
 from wizard.providers import spec as providers
 from wizard.repo import Layout
-from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT, SopsEdit, plan_sops_config, rule_recipients
+from wizard.sops import keys
+from wizard.sops.naming import first_rule, name_new_file, rules_of
+from wizard.sops.provision import decryption_secret
+from wizard.sopsconfig import CONFIG, PENDING_RECIPIENT, SopsEdit, plan_sops_config
 from wizard.steps.base import Context, Step
 
 NAME = "prerequisites"
 
 
 # -- .sops.yaml ---------------------------------------------------------------------------------
-def manifests_folder(layout: Layout) -> str:
-    """The top folder holding the manifests (``manifests`` in the guide's layout)."""
-    return layout.components_dir.split("/", 1)[0]
-
-
-def manifests_regex(layout: Layout) -> str:
-    return rf"^{re.escape(manifests_folder(layout))}/.*\.ya?ml$"
-
-
 def probe_path(layout: Layout, answers: Answers) -> str:
-    """A file the rule must cover: the DNS token Secret the external-dns step writes."""
+    """The conventional file of the DNS token Secret: ``<components>/external-dns/<secret name>.yaml``."""
     name = "secret"
     if answers.dns_provider:
         try:
@@ -58,6 +56,39 @@ def probe_path(layout: Layout, answers: Answers) -> str:
         except WizardError:
             pass
     return f"{layout.components_dir}/external-dns/{name}.yaml"
+
+
+def token_file(layout: Layout, answers: Answers) -> tuple[str, bool]:
+    """(path, exists) of the file the external-dns step puts the token in: the Secret it adopts where
+    the repository declares it, or a new file named by the repository's rules (``<name>.sops.yaml``).
+    The rule that must cover it is the rule for that file, not for a guessed one. When that step cannot
+    be planned here (answers missing; its own plan says why), the conventional :func:`probe_path`."""
+    from wizard.errors import WizardError
+    from wizard.plan import Workspace
+    from wizard.steps.external_dns import ExternalDnsStep
+
+    try:
+        sp = ExternalDnsStep().plan(Context(layout=layout, answers=answers, ws=Workspace(layout.root)))
+    except WizardError:
+        sp = None
+    if sp is None or sp.secret is None:
+        return probe_path(layout, answers), False
+    return sp.secret.path, sp.secret.exists
+
+
+def rule_regex(path: str) -> str:
+    """The path_regex of a rule added for ``path``: every YAML file of its top folder (``manifests``)."""
+    return rf"^{re.escape(path.split('/', 1)[0])}/.*\.ya?ml$"
+
+
+def token_path(layout: Layout, answers: Answers, sops_yaml: str | None) -> str:
+    """The token's file as the rules name it (for the cluster Secret's check of the rule)."""
+    path, exists = token_file(layout, answers)
+    if exists:
+        return path
+    folder, _, name = path.rpartition("/")
+    naming = name_new_file(rules_of(sops_yaml), folder, name.removesuffix(".yaml"), placeholder=PENDING_RECIPIENT)
+    return naming.path if naming.rule is not None else path
 
 
 # -- the step ---------------------------------------------------------------------------------
@@ -73,7 +104,12 @@ class PrerequisitesStep(Step):
         key = agekey.locate()
 
         # 1. the age key (created only when .sops.yaml needs a recipient and there is none)
-        if key.path is not None and key.exists and agekey.is_inside(key.path, root):
+        if (
+            key.path is not None
+            and key.exists
+            and agekey.is_inside(key.path, root)
+            and not agekey.git_ignored(key.path, root)
+        ):
             sp.warnings.append(
                 f"The age private key {key.path} is inside the repository. Never commit it: add it to "
                 ".gitignore, or better move it out and point SOPS_AGE_KEY_FILE at its new place."
@@ -95,7 +131,6 @@ class PrerequisitesStep(Step):
                 "There is a .sops.yml, which sops ignores (it reads only .sops.yaml); "
                 "edge-wizard writes .sops.yaml. Delete .sops.yml once you have compared them."
             )
-        probe = probe_path(layout, answers)
         edit = sops_edit(layout, answers, key, existing)
         if edit.text is not None and PENDING_RECIPIENT in edit.text:
             assert key.path is not None
@@ -115,26 +150,55 @@ class PrerequisitesStep(Step):
             ctx.ws.touch(CONFIG, self.name)
         sp.warnings += edit.problems
 
-        age, _pgp = rule_recipients(edit.text or existing, probe)
-        if key.recipients and age and not set(age) & set(key.recipients):
-            sp.warnings.append(
-                f"{key.describe()} (public key {key.recipients[0]}) is none of the age recipients of the "
-                f"{CONFIG} rule for {probe} ({', '.join(age)}). edge-wizard can still encrypt, but cannot put "
-                "the cluster's decryption key in place from this machine: the Secret must hold the private "
-                "key of one of those recipients."
-            )
+        _local_keys(sp, ctx, edit, existing)
         return sp
 
 
+def _local_keys(sp: StepPlan, ctx: Context, edit: SopsEdit, existing: str | None) -> None:
+    """Whether this machine holds a private key of the token rule's recipients (for the cluster's key;
+    nothing to say when the repository provisions that Secret itself)."""
+    root = ctx.layout.root
+    text = edit.text or existing
+    if text is None or edit.path is None or PENDING_RECIPIENT in text:
+        return
+    rule, _ = first_rule(rules_of(text) or [], edit.path)
+    if rule is None or not (rule.age or rule.pgp):
+        return
+    held = keys.holding(root, rule)
+    own = held.repo_key
+    if own is not None and own.path is not None:
+        sp.notes.append(
+            f"{own.describe()} holds the key of {', '.join(r for r in own.recipients if r in rule.age)}, a recipient of "
+            f"the {CONFIG} rule for {edit.path}. sops does not look there by itself: edge-wizard hands it to `sops "
+            f"decrypt` alone; for your own sops commands set SOPS_AGE_KEY_FILE={own.path}."
+        )
+    elif not held.any and (found := decryption_secret(ctx.layout, ctx.answers)) and not found.provisioned_in:
+        sp.warnings.append(
+            f"This machine holds no private key of the recipients of the {CONFIG} rule for {edit.path} "
+            f"({', '.join(rule.age + rule.pgp)}; here: {'; '.join(held.seen)}), so edge-wizard cannot put the cluster's "
+            "decryption key in place from this machine: the cluster's Secret must hold the private key of one of those "
+            "recipients."
+        )
+
+
 def sops_edit(layout: Layout, answers: Answers, key: agekey.AgeKey, existing: str | None) -> SopsEdit:
-    """The .sops.yaml edit for this repository and key (the pending placeholder when the key is missing)."""
-    if key.recipients:
-        recipient: str | None = key.recipients[0]
+    """The .sops.yaml edit for this repository and key (the pending placeholder when the key is missing).
+
+    A rule edge-wizard adds or completes names the local key; when that key is none of the recipients
+    the repository's rules already use but the repository's own git-ignored key is one (cluster-template's
+    ``age.key``), that recipient instead: the cluster's decryption Secret already holds its private key."""
+    used = [r for rule in rules_of(existing) or [] for r in rule.age]
+    own = None if set(key.recipients) & set(used) else agekey.repo_key(layout.root, used)
+    if own is not None:
+        recipient: str | None = next(r for r in own.recipients if r in used)
+    elif key.recipients:
+        recipient = key.recipients[0]
     elif not key.exists and key.path is not None:
         recipient = PENDING_RECIPIENT
     else:
         recipient = None
-    return plan_sops_config(existing, probe_path(layout, answers), manifests_regex(layout), recipient)
+    probe, exists = token_file(layout, answers)
+    return plan_sops_config(existing, probe, rule_regex(probe), recipient, existing_file=exists)
 
 
 def _where_sops_looks(key: agekey.AgeKey) -> str:

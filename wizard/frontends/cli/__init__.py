@@ -167,6 +167,11 @@ def _run_options(r: argparse.ArgumentParser) -> None:
         help="apply the listed value changes to an ingress controller that already serves other apps",
     )
     r.add_argument(
+        "--accept-foreign-recipients",
+        action="store_true",
+        help="encrypt the DNS token even when this machine holds no private key of the sops rule's recipients",
+    )
+    r.add_argument(
         "--replace-token",
         action="store_true",
         help="write the given token even when the existing Secret cannot be decrypted to compare",

@@ -16,6 +16,7 @@ from wizard import events as ev
 from wizard.errors import UserError
 from wizard.flow import AnswersRequest, Back, Confirm, Review, TokenRequest
 from wizard.frontends.cli.output import Out
+from wizard.frontends.lines import attention_question
 
 
 def _tty() -> bool:
@@ -62,7 +63,8 @@ class FlagDecisions:
         return None
 
     async def confirm(self, review: Review) -> Confirm | Back:
-        accept = bool(getattr(self.args, "accept_controller_changes", False))
+        # every kind of attention item has its own flag; all of those present must be given
+        accept = all(bool(getattr(self.args, a.flag.lstrip("-").replace("-", "_"), False)) for a in review.attention)
         if self.args.yes or review.empty:
             return Confirm(accept_attention=accept)
         if not _tty():
@@ -75,6 +77,6 @@ class FlagDecisions:
         if write and review.attention and not accept:
             for a in review.attention:
                 self.out.event(a)
-            reply = await asyncio.to_thread(input, "Apply these changes to the controller other apps use? [y/N] ")
+            reply = await asyncio.to_thread(input, f"{attention_question(review.attention)} [y/N] ")
             accept = reply.strip().lower() in ("y", "yes")
         return Confirm(write=write, accept_attention=accept)

@@ -215,8 +215,7 @@ class KubeConnector:
             return self._single
         cluster = self.cluster
         assert self._raw is not None
-        from lightkube import KubeConfig
-        from lightkube.core.exceptions import ConfigError
+        from lightkube import ConfigError, KubeConfig
 
         raw = self._inline_to_memfd(self._raw, cluster)
         try:
@@ -364,7 +363,7 @@ class KubeConnector:
 
     def explain(self, exc: BaseException) -> UserError:
         """A connection-time exception as one sentence (never with credentials)."""
-        from lightkube.core.exceptions import ConfigError
+        from lightkube import ConfigError
 
         where = self.where()
         if isinstance(exc, UserError):

@@ -148,8 +148,8 @@ class Engine:
                     raise
                 selected.remove(step)  # nothing to do here (no host policy): left out of a run of all steps
         names = {s.name for s in selected}
-        self._record(ws, answers, set(answers.steps or ()) | names, set(answers.removed or ()) - names)
-        return Plan(steps=step_plans, changes=ws.changes())
+        recorded = self._record(ws, answers, set(answers.steps or ()) | names, set(answers.removed or ()) - names)
+        return Plan(steps=step_plans, changes=ws.changes(), recorded=recorded)
 
     def plan_removal(self, step_names: list[str] | tuple[str, ...], *, answers: Answers | None = None) -> Plan:
         """``run STEP --remove``: delete what the steps wrote; the state file records them as removed,
@@ -168,11 +168,14 @@ class Engine:
         step_plans = [step.remove(ctx) for step in selected]
         names = {s.name for s in selected}
         was = set(answers.steps) if answers.steps else set(steps_mod.NAMES)
-        self._record(ws, answers, was - names, set(answers.removed or ()) | names)
-        return Plan(steps=step_plans, changes=ws.changes(), removing=True)
+        recorded = self._record(ws, answers, was - names, set(answers.removed or ()) | names)
+        return Plan(steps=step_plans, changes=ws.changes(), removing=True, recorded=recorded)
 
-    def _record(self, ws: Workspace, answers: Answers, steps: set[str], removed: set[str]) -> None:
-        """The state file with the steps set up and removed (the controller in use too, so a re-run keeps it)."""
+    def _record(
+        self, ws: Workspace, answers: Answers, steps: set[str], removed: set[str]
+    ) -> tuple[list[str], list[str]]:
+        """The state file with the steps set up and removed (the controller in use too, so a re-run keeps it);
+        (steps, removed) as recorded."""
         from wizard import controllers
 
         assert self.layout is not None
@@ -188,6 +191,7 @@ class Engine:
         )
         state_rel = answers_mod.STATE_FILE
         ws.write(state_rel, answers_mod.render_state(state, ws.read(state_rel), self.layout.cluster), "state")
+        return list(state.steps or ()), list(state.removed or ())
 
     # -- running ----------------------------------------------------------------------------
     def run(self, plan: Plan, options: RunOptions, *, answers: Answers | None = None) -> Iterator[Event]:

@@ -117,6 +117,8 @@ class Plan:
     steps: list[StepPlan]
     changes: list[FileChange]
     removing: bool = False  # `run STEP --remove`: the steps' files are deleted (Flux prunes their objects)
+    # (steps set up, steps removed) as the state file records them once this plan is written
+    recorded: tuple[list[str], list[str]] | None = None
 
     @property
     def pending(self) -> list[FileChange]:

@@ -291,6 +291,9 @@ async def test_run_all_proves_staging_then_production_and_the_done_screen_shows_
     assert git(ui_env.repo, "rev-list", "--count", f"{head}..HEAD") == "2"
     proofs = [e for e in app.events if isinstance(e, ev.Proof)]
     assert [p.issuer for p in proofs] == ["letsencrypt-staging", "letsencrypt-production"]
+    # the promotion's commit keeps every step the first one recorded (a re-run then changes nothing)
+    state = (ui_env.repo / ".edge-wizard.yaml").read_text(encoding="utf-8")
+    assert all(f"  - {name}\n" in state for name in NAMES), state
 
 
 async def test_done_screen_removes_the_smoke_test_in_a_second_reviewed_commit(ui_env) -> None:

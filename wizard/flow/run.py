@@ -29,6 +29,7 @@ async def order(run: Run) -> ev.Done:
     if not confirm.write:
         return outcome.declined()
     written = await stages.write(run, session, confirm)
+    session = session.written()
     done = outcome.before_watch(run.options, session.chosen, written)
     if done is not None:
         return done

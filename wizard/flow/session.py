@@ -92,6 +92,16 @@ class Session:
             raise ValueError(f"{', '.join(sorted(fixed))}: the layout is discovered with it, once per run")
         return dataclasses.replace(self, answers=self.answers.changed(**changes))
 
+    def written(self) -> Session:
+        """This session once its plan is written: the answers know the steps the state file now records,
+        so a later plan in the same run (the promotion to production) records them again, not fewer."""
+        if self.plan is None or self.plan.recorded is None:
+            return self
+        steps, removed = self.plan.recorded
+        return dataclasses.replace(
+            self, answers=dataclasses.replace(self.answers, steps=steps or None, removed=removed or None)
+        )
+
     @property
     def set_up(self) -> set[str]:
         """The steps set up after this run: the chosen ones and those of earlier runs."""

@@ -11,6 +11,7 @@ from wizard import fluxrepo
 from wizard import index as index_mod
 from wizard.errors import UserError
 from wizard.index import SKIP_DIRS, FluxKustomization, RepoIndex, norm
+from wizard.placement import Placement
 
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 DEFAULT_COMPONENTS = ("manifests/infrastructure", "infrastructure")
@@ -51,6 +52,7 @@ class Layout:
     model: fluxrepo.ClusterModel | None = None  # what Flux applies for this cluster
     clusters: tuple[str, ...] = ()  # every cluster of the repository (by --cluster name)
     _others: list[fluxrepo.ClusterModel] | None = field(default=None, repr=False, compare=False)
+    placement: Placement | None = None  # where new components go (the repository's convention)
 
     @property
     def cluster(self) -> str | None:
@@ -333,6 +335,11 @@ def discover(
         )
 
     fw, fw_problem = _firewall(root, idx, paths, applied)
+    from wizard import placement as placement_mod
+
+    placement = placement_mod.learn(
+        model, flux_rel, components, overridden=bool(paths.get("flux") or paths.get("components"))
+    )
     bundle_dir = entry.bootstrap_dir if entry.bootstrap_dir is not None else flux_rel
     bundle = f"{bundle_dir}/gotk-components.yaml" if bundle_dir else "gotk-components.yaml"
     source = entry.source
@@ -355,6 +362,7 @@ def discover(
         declarations=declarations,
         model=model,
         clusters=tuple(e.cluster for e in entries) or (entry.cluster,),
+        placement=placement,
     )
 
 

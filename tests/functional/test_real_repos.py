@@ -106,11 +106,13 @@ def fixture(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
     return name, root
 
 
-def test_every_command_works_and_writes_no_second_copy(fixture: tuple[str, Path], tmp_path: Path) -> None:
+def test_every_command_works_and_writes_no_second_copy(
+    fixture: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     name, root = fixture
     cluster = CLUSTER[name]
     if (root / "age.key").is_file():  # cluster-template: its tooling points sops at the repository's key
-        os.environ["SOPS_AGE_KEY_FILE"] = str(root / "age.key")
+        monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(root / "age.key"))
     rendered_before = render.objects(root, cluster)
     twice_before = render.declared_twice(rendered_before)
     sops_before = (root / ".sops.yaml").read_text(encoding="utf-8") if (root / ".sops.yaml").is_file() else None
@@ -183,5 +185,43 @@ def test_every_command_works_and_writes_no_second_copy(fixture: tuple[str, Path]
         *SKIP[name],
         cluster=cluster,
     )
+    assert rc == 0, out
+    assert git(root, "rev-parse", "HEAD") == head and git(root, "status", "--porcelain") == ""
+
+
+def test_a_new_component_follows_the_app_folders_convention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cluster-template without its external-dns: the wizard's external-dns goes where that repository puts
+    apps (kubernetes/apps/<namespace>/<app>/ks.yaml + app/, listed by the namespace folder), builds as
+    Flux builds it, and a re-run changes nothing."""
+    require_tool("sops")
+    root = copy_real_repo(CLUSTER_TEMPLATE, tmp_path / "repo")
+    app = root / "kubernetes/apps/network/cloudflare-dns"
+    for f in sorted(app.rglob("*"), reverse=True):
+        f.unlink() if f.is_file() else f.rmdir()
+    app.rmdir()
+    listing = root / "kubernetes/apps/network/kustomization.yaml"
+    listing.write_text(listing.read_text(encoding="utf-8").replace("  - ./cloudflare-dns/ks.yaml\n", ""))
+    git(root, "commit", "-qam", "no external-dns")
+    git(root, "push", "-q", "origin", "main")
+    (tmp_path / "answers.yaml").write_text(ANSWERS[CLUSTER_TEMPLATE], encoding="utf-8")
+    monkeypatch.setenv("SOPS_AGE_KEY_FILE", str(root / "age.key"))  # as cluster-template's mise environment sets it
+    rc, out = _cli(root, "plan", "external-dns", cluster=None)
+    assert rc == 0, out
+    assert "by this repository's convention (app folders" in out
+    args = ("run", "external-dns", "--yes", "--no-watch", "--no-cluster", "--skip-token-check")
+    rc, out = _cli(root, *args, "--token-env", "EW_TOKEN", cluster=None)
+    assert rc == 0, out
+    base = "kubernetes/apps/external-dns"
+    assert (root / f"{base}/external-dns/ks.yaml").is_file()
+    assert (root / f"{base}/external-dns/app/external-dns.yaml").is_file()
+    ns_k = yamlio.load_plain((root / f"{base}/kustomization.yaml").read_text(encoding="utf-8"))[0]
+    assert ns_k["namespace"] == "external-dns" and ns_k["resources"] == ["./external-dns/ks.yaml"]
+    assert ns_k["components"] == ["../../components/sops"]  # shaped like its sibling namespace folders
+    index.forget(root)
+    rendered = render.objects(root, None)
+    assert ("HelmRelease", "external-dns", "external-dns") in rendered["external-dns/external-dns"]
+    assert not render.declared_twice(rendered)
+    head = git(root, "rev-parse", "HEAD")
+    rc, out = _cli(root, *args, cluster=None)
     assert rc == 0, out
     assert git(root, "rev-parse", "HEAD") == head and git(root, "status", "--porcelain") == ""

@@ -187,7 +187,9 @@ def test_cluster_template_plan_names_the_rule_and_the_key(ct_new: tuple[Path, Pa
     repo, answers = ct_new
     plan = Engine(repo=repo, answers_file=str(answers)).plan(["prerequisites", "external-dns"])
     assert [c.path for c in plan.pending if c.path == ".sops.yaml"] == []
-    notes = dict(plan.notes)
+    notes: dict[str, str] = {}
+    for step, note in plan.notes:  # every note of a step (a step may say several things)
+        notes[step] = notes.get(step, "") + " " + note
     assert "named cloudflare-api-token.sops.yaml, not cloudflare-api-token.yaml" in notes["external-dns"]
     assert "creation rule #2" in notes["external-dns"]
     assert "age.key (git-ignored) holds the key of" in notes["prerequisites"]

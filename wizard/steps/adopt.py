@@ -36,15 +36,15 @@ def _same(a: tuple[str, str, str | None], b: tuple[str, str, str | None]) -> boo
     return a[0] == b[0] and a[1] == b[1] and (a[2] is None or b[2] is None or a[2] == b[2])
 
 
-def existing_kustomization(ctx: Any, name: str) -> FluxKustomization | None:
-    """The one declaration of the Flux Kustomization ``flux-system/name`` in the Flux folder, or None.
+def existing_kustomization(ctx: Any, name: str, namespace: str = FLUX_NS) -> FluxKustomization | None:
+    """The one declaration of the Flux Kustomization ``namespace/name`` in the cluster, or None.
     Declared twice: UserError naming both places (Flux would apply only one of them)."""
     layout: Layout = ctx.layout
-    found = layout.declared(name, FLUX_NS)
+    found = layout.declared(name, namespace)
     if len(found) > 1:
         where = " and ".join(f"{k.file} (document {k.doc.index + 1 if k.doc else '?'})" for k in found)
         raise UserError(
-            f"The Flux Kustomization {FLUX_NS}/{name} is declared {len(found)} times: in {where}. Flux applies "
+            f"The Flux Kustomization {namespace}/{name} is declared {len(found)} times: in {where}. Flux applies "
             "only one of them, so edge-wizard cannot tell which one you mean (the guide's duplicated "
             "cluster-issuers Kustomization). Delete the document you do not want, the `---` block from "
             f"`kind: Kustomization` to the next `---`, not the file's entry in {layout.flux_kustomization_file} "
@@ -122,6 +122,10 @@ def place(
     default = f"{folder}/{default_name}"
     targets: dict[str, list[Any]] = {}
     for new in rendered.docs:
+        other = declared_elsewhere(ctx, folder, new)
+        if other is not None:  # never a second declaration of an object the cluster already has
+            sp.notes.append(f"{other.describe()} is already there: edge-wizard does not declare it a second time.")
+            continue
         found = declared_in(ctx, folder, new)
         targets.setdefault(found or default, []).append(new)
         if found and found != default:
@@ -137,6 +141,26 @@ def place(
         if entry is not None:
             out.append(entry)
     return out
+
+
+def declared_elsewhere(ctx: Any, folder: str, doc: Any) -> Any | None:
+    """The cluster's declaration of the object ``doc`` (kind, namespace, name) in a file outside ``folder``
+    (wizard.fluxrepo.Obj), or None. Only objects of kinds a step writes beside its release are looked at."""
+    model = ctx.layout.model
+    kind, name, ns = _ident(doc)
+    if model is None or kind not in _SHARED_KINDS:
+        return None
+    for o in model.objects(ctx.layout.index, {kind}):
+        if o.path == folder or o.path.startswith(folder + "/"):
+            continue
+        if o.name == name and (kind == "Namespace" or ns is None or o.namespace in (None, ns)):
+            return o
+    return None
+
+
+# kinds more than one component may need (a Namespace an app already declares); a release or a
+# Flux object of the same name elsewhere is found by what it is (found_release) instead
+_SHARED_KINDS = frozenset({"Namespace"})
 
 
 def folder_entry(folder: str, rel: str) -> str | None:
@@ -172,14 +196,30 @@ __all__ = [
 
 
 # -- components found by what they are ------------------------------------------------------------------
-def found_release(ctx: Any, step: str, charts: tuple[str, ...], own_folder: str) -> Any | None:
-    """The one HelmRelease of ``charts`` this cluster applies from outside ``own_folder`` (the step's own
-    component folder), or None when there is none (the step writes its own). Two of them, or one beside
-    the step's own: UserError naming each (a second declaration is never written)."""
+def found_release(
+    ctx: Any,
+    step: str,
+    charts: tuple[str, ...],
+    own_folder: str,
+    kustomization: str | None = None,
+    own_file: str | None = None,
+) -> Any | None:
+    """The one HelmRelease of ``charts`` this cluster applies that is not edge-wizard's own, or None when
+    there is none (the step writes, or keeps managing, its own). Its own: in ``own_folder`` when the step's
+    Flux Kustomization (``kustomization``, default the step's name) applies it from the Flux folder, or in
+    the file edge-wizard names it (``own_file``); a release anywhere else, or in the same folder but in a
+    file of the user's (cluster-template's kubernetes/apps/cert-manager/cert-manager/app/helmrelease.yaml),
+    is theirs. Two of them, or one beside the step's own: UserError naming each."""
     from wizard import stacks
 
     found = stacks.releases(ctx.layout, charts)
-    mine = [r for r in found if r.path == own_folder or r.path.startswith(own_folder + "/")]
+    owned = existing_kustomization(ctx, kustomization or step) is not None
+
+    def is_mine(r: Any) -> bool:
+        inside = r.path == own_folder or r.path.startswith(own_folder + "/")
+        return inside and (owned or (own_file is not None and r.path == f"{own_folder}/{own_file}"))
+
+    mine = [r for r in found if is_mine(r)]
     others = [r for r in found if r not in mine]
     if not others:
         return None

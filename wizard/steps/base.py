@@ -20,15 +20,22 @@ class Context:
     answers: Answers
     ws: Workspace
     cat: catalog.Catalog = field(default_factory=catalog.catalog)
-    # Flux Kustomizations the plan declares so far (name -> flux file), to resolve dependsOn.
+    # Flux Kustomizations the plan declares so far (name -> flux file, name -> its namespace), for dependsOn.
     declared: dict[str, str] = field(default_factory=dict)
+    declared_ns: dict[str, str] = field(default_factory=dict)
     # --split-flux-files: move each step's Flux Kustomization out of a shared file into its own
     split_flux_files: bool = False
 
-    def component(self, folder: str) -> str:
+    def component(self, folder: str, namespace: str | None = None) -> str:
+        """The folder of a new component, by the repository's convention (wizard.placement)."""
+        if self.layout.placement is not None:
+            return self.layout.placement.component(folder, namespace)
         return f"{self.layout.components_dir}/{folder}"
 
-    def flux_file(self, stem: str) -> str:
+    def flux_file(self, stem: str, component: str | None = None) -> str:
+        """The file declaring the Flux Kustomization of the component in ``component``."""
+        if self.layout.placement is not None and component is not None:
+            return self.layout.placement.flux_file(stem, component)
         return f"{self.layout.flux_dir}/{stem}.yaml"
 
 
@@ -209,15 +216,21 @@ def flux_kustomization(
     health_checks: list[dict[str, str]] | None = None,
     decryption: bool = False,
     path: str | None = None,
+    namespace: str | None = None,
 ) -> None:
     """Write the Flux Kustomization for a component folder (``path``, repo-relative; default the
-    components folder's ``folder``) where the Flux folder declares it (adopted in place, whatever
-    file holds it), else in ``<stem>.yaml``, and list its file in the Flux folder's kustomization.yaml."""
+    components folder's ``folder``) where the repository declares it (adopted in place, whatever file
+    holds it), else where its convention puts it (wizard.placement: ``<stem>.yaml`` in the Flux folder,
+    or ``ks.yaml`` beside an app folder), and list its file where the convention lists it."""
     from wizard.steps.adopt import existing_kustomization
 
     layout = ctx.layout
-    own = ctx.flux_file(stem)
-    existing = existing_kustomization(ctx, name)
+    component = path or ctx.component(folder, namespace)
+    own = ctx.flux_file(stem, component)
+    placement = layout.placement
+    app = placement is not None and placement.app_folders and own.endswith("/" + placement.ks_name)
+    ks_ns = (namespace or folder) if app else FLUX_NS
+    existing = existing_kustomization(ctx, name, ks_ns)
     rel = existing.file if existing is not None else own
     doc = catalog.load_asset("manifests/common/flux-kustomization.yaml")
     k = doc.docs[0]
@@ -226,37 +239,106 @@ def flux_kustomization(
     for hc in health_checks or []:
         require_flux_serves(ctx, f"the {step.step} step (its health check)", [(hc["apiVersion"], hc["kind"])])
     k["metadata"]["name"] = name
-    k["spec"]["path"] = f"./{path or ctx.component(folder)}"
+    k["spec"]["path"] = f"./{component}"
     k["spec"]["sourceRef"]["name"] = layout.git_repository
     if depends_on:
-        k["spec"]["dependsOn"] = [{"name": d} for d in depends_on]
+        k["spec"]["dependsOn"] = [_dependency(ctx, d, ks_ns) for d in depends_on]
     if health_checks:
         k["spec"]["healthChecks"] = health_checks
     if decryption:
         k["spec"]["decryption"] = {"provider": "sops", "secretRef": {"name": layout.require_sops_secret()}}
+    if app:
+        _app_shape(k, ks_ns)
     if existing is not None and rel != own:
-        others = [d for d in layout.index.docs(rel) if (d.kind, d.name) != ("Kustomization", name)]
-        if ctx.split_flux_files and others:
-            moved = _move_out(ctx, step, rel, name)
-            yamlio.merge_managed(moved, k)
-            doc.docs = [moved]
-            rel = own
-            step.notes.append(
-                f"Flux Kustomization {name} moves from {existing.file} to its own file {own} (--split-flux-files); "
-                f"{existing.file} keeps its other {len(others)} object(s)."
-            )
-        else:
-            how = "" if others else " (it holds nothing else, so it is already one file for this step)"
-            step.notes.append(
-                f"Flux Kustomization {name} is managed where it is declared, in {existing.file}{how}"
-                + (f"; `--split-flux-files` moves it to its own file {own}." if others else ".")
-            )
+        rel = _where_declared(ctx, step, existing, name, own, k, doc)
+    elif existing is None and placement is not None and not ctx.declared:  # said once, by the first new one
+        step.notes.append(
+            f"Flux Kustomization {name} goes to {own}, by this repository's convention ({placement.describe()})."
+        )
     write_docs(ctx, step, rel, doc)
-    from wizard.steps.adopt import lists_resources
+    if app:
+        _list_app(ctx, step, rel, ks_ns)
+    else:
+        from wizard.steps.adopt import lists_resources
 
-    if lists_resources(ctx, layout.flux_dir):  # a folder without one is applied whole (Flux generates it)
-        ensure_listed(ctx, step, layout.flux_kustomization_file, PurePosixPath(rel).name)
+        if lists_resources(ctx, layout.flux_dir):  # a folder without one is applied whole (Flux generates it)
+            ensure_listed(ctx, step, layout.flux_kustomization_file, PurePosixPath(rel).name)
     ctx.declared[name] = rel
+    ctx.declared_ns[name] = ks_ns
+
+
+FLUX_NS = "flux-system"
+
+
+def _dependency(ctx: Context, name: str, ks_ns: str) -> dict[str, str]:
+    """A dependsOn entry, with the namespace when the dependency lives in another one (app folders)."""
+    ns = ctx.declared_ns.get(name)
+    if ns is None:
+        found = ctx.layout.kustomizations.get(name)
+        ns = found.namespace if found is not None else FLUX_NS
+    return {"name": name} if ns == ks_ns else {"name": name, "namespace": ns}
+
+
+def _app_shape(k: Any, namespace: str) -> None:
+    """An app folder's Kustomization: its namespace from the namespace folder's kustomization.yaml, the
+    source named with its namespace, the objects into the app's namespace (cluster-template's ks.yaml)."""
+    yamlio.delete_key(k["metadata"], "namespace")
+    k["spec"]["sourceRef"]["namespace"] = FLUX_NS
+    k["spec"]["targetNamespace"] = namespace
+
+
+def _where_declared(ctx: Context, step: StepPlan, existing: Any, name: str, own: str, k: Any, doc: Any) -> str:
+    """The file to manage an existing Kustomization in: where it is, or its own (--split-flux-files)."""
+    rel: str = existing.file
+    others = [d for d in ctx.layout.index.docs(rel) if (d.kind, d.name) != ("Kustomization", name)]
+    if ctx.split_flux_files and others:
+        moved = _move_out(ctx, step, rel, name)
+        yamlio.merge_managed(moved, k)
+        doc.docs = [moved]
+        step.notes.append(
+            f"Flux Kustomization {name} moves from {existing.file} to its own file {own} (--split-flux-files); "
+            f"{existing.file} keeps its other {len(others)} object(s)."
+        )
+        return own
+    how = "" if others else " (it holds nothing else, so it is already one file for this step)"
+    step.notes.append(
+        f"Flux Kustomization {name} is managed where it is declared, in {existing.file}{how}"
+        + (f"; `--split-flux-files` moves it to its own file {own}." if others else ".")
+    )
+    return rel
+
+
+def _list_app(ctx: Context, step: StepPlan, ks_file: str, namespace: str) -> None:
+    """List ``./<app>/ks.yaml`` in its namespace folder's kustomization.yaml; a new namespace folder gets
+    one shaped like a sibling's (its namespace and components)."""
+    app_dir = PurePosixPath(ks_file).parent
+    ns_dir = app_dir.parent.as_posix()
+    kfile = f"{ns_dir}/kustomization.yaml"
+    if not ctx.ws.exists(kfile):
+        doc = catalog.load_asset("manifests/common/kustomization.yaml")
+        k = doc.docs[0]
+        k.insert(len(k) - 1 if "resources" in k else len(k), "namespace", namespace)
+        components = _sibling_components(ctx, ns_dir)
+        if components:
+            k.insert(len(k) - 1 if "resources" in k else len(k), "components", components)
+        ctx.ws.write_doc(kfile, doc, step.step)
+        if kfile not in step.paths:
+            step.paths.append(kfile)
+    ensure_listed(ctx, step, kfile, f"./{app_dir.name}/{PurePosixPath(ks_file).name}")
+
+
+def _sibling_components(ctx: Context, ns_dir: str) -> list[str]:
+    """The kustomize components a sibling namespace folder uses (cluster-template's ../../components/sops)."""
+    placement = ctx.layout.placement
+    sibling = placement.sibling if placement is not None else None
+    if sibling is None:
+        return []
+    sib_ns = PurePosixPath(sibling.file).parent.parent.as_posix()
+    for d in ctx.layout.index.docs(f"{sib_ns}/kustomization.yaml"):
+        comps = d.data.get("components")
+        if isinstance(comps, list) and PurePosixPath(sib_ns).parent == PurePosixPath(ns_dir).parent:
+            return [str(c) for c in comps]
+    return []
 
 
 def _move_out(ctx: Context, step: StepPlan, rel: str, name: str) -> Any:

@@ -51,8 +51,8 @@ class CertManagerStep(Step):
 
     def plan(self, ctx: Context) -> StepPlan:
         sp = StepPlan(self.name, self.title)
-        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
-        found = found_release(ctx, self.name, CHARTS, folder)
+        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER, NAMESPACE))
+        found = found_release(ctx, self.name, CHARTS, folder, own_file="cert-manager.yaml")
         if found is not None:
             # the cluster's own cert-manager, whatever applies it: only what the edge needs of it
             adopt_release(
@@ -76,5 +76,6 @@ class CertManagerStep(Step):
             stem="cert-manager",
             health_checks=[helm_release_check(ctx, RELEASE, NAMESPACE)],
             path=folder,
+            namespace=NAMESPACE,
         )
         return sp

@@ -79,7 +79,7 @@ class ClusterIssuersStep(Step):
     def plan(self, ctx: Context) -> StepPlan:
         self.require(ctx)
         sp = StepPlan(self.name, self.title)
-        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
+        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER, CM_NAMESPACE))
         ingress_class = controllers.ingress_class(ctx.layout, ctx.answers)
         found = {
             role: i
@@ -123,6 +123,7 @@ class ClusterIssuersStep(Step):
             depends_on=cm[0],
             health_checks=[helm_release_check(ctx, cm[1], cm[2])],
             path=folder,
+            namespace=CM_NAMESPACE,
         )
         return sp
 

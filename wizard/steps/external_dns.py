@@ -137,8 +137,8 @@ class ExternalDnsStep(Step):
         a = ctx.answers
         prov = providers.get(a.dns_provider or "")
         secret_name, key = prov.secret.name, prov.token.key
-        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER))
-        release = found_release(ctx, self.name, CHARTS, folder)
+        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER, NAMESPACE))
+        release = found_release(ctx, self.name, CHARTS, folder, own_file="external-dns.yaml")
         if release is not None:
             self._adopt(ctx, sp, release, prov)
             return sp
@@ -193,7 +193,9 @@ class ExternalDnsStep(Step):
             sp.paths.append(secret_file)
         # The folder holds a sops-encrypted file, so the Kustomization needs the decryption block
         # (without it: "illegal base64 data at input byte 3" when Flux applies ENC[...] raw).
-        flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="external-dns", decryption=True, path=folder)
+        flux_kustomization(
+            ctx, sp, self.kustomization, FOLDER, stem="external-dns", decryption=True, path=folder, namespace=NAMESPACE
+        )
         return sp
 
 

@@ -56,8 +56,12 @@ class IngressStep(Step):
             return sp
         ctrl = controllers.resolve(ctx.layout, ctx.answers)
         old = controllers.switching_from(ctx.layout, ctx.answers)
-        folder = component_folder(ctx, ctrl.kustomization, ctx.component(ctrl.folder))
-        found = found_release(ctx, self.name, (ctrl.chart,), folder) if old is None else None
+        folder = component_folder(ctx, ctrl.kustomization, ctx.component(ctrl.folder, ctrl.namespace))
+        found = (
+            found_release(ctx, self.name, (ctrl.chart,), folder, ctrl.kustomization, f"{ctrl.folder}.yaml")
+            if old is None
+            else None
+        )
         if found is not None:
             self._adopt(ctx, sp, ctrl, found)
             return sp
@@ -80,7 +84,14 @@ class IngressStep(Step):
         # admission webhook, which rejects an Ingress while it is not up)
         checks = [helm_release_check(ctx, ctrl.release, ctrl.namespace)]
         flux_kustomization(
-            ctx, sp, ctrl.kustomization, ctrl.folder, stem=ctrl.flux_stem, health_checks=checks, path=folder
+            ctx,
+            sp,
+            ctrl.kustomization,
+            ctrl.folder,
+            stem=ctrl.flux_stem,
+            health_checks=checks,
+            path=folder,
+            namespace=ctrl.namespace,
         )
         if before is not None:
             _controller_attention(ctx, sp, ctrl, before)

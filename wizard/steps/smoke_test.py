@@ -7,7 +7,7 @@ from typing import Any
 from wizard import catalog, controllers, yamlio
 from wizard.errors import UserError
 from wizard.plan import StepPlan
-from wizard.steps.adopt import existing_kustomization
+from wizard.steps.adopt import component_folder, existing_kustomization
 from wizard.steps.base import (
     Context,
     Step,
@@ -43,8 +43,10 @@ class SmokeTestStep(Step):
         sp = StepPlan(self.name, self.title)
         _refuse_gateway_only(ctx)
         host = ctx.answers.resolved_host
-        folder = ctx.component(FOLDER)
+        folder = component_folder(ctx, self.kustomization, ctx.component(FOLDER, NAMESPACE))
         namespace = smoke_namespace(ctx.layout, folder)
+        if namespace != NAMESPACE and not ctx.ws.exists(f"{folder}/namespace.yaml"):
+            folder = ctx.component(FOLDER, namespace)  # app folders: the app lives in its namespace's folder
         docs = helm_docs(ctx, "podinfo", "manifests/smoke-test/podinfo.yaml")
         for d in docs.docs:
             d["metadata"]["namespace"] = namespace
@@ -77,7 +79,9 @@ class SmokeTestStep(Step):
             for d in dict.fromkeys((ctrl.kustomization, *_applying(ctx)))
             if d in ctx.declared or (d in ctx.layout.kustomizations and not _removed(ctx, d))
         )
-        flux_kustomization(ctx, sp, self.kustomization, FOLDER, stem="smoke-test", depends_on=deps)
+        flux_kustomization(
+            ctx, sp, self.kustomization, FOLDER, stem="smoke-test", depends_on=deps, path=folder, namespace=namespace
+        )
         return sp
 
     # -- run smoke-test --remove ---------------------------------------------------------------------

@@ -366,6 +366,26 @@ def discover(
     )
 
 
+def cluster_choices(engine: Any) -> list[tuple[str, str]]:
+    """(name, what Flux starts from) of each cluster of the engine's repository when the run has not
+    named one (--cluster, cluster: in the answers file or the state); [] when there is nothing to choose."""
+    from pathlib import Path as _Path
+
+    from wizard import answers as answers_mod
+
+    if engine.overrides.get("cluster"):
+        return []
+    if engine.answers_file and answers_mod.read_file(_Path(engine.answers_file)).get("cluster"):
+        return []
+    try:
+        root = find_root(engine.repo_arg)
+    except UserError:
+        return []  # preflight says why
+    idx = index_mod.for_root(root)
+    entries = find_entries(root, idx, idx.yaml_files())
+    return [(e.cluster, e.describe()) for e in entries] if len(entries) > 1 else []
+
+
 def find_entries(root: Path, idx: RepoIndex, listing: list[str]) -> list[fluxrepo.Entry]:
     """Every cluster entry (wizard.fluxrepo); a clusters/*/flux-system folder with a kustomization.yaml
     but no gotk-sync.yaml yet counts as bootstrap's placeholder."""

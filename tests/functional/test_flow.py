@@ -170,3 +170,43 @@ async def test_back_from_the_review_forgets_what_the_later_stages_chose(tmp_path
     assert not any(isinstance(e, ev.Proof) for e in events)
     state = (box.repo / ".edge-wizard.yaml").read_text()
     assert "smoke_test_issuer: letsencrypt-production\n" in state and "smoke-test" not in state
+
+
+# -- a repository with several clusters --------------------------------------------------------------
+class AskedCluster(ReadOnlyDecisions):
+    """An interactive front end that picks ``choice`` when asked for the cluster and declines the review."""
+
+    interactive = True
+
+    def __init__(self, choice: str) -> None:
+        self.choice = choice
+        self.asked: list[tuple[str, str]] = []
+
+    async def cluster(self, clusters: Sequence[tuple[str, str]]) -> str:
+        self.asked = list(clusters)
+        return self.choice
+
+
+async def test_interactive_front_ends_are_asked_for_the_cluster(tmp_path: Path) -> None:
+    """The official example holds two clusters: an interactive run asks which one (each with what Flux
+    starts from) and then plans that cluster's steps; a run that names one is not asked."""
+    from support.realrepos import OFFICIAL_OLD, copy_real_repo, fixtures_dir
+
+    if fixtures_dir() is None:
+        pytest.skip("../shared/fixtures/real-repos is missing")
+    root = copy_real_repo(OFFICIAL_OLD, tmp_path / "repo")
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("domain: k8s.example.com\nemail: ops@example.com\ndns_provider: hetzner\n")
+    decisions = AskedCluster("staging")
+    options = Options(repo=str(root), answers_file=str(answers), steps=("cert-manager",))
+    events = [e async for e in run_flow(Services(), decisions, options)]
+    assert [name for name, _ in decisions.asked] == ["production", "staging"]
+    assert "clusters/staging/flux-system/gotk-sync.yaml" in dict(decisions.asked)["staging"]
+    assert isinstance(events[-1], ev.Done) and events[-1].outcome == "declined", events[-1]
+    notes = " ".join(e.message for e in events if isinstance(e, ev.Migration))
+    assert "infra-controllers" in notes  # staging's cert-manager, adopted where its cluster applies it
+
+    named = AskedCluster("production")
+    options = dataclasses.replace(options, overrides={"cluster": "staging"})
+    events = [e async for e in run_flow(Services(), named, options)]
+    assert named.asked == [] and isinstance(events[-1], ev.Done)

@@ -325,3 +325,21 @@ def test_ctrl_c_at_the_token_prompt(dns_repo: Path, monkeypatch: pytest.MonkeyPa
     assert run_plain(repo=str(dns_repo), out=out) == 130
     assert out[-1] == "No changes were made."
     assert snapshot(dns_repo) == before
+
+
+def test_a_repository_with_several_clusters_asks_which_one(tmp_path: Path, script: Script) -> None:
+    """The official example holds two clusters: plain mode lists them and asks which one first."""
+    from support.realrepos import OFFICIAL_OLD, copy_real_repo, fixtures_dir
+
+    if fixtures_dir() is None:
+        pytest.skip("../shared/fixtures/real-repos is missing")
+    root = copy_real_repo(OFFICIAL_OLD, tmp_path / "repo")
+    script.answers.update({"Which one do you set up": "staging", "Steps to run": ["cert-manager"]})
+    script.answers["Write these changes"] = False
+    out = Lines()
+    assert run_plain(repo=str(root), out=out) == 0, out.text
+    asked = script.prompt("several clusters")
+    assert asked.kind == "select" and asked.kwargs["choices"] == ["production", "staging"]
+    assert script.messages()[0].startswith("This repository holds several clusters")
+    assert "  staging: flux bootstrap (clusters/staging/flux-system/gotk-sync.yaml)" in out.text
+    assert "infra-controllers" in out.text  # staging's cert-manager, adopted where the cluster applies it

@@ -3,6 +3,7 @@ checked, and the flow's events (app.events) say what happened."""
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from wizard import events as ev
@@ -326,3 +327,25 @@ async def test_done_screen_removes_the_smoke_test_in_a_second_reviewed_commit(ui
     assert git(repo, "log", "-1", "--format=%s") == "edge-wizard: remove smoke-test"
     assert not (repo / "manifests/infrastructure/smoke-test").exists()
     assert git(ui_env.remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
+
+
+async def test_a_repository_with_several_clusters_asks_which_one(ui_env, tmp_path) -> None:
+    """The official example holds two clusters: the TUI asks first (a dialog naming each), then the
+    preflight and the answers are that cluster's."""
+    import dataclasses
+
+    from support.realrepos import OFFICIAL_OLD, copy_real_repo, fixtures_dir
+
+    if fixtures_dir() is None:
+        pytest.skip("../shared/fixtures/real-repos is missing")
+    env = dataclasses.replace(ui_env, repo=copy_real_repo(OFFICIAL_OLD, tmp_path / "example"))
+    app = build_app(env)
+    async with app.run_test(size=(100, 30)) as pilot:
+        dialog = await on_screen(pilot, "ClusterDialog")
+        assert "several clusters" in str(dialog.query_one("#title").render())
+        buttons = [str(b.label) for b in dialog.query("Button")]
+        assert buttons == ["production", "staging"]
+        await pilot.click("#cluster-1")  # staging
+        await asked(pilot, await on_screen(pilot, "PreflightScreen", "#continue:enabled"))
+        checks = " ".join(f"{e.detail} {e.fix}" for e in app.events if isinstance(e, ev.Check))
+    assert "clusters/staging" in checks and "clusters/production" not in checks, checks

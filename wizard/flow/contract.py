@@ -144,6 +144,11 @@ class Decisions(Protocol):
 
     async def confirm(self, review: Review) -> Confirm | Back: ...
 
+    async def cluster(self, clusters: Sequence[tuple[str, str]]) -> str:
+        """The repository holds several clusters and none was named: (name, what Flux starts from) of
+        each; the name of the one to set up. Asked only of ``interactive`` front ends."""
+        ...
+
 
 @dataclass(frozen=True)
 class Options:
@@ -194,3 +199,6 @@ class ReadOnlyDecisions:
 
     async def confirm(self, review: Review) -> Confirm | Back:
         return Confirm(write=False)
+
+    async def cluster(self, clusters: Sequence[tuple[str, str]]) -> str:
+        return ""  # never asked: not interactive (an unnamed cluster of several is a UserError naming them)

@@ -40,6 +40,8 @@ async def preflight(run: Run) -> Session:
     from wizard.kube import KubeConnector
 
     await run.emit(ev.Stage("preflight"))
+    if run.decisions.interactive:
+        await _choose_cluster(run)
     while True:
         found, layout = await in_thread(checks.repo_checks, run.engine, commit=run.options.commit)
         for c in found:
@@ -58,6 +60,18 @@ async def preflight(run: Run) -> Session:
     report.raise_if_blocked()
     assert run.engine.layout is not None and run.engine.answers is not None
     return Session(run.engine.layout, run.engine.answers)
+
+
+async def _choose_cluster(run: Run) -> None:
+    """A repository with several clusters and none named (--cluster, cluster: in the answers file):
+    the front end chooses one; the run's engine then loads that cluster's layout and state."""
+    from wizard.repo import cluster_choices
+
+    choices = await in_thread(cluster_choices, run.engine)
+    if len(choices) > 1:
+        name = await run.decisions.cluster(choices)
+        if name:
+            run.engine.overrides = {**run.engine.overrides, "cluster": name}
 
 
 async def answers(run: Run, base: Session, typed: Mapping[str, Any]) -> Session:

@@ -73,6 +73,15 @@ class PlainDecisions:
         order = [r.step for r in rows]
         return [n for n in order if n in (picked or [])]
 
+    async def cluster(self, clusters: Sequence[tuple[str, str]]) -> str:
+        for name, how in clusters:
+            self.out(f"  {name}: {how}")
+        choice = await questionary.select(
+            "This repository holds several clusters. Which one do you set up?",
+            choices=[name for name, _ in clusters],
+        ).unsafe_ask_async()
+        return str(choice)
+
     async def leave_out(self, blocked: Sequence[ev.StepRow]) -> bool:
         for r in blocked:
             self.out(f"✗ {r.step} cannot run: {r.problem}")

@@ -33,6 +33,9 @@ class FlagDecisions:
     async def preflight(self, checks: Sequence[ev.Check]) -> bool:
         return True
 
+    async def cluster(self, clusters: Sequence[tuple[str, str]]) -> str:
+        return ""  # never asked (not interactive): --cluster NAME names it
+
     async def answers(self, request: AnswersRequest) -> dict[str, Any] | Back:
         return {}  # the answers file, the state file and the flags are the answers
 

@@ -28,7 +28,7 @@ from wizard.frontends.lines import plain_line
 from wizard.frontends.tui.screens.answers import AnswersScreen
 from wizard.frontends.tui.screens.base import WizardScreen
 from wizard.frontends.tui.screens.commit import CommitScreen
-from wizard.frontends.tui.screens.dialogs import ConfirmQuit, ErrorDialog, LeaveOutDialog
+from wizard.frontends.tui.screens.dialogs import ClusterDialog, ConfirmQuit, ErrorDialog, LeaveOutDialog
 from wizard.frontends.tui.screens.done import REMOVE, DoneScreen
 from wizard.frontends.tui.screens.preflight import PreflightScreen
 from wizard.frontends.tui.screens.reconcile import ReconcileScreen
@@ -72,6 +72,10 @@ class TuiDecisions:
     async def steps(self, rows: Sequence[ev.StepRow]) -> list[str] | Back:
         result: list[str] | Back = await self._ask(StepsScreen(rows, self.app.repo_name, self.app.take_notes()))
         return result
+
+    async def cluster(self, clusters: Sequence[tuple[str, str]]) -> str:
+        dialog: Any = ClusterDialog(list(clusters))
+        return str(await self.app.push_screen_wait(dialog))
 
     async def leave_out(self, blocked: Sequence[ev.StepRow]) -> bool:
         dialog: Any = LeaveOutDialog([(r.step, r.problem) for r in blocked])

@@ -60,6 +60,36 @@ class LeaveOutDialog(YesNoDialog):
         super().__init__(f"Leave out {names}?", [f"{name}: {why}" for name, why in blocked])
 
 
+class ClusterDialog(ModalScreen[str]):
+    """The repository holds several clusters: one button each (the first has the focus)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Quit")]
+
+    def __init__(self, clusters: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.clusters = clusters
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("This repository holds several clusters. Which one do you set up?", id="title")
+            with VerticalScroll(id="body"):
+                for name, how in self.clusters:
+                    yield Static(f"{name}: {how}", classes="reason", markup=False)
+            with Horizontal(id="buttons"):
+                for i, (name, _) in enumerate(self.clusters):
+                    yield Button(name, id=f"cluster-{i}", variant="primary" if i == 0 else "default")
+
+    def on_mount(self) -> None:
+        self.query_one("#cluster-0", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        index = int(str(event.button.id).rsplit("-", 1)[-1])
+        self.dismiss(self.clusters[index][0])
+
+    def action_cancel(self) -> None:
+        self.app.exit(130)
+
+
 class ErrorDialog(ModalScreen[None]):
     BINDINGS = [Binding("enter,escape", "close", "Close")]
 

@@ -226,6 +226,12 @@ class Workspace:
 
         yamlio.attach_comments(doc)
 
+    def changed(self, rel: str) -> bool:
+        """Whether an earlier step of this plan changed or deleted ``rel``."""
+        if rel in self._deleted:
+            return True
+        return rel in self._pending and self._pending[rel] != read_managed(self.root, rel)
+
     def touch(self, rel: str, step: str) -> None:
         """Record a managed file that needs no change (so it is still committed and reported)."""
         text = self.read(rel)

@@ -53,6 +53,8 @@ class Layout:
     clusters: tuple[str, ...] = ()  # every cluster of the repository (by --cluster name)
     _others: list[fluxrepo.ClusterModel] | None = field(default=None, repr=False, compare=False)
     placement: Placement | None = None  # where new components go (the repository's convention)
+    # what is computed once per layout (keyed by the caller): answers-derived plans the steps share
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def cluster(self) -> str | None:

@@ -90,13 +90,13 @@ def releases(layout: Layout, charts: tuple[str, ...] | None = None) -> list[Rele
     model = layout.model
     if model is None:
         return []
-    sources = _sources(layout)
-    out: list[Release] = []
-    for o in model.objects(layout.index, {"HelmRelease"}):
-        chart, url = _chart(o, sources)
-        if charts is None or chart in charts:
-            out.append(Release(o, chart, url))
-    return out
+    every = layout.memo.get("releases")
+    if every is None:  # found once per layout: every step asks for some chart
+        sources = _sources(layout)
+        every = layout.memo["releases"] = [
+            Release(o, *_chart(o, sources)) for o in model.objects(layout.index, {"HelmRelease"})
+        ]
+    return [r for r in every if charts is None or r.chart in charts]
 
 
 # -- edge stacks ------------------------------------------------------------------------------------

@@ -124,6 +124,8 @@ def bench_commands(rec: Records, runs: int) -> None:
         rec.check(f"steps on ~100 files <= 1.5x sandbox ({steps_ratio:.2f}x)", steps_ratio <= 1.5)
         rec.check(f"steps on ~100 files < 300 ms ({t['steps.big'].median_ms:.0f} ms)", t["steps.big"].median_ms < 300)
 
+        bench_real_repos(rec, exe, work, answers, t["steps.sandbox"].median_ms, runs)
+
         helpt = startup.time_command("--help", [str(exe), "--help"], runs * 2)
         rec.add("help.wall", helpt.median_ms, "ms")
         help_ratio = helpt.median_ms / base.median_ms
@@ -139,6 +141,29 @@ def bench_commands(rec: Records, runs: int) -> None:
         rec.check(f"TUI first frame <= 40x python -c pass ({tui_ratio:.1f}x)", tui_ratio <= 40)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_real_repos(rec: Records, exe: Path, work: Path, answers: Path, sandbox_ms: float, runs: int) -> None:
+    """``steps`` on each real repository of ../shared/fixtures/real-repos (with its cluster), next to the sandbox."""
+    from tests.support.realrepos import ALL, CLUSTER, copy_real_repo, fixtures_dir
+
+    if fixtures_dir() is None:
+        print("real repositories: ../shared/fixtures/real-repos is missing; skipped", flush=True)
+        return
+    commands: dict[str, list[str]] = {}
+    for name in ALL:
+        repo = copy_real_repo(name, work / name, remote=False)
+        argv = [str(exe), "steps", "--repo", str(repo), "--answers", str(answers)]
+        commands[f"steps.{name}"] = argv + (["--cluster", CLUSTER[name]] if CLUSTER[name] else [])
+    timings = startup.time_commands(commands, runs)
+    for key, timing in timings.items():
+        ms = timing.median_ms
+        rec.add(f"{key}.wall", ms, "ms")
+        ratio = ms / sandbox_ms
+        rec.add(f"{key}.to_sandbox", ratio, "x")
+        label = key.removeprefix("steps.")
+        rec.check(f"steps on {label} <= 1.5x sandbox ({ratio:.2f}x)", ratio <= 1.5)
+        rec.check(f"steps on {label} < 300 ms ({ms:.0f} ms)", ms < 300)
 
 
 # -- 2. following Flux --------------------------------------------------------------------------

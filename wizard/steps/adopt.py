@@ -150,7 +150,7 @@ def declared_elsewhere(ctx: Any, folder: str, doc: Any) -> Any | None:
     kind, name, ns = _ident(doc)
     if model is None or kind not in _SHARED_KINDS:
         return None
-    for o in model.objects(ctx.layout.index, {kind}):
+    for o in model.objects(ctx.layout.index, {kind}, containing=name):
         if o.path == folder or o.path.startswith(folder + "/"):
             continue
         if o.name == name and (kind == "Namespace" or ns is None or o.namespace in (None, ns)):
@@ -268,6 +268,13 @@ def adopt_release(
     from wizard.steps.base import read_for_edit
 
     rel = release.path
+    if not _needs_edit(release, values, migrate) and not ctx.ws.changed(rel):
+        # nothing to change (a re-run, the step table): no round-trip parse of the user's file
+        if rel not in sp.paths:
+            sp.paths.append(rel)
+        ctx.ws.touch(rel, sp.step)
+        _adopted_note(ctx, sp, release, values, why)
+        return []
     doc = read_for_edit(ctx, rel)
     target = (
         None
@@ -305,6 +312,29 @@ def adopt_release(
             f"{rel} is also applied for the cluster{'s' if len(shared) > 1 else ''} {', '.join(shared)}: the changes to "
             f"{release.name} below apply there too (they hold nothing particular to this cluster)."
         )
+    _adopted_note(ctx, sp, release, values, why)
+    if changes and attention:
+        sp.attention_heading = sp.attention_heading or (
+            f"Changes to {release.describe()}, which this cluster already runs for other apps"
+        )
+        sp.attention.extend(f"{release.name} {path}: {was} -> {now}" for path, was, now in changes)
+    return changes
+
+
+def _needs_edit(release: Any, values: dict[str, Any], migrate: Any) -> bool:
+    """Whether adopting ``release`` changes anything: a managed value differs, or its migration applies."""
+    current = release.values
+    for key, value in values.items():
+        cur: Any = current
+        for k in key.split("."):
+            cur = cur.get(k, _UNSET) if isinstance(cur, dict) else _UNSET
+        if cur != value:
+            return True
+    wanted = getattr(migrate, "wanted", None)
+    return migrate is not None and (wanted is None or bool(wanted(current)))
+
+
+def _adopted_note(ctx: Any, sp: StepPlan, release: Any, values: dict[str, Any], why: str) -> None:
     kust = release.obj.applier.ks
     managed = (
         f"only {', '.join(values)} {'is' if len(values) == 1 else 'are'} managed"
@@ -315,9 +345,3 @@ def adopt_release(
         f"{release.describe()} is adopted where it is (applied by the Flux Kustomization {kust.namespace}/{kust.name}): "
         f"{managed}; {why}"
     )
-    if changes and attention:
-        sp.attention_heading = sp.attention_heading or (
-            f"Changes to {release.describe()}, which this cluster already runs for other apps"
-        )
-        sp.attention.extend(f"{release.name} {path}: {was} -> {now}" for path, was, now in changes)
-    return changes

@@ -42,6 +42,9 @@ def migrate_install_crds(existing: Any, rel: str, sp: StepPlan) -> None:
     )
 
 
+migrate_install_crds.wanted = lambda values: "installCRDs" in values  # type: ignore[attr-defined]
+
+
 class CertManagerStep(Step):
     name = "cert-manager"
     title = "cert-manager"

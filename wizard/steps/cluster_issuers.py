@@ -145,42 +145,25 @@ class ClusterIssuersStep(Step):
         return ci
 
     def _adopt_elsewhere(self, ctx: Context, sp: StepPlan, issuer: Any, *, ingress_class: str) -> None:
-        """The cluster's own issuer of this role, where it is declared: its server, solvers and account
-        key stay; the e-mail is managed unless the file is shared with other clusters."""
+        """The cluster's own issuer of this role, where it is declared: kept as it is (its server, solvers,
+        account key and e-mail are the repository's choices); the file is still committed with the stage."""
         rel = issuer.path
-        doc = read_for_edit(ctx, rel)
-        target = None if doc is None else yamlio.find_doc(doc.docs, "ClusterIssuer", issuer.name)
-        if doc is None or target is None:
-            return
-        before = yamlio.to_plain(doc.docs)
-        acme = (target.get("spec") or {}).get("acme")
+        acme = (issuer.obj.doc.spec.get("acme") or {}) if isinstance(issuer.obj.doc.spec, dict) else {}
         if isinstance(acme, dict) and ctx.answers.email and acme.get("email") != ctx.answers.email:
             sp.notes.append(
                 f"ClusterIssuer {issuer.name} in {rel} keeps its ACME e-mail ({acme.get('email') or 'none'}): it is "
                 f"the repository's choice (Let's Encrypt no longer writes to it); the answers' {ctx.answers.email} "
                 "is used for the issuers edge-wizard adds."
             )
-        self._adopt(
-            ctx,
-            sp,
-            acme if isinstance(acme, dict) else {},
-            issuer.name,
-            rel,
-            yamlio.to_plain(target),
-            ingress_class=ingress_class,
-            report_only=True,
-        )
+        role = issuer.role(dict(ctx.cat["acme"])) or ""
         sp.notes.append(
             f"ClusterIssuer {issuer.name} in {rel} (Flux Kustomization {issuer.obj.applier.ks.name}) is this cluster's "
-            f"{'staging' if 'staging' in (issuer.role(dict(ctx.cat['acme'])) or '') else 'production'} issuer: "
-            "adopted where it is; its server, solvers and account key stay."
+            f"{'staging' if 'staging' in role else 'production'} issuer: adopted where it is; its server, solvers "
+            "and account key stay."
         )
         if rel not in sp.paths:
             sp.paths.append(rel)
-        if yamlio.to_plain(doc.docs) != before:
-            ctx.ws.write_doc(rel, doc, sp.step)
-        else:
-            ctx.ws.touch(rel, sp.step)
+        ctx.ws.touch(rel, sp.step)
 
     def _beside(self, ctx: Context, sp: StepPlan, beside: Any, doc: Any, role: str, ingress_class: str) -> None:
         """A missing role's issuer written beside the cluster's existing one (same file), solving the
@@ -210,13 +193,10 @@ class ClusterIssuersStep(Step):
         old: Any,
         *,
         ingress_class: str,
-        report_only: bool = False,
     ) -> None:
         """Keep what the existing issuer chose: its DNS-01 solvers (unless acme_solver: http01) and the
         Secret holding its ACME account key (a new name would register a new account)."""
         old_acme = ((old.get("spec") or {}).get("acme")) or {}
-        if report_only:
-            return
         key_ref = (old_acme.get("privateKeySecretRef") or {}).get("name")
         if key_ref:
             yamlio.delete_key(acme, "privateKeySecretRef")

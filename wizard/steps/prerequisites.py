@@ -67,13 +67,19 @@ def token_file(layout: Layout, answers: Answers) -> tuple[str, bool]:
     from wizard.plan import Workspace
     from wizard.steps.external_dns import ExternalDnsStep
 
+    memo = layout.memo.setdefault("token_file", {})
+    key = id(answers)
+    if key in memo and memo[key][0] is answers:  # the step table and the plan ask for each answers once
+        return memo[key][1]  # type: ignore[no-any-return]
     try:
         sp = ExternalDnsStep().plan(Context(layout=layout, answers=answers, ws=Workspace(layout.root)))
     except WizardError:
         sp = None
-    if sp is None or sp.secret is None:
-        return probe_path(layout, answers), False
-    return sp.secret.path, sp.secret.exists
+    found = (
+        (probe_path(layout, answers), False) if sp is None or sp.secret is None else (sp.secret.path, sp.secret.exists)
+    )
+    memo[key] = (answers, found)
+    return found
 
 
 def rule_regex(path: str) -> str:

@@ -135,7 +135,7 @@ def smoke_namespace(layout: Any, folder: str) -> str:
     model = layout.model
     if model is None:
         return NAMESPACE
-    for o in model.objects(idx, _NAMESPACED_KINDS | {"Namespace"}):
+    for o in model.objects(idx, _NAMESPACED_KINDS | {"Namespace"}, containing=NAMESPACE):
         if o.path.startswith(folder + "/"):
             continue
         if (o.kind == "Namespace" and o.name == NAMESPACE) or (o.kind != "Namespace" and o.namespace == NAMESPACE):

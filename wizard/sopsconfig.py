@@ -119,87 +119,14 @@ def plan_sops_config(
     be added.
     """
     if text is None:
-        if recipient is None:
-            return SopsEdit(None, problems=[f"There is no {source} and no age public key to put in it."])
-        return SopsEdit(
-            new_sops_config(regex, recipient),
-            edits=[
-                f"create {source} with a rule for {probe.split('/')[0]}/ (path_regex {regex}, "
-                f"encrypted_regex {sops.RECOMMENDED_REGEX}, age {recipient})"
-            ],
-            path=probe,
-            why=f"{probe}: rule #1 of the new {source} encrypts it.",
-        )
-    try:
-        doc = yamlio.parse(text, source=source)
-    except ValueError as exc:
-        raise UserError(
-            f"{exc}. sops cannot read it either; fix it (or delete it to have edge-wizard write a "
-            "new one), then run again."
-        ) from None
-    faithful = yamlio.render(doc) == text
-    if not doc.docs or not isinstance(doc.docs[0], dict):
-        raise UserError(
-            f"{source} has no mapping at the top, so sops finds no creation_rules in it. Fix or "
-            "delete it, then run again."
-        )
-    top = doc.docs[0]
-    rules = top.get("creation_rules")
+        return _new_config(probe, regex, recipient, source)
+    doc, faithful = _parsed_config(text, source)
+    rules = _rules_of(doc.docs[0], source)
     out = SopsEdit(None)
-    if not isinstance(rules, list):
-        if rules is not None:
-            raise UserError(f"creation_rules in {source} is not a list. Fix it, then run again.")
-        rules = CommentedSeq()
-        top["creation_rules"] = rules
-
-    # 1. missing commas between age recipients (any rule: sops fails on it whenever the rule is used)
-    for i, rule in enumerate(rules, 1):
-        if not isinstance(rule, dict):
-            continue
-        for holder in [rule] + [g for g in rule.get("key_groups") or [] if isinstance(g, dict)]:
-            value = holder.get("age")
-            values = value if isinstance(value, list) else [value]
-            for j, v in enumerate(values):
-                if not isinstance(v, str):
-                    continue
-                fixed = _split_recipients(v)
-                if fixed is None:
-                    continue
-                new = _recipient_value(v, fixed)
-                if isinstance(value, list):
-                    value[j] = new
-                else:
-                    holder["age"] = new
-                out.edits.append(f"rule #{i}: put the missing comma(s) between the age recipients ({', '.join(fixed)})")
-
-    # 2. the name the token's file gets and the rule sops picks for it (first match wins): the
-    #    conventional name or one following the rules' pattern; existing rules keep order and options
-    naming = _naming(rules, probe, existing_file, source)
-    if naming.rule is None:
-        # nothing matches (or an invalid regex stops sops): a glob written as a regex is repaired first
-        if _fix_globs(rules, probe, out):
-            naming = _naming(rules, probe, existing_file, source)
-    out.path = naming.path
-    chosen: int | None = None
-    if naming.rule is not None:
-        chosen = naming.rule.index - 1
-        out.why = naming.why
-    elif naming.problem is not None:
-        out.problems.append(naming.problem)
-    elif recipient is None:
-        out.problems.append(f"No rule in {source} covers {probe}, and there is no age key to add a rule for.")
-    else:
-        # 3. no rule for the token: one is appended AFTER the existing ones (none of them matches it)
-        rules.append(_new_rule(regex, recipient))
-        chosen = len(rules) - 1
-        out.edits.append(
-            f"append a rule for {probe.split('/')[0]}/ after the existing ones (path_regex {regex}, encrypted_regex "
-            f"{sops.RECOMMENDED_REGEX}, age {recipient}): no rule covered {probe}"
-        )
-        out.why = f"{probe}: the new last rule #{chosen + 1} of {source} encrypts it (no existing rule matches it)."
+    _fix_commas(rules, out)  # any rule: sops fails on it whenever the rule is used
+    chosen = _choose_rule(rules, probe, regex, recipient, source, existing_file, out)
     if chosen is not None and isinstance(rules[chosen], dict):
         _repair_keyless(rules[chosen], chosen, recipient, out)
-
     if out.edits and not faithful:
         raise UserError(
             f"{source} needs these edits, but edge-wizard cannot make them without reformatting the file (it "
@@ -208,16 +135,113 @@ def plan_sops_config(
     if out.edits:
         new_text = yamlio.render(doc)
         out.text = new_text if new_text != text else None
-
-    # 4. what is still wrong, in wizard.sops' own words (the pending key is not a real recipient)
     if chosen is not None and isinstance(rules[chosen], dict):
-        raw = yamlio.to_plain(rules[chosen])
-        if PENDING_RECIPIENT not in str(raw.get("age", "")):
-            try:
-                sops._check_rule(sops._rule_from(raw, chosen + 1), source, out.path or probe)
-            except UserError as exc:
-                out.problems.append(str(exc))
+        _still_wrong(rules[chosen], chosen, source, probe, out)
     return out
+
+
+def _new_config(probe: str, regex: str, recipient: str | None, source: str) -> SopsEdit:
+    if recipient is None:
+        return SopsEdit(None, problems=[f"There is no {source} and no age public key to put in it."])
+    return SopsEdit(
+        new_sops_config(regex, recipient),
+        edits=[
+            f"create {source} with a rule for {probe.split('/')[0]}/ (path_regex {regex}, "
+            f"encrypted_regex {sops.RECOMMENDED_REGEX}, age {recipient})"
+        ],
+        path=probe,
+        why=f"{probe}: rule #1 of the new {source} encrypts it.",
+    )
+
+
+def _parsed_config(text: str, source: str) -> tuple[Any, bool]:
+    """The round-trip document and whether rendering it gives the text back (edits keep formatting)."""
+    try:
+        doc = yamlio.parse(text, source=source)
+    except ValueError as exc:
+        raise UserError(
+            f"{exc}. sops cannot read it either; fix it (or delete it to have edge-wizard write a "
+            "new one), then run again."
+        ) from None
+    if not doc.docs or not isinstance(doc.docs[0], dict):
+        raise UserError(
+            f"{source} has no mapping at the top, so sops finds no creation_rules in it. Fix or "
+            "delete it, then run again."
+        )
+    return doc, yamlio.render(doc) == text
+
+
+def _rules_of(top: Any, source: str) -> Any:
+    rules = top.get("creation_rules")
+    if not isinstance(rules, list):
+        if rules is not None:
+            raise UserError(f"creation_rules in {source} is not a list. Fix it, then run again.")
+        rules = CommentedSeq()
+        top["creation_rules"] = rules
+    return rules
+
+
+def _fix_commas(rules: Any, out: SopsEdit) -> None:
+    """Missing commas between age recipients, in any rule and its key groups."""
+    for i, rule in enumerate(rules, 1):
+        if not isinstance(rule, dict):
+            continue
+        for holder in [rule] + [g for g in rule.get("key_groups") or [] if isinstance(g, dict)]:
+            _fix_holder_commas(holder, i, out)
+
+
+def _fix_holder_commas(holder: Any, i: int, out: SopsEdit) -> None:
+    value = holder.get("age")
+    values = value if isinstance(value, list) else [value]
+    for j, v in enumerate(values):
+        fixed = _split_recipients(v) if isinstance(v, str) else None
+        if fixed is None:
+            continue
+        new = _recipient_value(v, fixed)
+        if isinstance(value, list):
+            value[j] = new
+        else:
+            holder["age"] = new
+        out.edits.append(f"rule #{i}: put the missing comma(s) between the age recipients ({', '.join(fixed)})")
+
+
+def _choose_rule(
+    rules: Any, probe: str, regex: str, recipient: str | None, source: str, existing_file: bool, out: SopsEdit
+) -> int | None:
+    """The name the token's file gets and the index of the rule sops picks for it (first match wins):
+    the conventional name or one following the rules' pattern; existing rules keep order and options;
+    with no rule for it, one is appended AFTER the existing ones."""
+    naming = _naming(rules, probe, existing_file, source)
+    if naming.rule is None and _fix_globs(rules, probe, out):  # a glob written as a regex: repaired first
+        naming = _naming(rules, probe, existing_file, source)
+    out.path = naming.path
+    if naming.rule is not None:
+        out.why = naming.why
+        return int(naming.rule.index) - 1
+    if naming.problem is not None:
+        out.problems.append(naming.problem)
+        return None
+    if recipient is None:
+        out.problems.append(f"No rule in {source} covers {probe}, and there is no age key to add a rule for.")
+        return None
+    rules.append(_new_rule(regex, recipient))
+    out.edits.append(
+        f"append a rule for {probe.split('/')[0]}/ after the existing ones (path_regex {regex}, encrypted_regex "
+        f"{sops.RECOMMENDED_REGEX}, age {recipient}): no rule covered {probe}"
+    )
+    out.why = f"{probe}: the new last rule #{len(rules)} of {source} encrypts it (no existing rule matches it)."
+    return len(rules) - 1
+
+
+def _still_wrong(rule: Any, chosen: int, source: str, probe: str, out: SopsEdit) -> None:
+    """What is still wrong with the chosen rule, in wizard.sops' own words (the pending key is not real)."""
+    raw = yamlio.to_plain(rule)
+    if PENDING_RECIPIENT in str(raw.get("age", "")):
+        return
+    try:
+        sops._check_rule(sops._rule_from(raw, chosen + 1), source, out.path or probe)
+    except UserError as exc:
+        out.problems.append(str(exc))
 
 
 def _naming(rules: Any, probe: str, existing_file: bool, source: str) -> Naming:

@@ -14,13 +14,10 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from wizard import yamlio
-from wizard.applied import applied_files, kustomize_file
+from wizard.applied import applied_files
 from wizard.errors import UserError
-from wizard.index import FluxKustomization
 from wizard.plan import StepPlan
-from wizard.repo import Layout
-
-FLUX_NS = "flux-system"
+from wizard.steps.base import existing_kustomization, lists_resources
 
 
 def _ident(doc: Any) -> tuple[str, str, str | None]:
@@ -36,35 +33,6 @@ def _same(a: tuple[str, str, str | None], b: tuple[str, str, str | None]) -> boo
     return a[0] == b[0] and a[1] == b[1] and (a[2] is None or b[2] is None or a[2] == b[2])
 
 
-def existing_kustomization(ctx: Any, name: str, namespace: str = FLUX_NS) -> FluxKustomization | None:
-    """The one declaration of the Flux Kustomization ``namespace/name`` in the cluster, or None.
-    Declared twice: UserError naming both places (Flux would apply only one of them)."""
-    layout: Layout = ctx.layout
-    found = layout.declared(name, namespace)
-    if len(found) > 1:
-        where = " and ".join(f"{k.file} (document {k.doc.index + 1 if k.doc else '?'})" for k in found)
-        raise UserError(
-            f"The Flux Kustomization {namespace}/{name} is declared {len(found)} times: in {where}. Flux applies "
-            "only one of them, so edge-wizard cannot tell which one you mean (the guide's duplicated "
-            "cluster-issuers Kustomization). Delete the document you do not want, the `---` block from "
-            f"`kind: Kustomization` to the next `---`, not the file's entry in {layout.flux_kustomization_file} "
-            "(that would also drop the other objects of that file), then run again."
-        )
-    if not found:
-        return None
-    k = found[0]
-    if not layout.local(k):
-        ref = k.source_ref
-        src = f"{ref.kind} {ref.name}" if ref else "no sourceRef"
-        raise UserError(
-            f"The Flux Kustomization {FLUX_NS}/{name} in {k.file} applies ./{k.path} of {src}, not of this "
-            f"repository (GitRepository {layout.git_repository}), so edge-wizard cannot manage its files here. "
-            "Leave this step out (edge-wizard run STEP ... with the other steps), or point the Kustomization at "
-            "this repository, then run again."
-        )
-    return k
-
-
 def component_folder(ctx: Any, kustomization: str, default: str) -> str:
     """The folder the step's objects live in: the one its existing Flux Kustomization applies (when
     that is a folder of this repository other than the Flux folder), else ``default``."""
@@ -77,7 +45,7 @@ def component_folder(ctx: Any, kustomization: str, default: str) -> str:
         checked_path(ctx.layout.root, k.path, folder=True)
     except UserError:
         return default  # a symlinked or escaping path: the step writes its own folder (and says so)
-    return k.path
+    return str(k.path)
 
 
 def declared_in(ctx: Any, folder: str, doc: Any) -> str | None:
@@ -99,16 +67,6 @@ def declared_in(ctx: Any, folder: str, doc: Any) -> str | None:
             "documents, then run again."
         )
     return hits[0] if hits else None
-
-
-def lists_resources(ctx: Any, folder: str) -> bool:
-    """Whether new files of ``folder`` must be listed in its kustomization.yaml: it has one (or will),
-    or the folder is new. An existing folder WITHOUT one is applied whole by Flux: creating one would
-    drop every file it did not list, so none is created."""
-    if ctx.ws.exists(f"{folder}/kustomization.yaml") or kustomize_file(ctx.layout.index, folder):
-        return True
-    root = ctx.layout.root / folder
-    return not root.is_dir() or not ctx.layout.index.yaml_files(folder)
 
 
 def place(

@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 
 from wizard import catalog, yamlio
 from wizard.answers import Answers
+from wizard.applied import kustomize_file
 from wizard.errors import UserError
+from wizard.index import FluxKustomization
 from wizard.plan import StepPlan, Workspace
 from wizard.repo import Layout, norm
 
@@ -69,6 +71,46 @@ class Step:
 
 
 # -- file helpers ---------------------------------------------------------------------------
+FLUX_NS = "flux-system"
+
+
+def existing_kustomization(ctx: Any, name: str, namespace: str = FLUX_NS) -> FluxKustomization | None:
+    """The one declaration of the Flux Kustomization ``namespace/name`` in the cluster, or None.
+    Declared twice: UserError naming both places (Flux would apply only one of them)."""
+    layout: Layout = ctx.layout
+    found = layout.declared(name, namespace)
+    if len(found) > 1:
+        where = " and ".join(f"{k.file} (document {k.doc.index + 1 if k.doc else '?'})" for k in found)
+        raise UserError(
+            f"The Flux Kustomization {namespace}/{name} is declared {len(found)} times: in {where}. Flux applies "
+            "only one of them, so edge-wizard cannot tell which one you mean (the guide's duplicated "
+            "cluster-issuers Kustomization). Delete the document you do not want, the `---` block from "
+            f"`kind: Kustomization` to the next `---`, not the file's entry in {layout.flux_kustomization_file} "
+            "(that would also drop the other objects of that file), then run again."
+        )
+    if not found:
+        return None
+    k = found[0]
+    if not layout.local(k):
+        ref = k.source_ref
+        src = f"{ref.kind} {ref.name}" if ref else "no sourceRef"
+        raise UserError(
+            f"The Flux Kustomization {FLUX_NS}/{name} in {k.file} applies ./{k.path} of {src}, not of this "
+            f"repository (GitRepository {layout.git_repository}), so edge-wizard cannot manage its files here. "
+            "Leave this step out (edge-wizard run STEP ... with the other steps), or point the Kustomization at "
+            "this repository, then run again."
+        )
+    return k
+
+
+def lists_resources(ctx: Any, folder: str) -> bool:
+    """Whether new files of ``folder`` must be listed in its kustomization.yaml: it has one (or will),
+    or the folder is new. An existing folder WITHOUT one is applied whole by Flux: creating one would
+    drop every file it did not list, so none is created."""
+    if ctx.ws.exists(f"{folder}/kustomization.yaml") or kustomize_file(ctx.layout.index, folder):
+        return True
+    root = ctx.layout.root / folder
+    return not root.is_dir() or not ctx.layout.index.yaml_files(folder)
 
 
 def _key(doc: Any) -> tuple[str, str]:
@@ -137,8 +179,6 @@ def write_docs(
 def list_in_folder(ctx: Context, step: StepPlan, folder: str, files: list[str]) -> None:
     """List ``files`` (relative to ``folder``) in the folder's kustomization.yaml, creating it for a
     new folder; an existing folder without one is applied whole by Flux and gets none."""
-    from wizard.steps.adopt import lists_resources
-
     if not lists_resources(ctx, folder):
         return
     for f in dict.fromkeys(files):
@@ -222,8 +262,6 @@ def flux_kustomization(
     components folder's ``folder``) where the repository declares it (adopted in place, whatever file
     holds it), else where its convention puts it (wizard.placement: ``<stem>.yaml`` in the Flux folder,
     or ``ks.yaml`` beside an app folder), and list its file where the convention lists it."""
-    from wizard.steps.adopt import existing_kustomization
-
     layout = ctx.layout
     component = path or ctx.component(folder, namespace)
     own = ctx.flux_file(stem, component)
@@ -259,15 +297,10 @@ def flux_kustomization(
     if app:
         _list_app(ctx, step, rel, ks_ns)
     else:
-        from wizard.steps.adopt import lists_resources
-
         if lists_resources(ctx, layout.flux_dir):  # a folder without one is applied whole (Flux generates it)
             ensure_listed(ctx, step, layout.flux_kustomization_file, PurePosixPath(rel).name)
     ctx.declared[name] = rel
     ctx.declared_ns[name] = ks_ns
-
-
-FLUX_NS = "flux-system"
 
 
 def _dependency(ctx: Context, name: str, ks_ns: str) -> dict[str, str]:

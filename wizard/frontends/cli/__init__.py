@@ -12,11 +12,13 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from wizard import stepnames
+
 SPLIT_HELP = (
     "move each step's Flux Kustomization out of a file it shares with others (the guide's ingress.yaml) into "
     "its own file (a migration shown in the plan; by default it is managed where it is)"
 )
-STEP_NAMES = ("prerequisites", "ingress", "firewall", "external-dns", "cert-manager", "cluster-issuers", "smoke-test")
+STEP_NAMES = stepnames.NAMES  # a leaf module: --help stays cheap
 
 
 class _Shared:

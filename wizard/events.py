@@ -20,9 +20,14 @@ class Event:
     """Base class. The JSON discriminator is the class name."""
 
     doc: ClassVar[str] = ""
+    # fields left out of the JSON record while they hold their default (``replayed``: only a replay says so)
+    sparse: ClassVar[tuple[str, ...]] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        for name in self.sparse:
+            if not data[name]:
+                del data[name]
         data["event"] = type(self).__name__
         return data
 
@@ -185,19 +190,27 @@ class Finding(Event):
 @dataclass(frozen=True)
 class ProofCheck(Event):
     """One check of the proof (``dns-record``, ``addresses``, ``port-80``, ``certificate``, ``https``):
-    ``ok``, ``warn``, ``skip`` or ``fail``, with what was seen and, when it is not ok, the fix."""
+    ``ok``, ``warn``, ``skip`` or ``fail``, with what was seen and, when it is not ok, the fix.
+    ``replayed`` (present only when true): a recorded check played back (the demo), nothing was checked."""
+
+    sparse: ClassVar[tuple[str, ...]] = ("replayed",)
 
     check: str
     status: str
     seen: str
     fix: str = ""
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
 class Proof(Event):
     """The edge as checked: the addresses the host resolves to, the certificate served (issuer, names,
     expiry, whether its chain was verified), the HTTPS status and how long the request took.
-    ``issuer`` is the ClusterIssuer proven (``letsencrypt-staging`` or ``letsencrypt-production``)."""
+    ``issuer`` is the ClusterIssuer proven (``letsencrypt-staging`` or ``letsencrypt-production``).
+    ``replayed`` (present only when true): a recorded proof played back (the demo): nothing was resolved
+    or requested, so nothing is proven."""
+
+    sparse: ClassVar[tuple[str, ...]] = ("replayed",)
 
     host: str
     proven: bool
@@ -209,6 +222,7 @@ class Proof(Event):
     verified: bool = False
     status: int | None = None
     seconds: float | None = None
+    replayed: bool = False
 
 
 # -- messages -----------------------------------------------------------------------------------------
@@ -243,12 +257,17 @@ class Done(Event):
     """The flow finished (exit 0). ``outcome``: ``nothing-to-do``, ``declined``, ``written``
     (not committed), ``committed`` (not pushed), ``pushed`` (not followed: ``message`` says why),
     ``reconciled`` (Flux reported every object ready), ``proven`` (the edge was checked) or ``removed``
-    (``run STEP --remove``: Flux pruned what the steps had set up)."""
+    (``run STEP --remove``: Flux pruned what the steps had set up). ``replayed`` (present only when
+    true): the watch and the proof were recorded events played back (the demo), not a live cluster:
+    the outcome is what the recording shows, and nothing was checked."""
+
+    sparse: ClassVar[tuple[str, ...]] = ("replayed",)
 
     message: str = ""
     url: str = ""
     outcome: str = "reconciled"
     sha: str = ""
+    replayed: bool = False
 
 
 ALL: tuple[type[Event], ...] = (

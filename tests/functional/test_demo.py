@@ -33,7 +33,7 @@ def test_demo_script_recording_of_the_tui_never_contains_the_typed_token(tmp_pat
     )
     assert res.returncode == 0, res.stdout + res.stderr
     text = strip_ansi(assert_valid_cast(cast, (100, 30)))
-    assert "Done" in text and "replay" in text
+    assert "Exit (enter)" in text and "Replayed" in text and "replayed, not checked" in text
     assert "•" * 8 in text  # the password field showed bullets while it was typed
     raw = cast.read_text(encoding="utf-8")
     assert_no_token(raw, DEMO_TOKEN)

@@ -20,7 +20,7 @@ from wizard import events as ev
 from wizard.demo.record import record, strip_ansi
 from wizard.demo.script import script_feeder
 
-from ui.helpers import FIXED_NOW, on_screen
+from ui.helpers import FIXED_NOW, asked, on_screen, second_screen
 
 ROOT = Path(__file__).parents[2]
 SECRET = "manifests/infrastructure/external-dns/hetzner-token.yaml"
@@ -151,8 +151,6 @@ def test_sandbox_key_lives_in_the_sandbox_not_in_the_users_config(tmp_path: Path
 async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: Path) -> None:
     from wizard.frontends.tui.app import make_app
 
-    from ui.helpers import asked
-
     box = demo.make_sandbox(tmp_path)
     old = {k: os.environ.get(k) for k in box.env()}
     os.environ.update(box.env())
@@ -191,9 +189,19 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
             review = await asked(pilot, await on_screen(pilot, "ReviewScreen"))
             assert any("not checked" in n for n in review.notes), review.notes
             await pilot.press("w")
+            # staging is proven (replayed): the promotion to production is reviewed on its own screen
+            promotion = await asked(pilot, await second_screen(pilot, "ReviewScreen", "the promotion's review"))
+            assert [s.step for s in promotion.plan.steps] == ["smoke-test"]
+            await pilot.press("w")
             await on_screen(pilot, "DoneScreen", "#url", timeout=60)
-            assert len(titles) == 1 and "[replay: recorded events, not a live cluster]" in titles[0]
-            assert "podinfo.apps.k8s.example.com" in str(pilot.app.screen.query_one("#url").render())
+            assert len(titles) == 2 and all("[replayed: recorded events, not a live cluster]" in t for t in titles)
+            done = pilot.app.screen
+            assert "podinfo.apps.k8s.example.com" in str(done.query_one("#url").render())
+            # a replay never reads as a live result: the headline, the message and the proof lines say so
+            assert "Replayed" in str(done.query_one("#headline").render())
+            assert str(done.query_one("#message").render()).startswith("Replayed, not checked")
+            proofs = [str(w.render()) for w in done.query(".proof")]
+            assert proofs and all("replayed, not checked" in p and "proven" not in p for p in proofs), proofs
             assert not pilot.app.errors
             if os.environ.get("EDGE_WIZARD_UPDATE_SCREENSHOTS"):
                 SHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +214,7 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    assert any(s.startswith("edge-wizard:") for s in remote_log(box.remote))
+    assert len([s for s in remote_log(box.remote) if s.startswith("edge-wizard:")]) == 2  # staging, production
 
 
 def test_readme_demo_screenshot_is_an_svg_of_the_done_screen() -> None:
@@ -242,9 +250,9 @@ def test_demo_script_pushes_an_encrypted_secret_and_reaches_done(tmp_path: Path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "✔ demo done" in res.stdout
     screen = cast_text(cast)
-    assert "Exit (enter)" in screen
+    assert "Exit (enter)" in screen and "Staging is proven" in screen
     box = _sandbox_of(res.stdout)
-    assert len(remote_log(box / "remote.git")) == 2  # initial + the wizard's one commit
+    assert len(remote_log(box / "remote.git")) == 3  # initial + the wizard's commit + the promotion to production
     assert SECRET in remote_files(box / "remote.git")
     secret = subprocess.run(
         ["git", "-C", str(box / "remote.git"), "show", f"main:{SECRET}"], capture_output=True, text=True, check=True
@@ -277,12 +285,33 @@ def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: 
     )
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
-    assert "no terminal" in out and "replay: a recorded event timeline" in out
+    assert "no terminal" in out and "replayed: a recorded event timeline" in out
+    assert "✔ proven" not in out and "▷ replayed, not checked: podinfo.apps.k8s.example.com" in out
+    assert "▷ Replayed, not checked" in out  # the last line: the Done
     assert "✔ pushed" in out and "✔ demo done" in out
     assert "\x1b[" not in out  # no escape sequences in a pipe
     box = _sandbox_of(out)
     assert remote_log(box / "remote.git")[0].startswith("edge-wizard:")
     assert demo.DEMO_TOKEN not in out + res.stderr
+
+
+def test_demo_json_says_replayed_in_every_proof_and_the_done(tmp_path: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    res = subprocess.run(
+        [sys.executable, "-m", "wizard", "demo", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    records = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+    proofs = [r for r in records if r["event"] in ("Proof", "ProofCheck")]
+    assert proofs and all(r.get("replayed") is True for r in proofs)
+    (done,) = [r for r in records if r["event"] == "Done"]
+    assert done["replayed"] is True and done["message"].startswith("Replayed, not checked")
 
 
 def test_record_script_feeder_drives_the_demo_child_directly(tmp_path: Path) -> None:
@@ -299,4 +328,4 @@ def test_record_script_feeder_drives_the_demo_child_directly(tmp_path: Path) -> 
         passthrough=False,
     )
     assert code == 0
-    assert len(remote_log(box.remote)) == 2
+    assert len(remote_log(box.remote)) == 3

@@ -91,8 +91,7 @@ class Sandbox:
         """The flow's options for the sandbox: never a cluster; without sops the steps that need it
         are unavailable (shown blocked, with why), so no plaintext Secret is ever written."""
         unavailable = {} if self.encryption else dict.fromkeys(NEEDS_SOPS, "skipped in this sandbox: " + NO_SOPS_NOTE)
-        # the UI demo goes straight to production (one review screen); `make demo` shows staging first
-        extra.setdefault("skip_staging", True)
+        # staging first, then the promotion to production on a review of its own: as a real run does
         return Options(
             repo=str(self.repo), answers_file=str(self.answers), cluster=False, unavailable=unavailable, **extra
         )

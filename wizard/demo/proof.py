@@ -1,6 +1,7 @@
 """The demo's proof: a replayed one, labelled, so ``make demo`` shows the prove stage without a network.
 
-Nothing is resolved or requested: every check says it is a replay of what a proven edge looks like.
+Nothing is resolved or requested: every check and the proof carry ``replayed``, so every front end
+says "replayed, not checked" where a live run says "proven".
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ ADDRESS = "203.0.113.10"  # TEST-NET-3: never a real node
 
 def replay_prover(pace: float = 1.0):  # type: ignore[no-untyped-def]
     async def prove(target: Target, options: ProveOptions, kube: KubeConnector | None) -> AsyncIterator[ev.Event]:
-        from wizard.demo.replay import REPLAY_LABEL
-
         staging = target.issuer == "letsencrypt-staging"
         issuer = "(STAGING) Let's Encrypt, (STAGING) Tenuous Tomato R13" if staging else "Let's Encrypt, R13"
         lines = [
-            ("addresses", f"{target.host} resolves to {ADDRESS} (the node's ExternalIP) [{REPLAY_LABEL}]"),
-            ("port-80", f"http://{target.host}/ reaches the ingress controller (HTTP 308) [{REPLAY_LABEL}]"),
-            ("certificate", f"Certificate podinfo/podinfo-tls is Ready ({target.issuer}) [{REPLAY_LABEL}]"),
-            ("https", f"https://{target.host}/ answered HTTP 200 from podinfo; issuer {issuer} [{REPLAY_LABEL}]"),
+            ("addresses", f"{target.host} resolves to {ADDRESS} (the node's ExternalIP)"),
+            ("port-80", f"http://{target.host}/ reaches the ingress controller (HTTP 308)"),
+            ("certificate", f"Certificate podinfo/podinfo-tls is Ready ({target.issuer})"),
+            ("https", f"https://{target.host}/ answered HTTP 200 from podinfo; issuer {issuer}"),
         ]
         for name, seen in lines:
             await asyncio.sleep(0.3 * pace)
-            yield ev.ProofCheck(name, "ok", seen)
+            yield ev.ProofCheck(name, "ok", seen, replayed=True)
         yield ev.Proof(
             host=target.host,
             proven=True,
@@ -40,10 +39,11 @@ def replay_prover(pace: float = 1.0):  # type: ignore[no-untyped-def]
             addresses=(ADDRESS,),
             cert_issuer=issuer,
             names=(target.host,),
-            not_after="(replay) in 90 days",
+            not_after="90 days from now",
             verified=not staging,
             status=200,
             seconds=0.042,
+            replayed=True,
         )
 
     return prove

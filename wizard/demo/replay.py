@@ -1,5 +1,5 @@
 """The recorded reconcile: ``assets/replay/edge.yaml`` played back as the flow's watch stage, labelled
-"replay" so nobody mistakes it for a live cluster."""
+"replayed" (its Done carries ``replayed``) so nobody mistakes it for a live cluster."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from wizard import events as ev
 
-REPLAY_LABEL = "replay: recorded events, not a live cluster"
+REPLAY_LABEL = "replayed: recorded events, not a live cluster"
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def replay_plan(
     sha = sha or "0" * 40
     fill = {"sha": sha, "short": sha[:10], "host": host, "zone": zone}
     out: list[tuple[float, ev.Event]] = [
-        (0.0, ev.Info(f"replay: a recorded event timeline ({timeline.source}), not a live cluster"))
+        (0.0, ev.Info(f"replayed: a recorded event timeline ({timeline.source}), not a live cluster"))
     ]
     for e in timeline.events:
         if e.get("step") and ran is not None and e["step"] not in ran:
@@ -75,9 +75,8 @@ def replay_plan(
             )
         )
     d = timeline.done
-    out.append(
-        (float(d["at"]), ev.Done(message=str(d["message"]).format(**fill), url=str(d.get("url", "")).format(**fill)))
-    )
+    message, url = str(d["message"]).format(**fill), str(d.get("url", "")).format(**fill)
+    out.append((float(d["at"]), ev.Done(message=message, url=url, replayed=True)))
     return out
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from wizard.demo.services import DEMO_TOKEN
 
 # What the UI shows when a stage failed (the error dialog's buttons/status): the script stops there.
+PROMOTION = "Staging is proven"  # the watch's log, before the promotion's review
+DONE = "Exit (enter)"  # the done screen's button (a live run's headline says Done, a replay's Replayed)
 FAILED_MARKS = ("Failed: see the message", "Check this first", "A step failed", "Unexpected error")
 
 
@@ -53,8 +55,13 @@ def script_feeder(pace: float = 1.0, *, token: str = DEMO_TOKEN, timeout: float 
             term(b"\x13")  # ctrl+s: continue
             wait(review, "files to write")
         pause(3.0)
-        term(b"w")  # Review: write, commit, push; the reconcile follows by itself
-        wait("Done", "Exit (enter)", t=timeout * 2)
+        term(b"w")  # Review: write, commit, push; the reconcile and the staging proof follow by themselves
+        seen = term.wait_any(PROMOTION, DONE, timeout=timeout * 2, fail_on=FAILED_MARKS)
+        if seen == PROMOTION:  # staging is proven: the promotion to production, reviewed on its own
+            wait(review)
+            pause(3.0)
+            term(b"w")
+            wait(DONE, t=timeout * 2)
         pause(3.0)
         term(b"\r")  # Done: exit
 

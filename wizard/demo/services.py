@@ -45,7 +45,7 @@ def demo_check_token(answers: Answers, token: str, strict: bool = True) -> Token
 async def replay_cluster_checks(kube: KubeConnector, options: Options) -> tuple[list[ev.Check], Any, bool]:
     from wizard.demo.replay import REPLAY_LABEL
 
-    return [ev.Check("Cluster", "ok", f"none: the reconcile stage is a {REPLAY_LABEL}")], None, False
+    return [ev.Check("Cluster", "ok", f"none: the reconcile stage is {REPLAY_LABEL}")], None, False
 
 
 def demo_services(box: Sandbox, pace: float = 1.0, *, clock: Callable[[], float] = time.time) -> Services:
@@ -88,4 +88,4 @@ class AutoDecisions(ReadOnlyDecisions):
 
 def run_unattended(box: Sandbox, *, pace: float = 0.0) -> AsyncIterator[ev.Event]:
     """The same flow without a screen: plan, write, encrypt, commit, push, replayed reconcile."""
-    return run_flow(box.services(pace), AutoDecisions(), box.options(skip_staging=False))
+    return run_flow(box.services(pace), AutoDecisions(), box.options())

@@ -37,6 +37,17 @@ class Reached:
 
     message: str = ""
     url: str = ""
+    replayed: bool = False  # recorded events played back (the demo): nothing was checked
+
+
+REPLAYED = "Replayed, not checked (recorded events, not a live cluster): "
+
+
+def _reached(message: str, reached: Reached, outcome: str, sha: str) -> ev.Done:
+    """The Done for what the watch or the proof reached; a replay says so in its first word."""
+    if reached.replayed and not message.startswith("Replayed"):
+        message = REPLAYED + message
+    return ev.Done(message, url=reached.url, outcome=outcome, sha=sha, replayed=reached.replayed)
 
 
 def declined() -> ev.Done:
@@ -77,21 +88,21 @@ def not_followed(written: Written) -> ev.Done:
 
 
 def reconciled(reached: Reached, sha: str) -> ev.Done:
-    return ev.Done(reached.message or f"Flux reconciled {sha[:10]}.", url=reached.url, outcome="reconciled", sha=sha)
+    return _reached(reached.message or f"Flux reconciled {sha[:10]}.", reached, "reconciled", sha)
 
 
 def proven(reached: Reached, sha: str) -> ev.Done:
-    return ev.Done(reached.message, url=reached.url, outcome="proven", sha=sha)
+    return _reached(reached.message, reached, "proven", sha)
 
 
 def staging_only(reached: Reached, sha: str) -> ev.Done:
     """Proven on staging; the promotion to production was declined."""
-    return ev.Done(
+    return _reached(
         "The edge is proven with a Let's Encrypt staging certificate (browsers do not trust it). `edge-wizard run "
         "smoke-test` switches it to letsencrypt-production.",
-        url=reached.url,
-        outcome="proven",
-        sha=sha,
+        reached,
+        "proven",
+        sha,
     )
 
 

@@ -60,20 +60,24 @@ async def prove(run: Run, session: Session, issuer: str | None) -> Reached | Non
     popts = dataclasses.replace(base, timeout=run.options.timeout) if run.options.proof is None else base
     if session.proof_token and not popts.token:
         popts = dataclasses.replace(popts, token=session.proof_token)
-    proven = await prove_target(run, target, popts, run.kube)
+    proof = await prove_target(run, target, popts, run.kube)
     if run.kube is not None:
         await run.kube.aclose()
-    return Reached("The edge is proven: " + proven_text(target), f"https://{target.host}/") if proven else None
+    if proof is None:
+        return None
+    said = "in the recording, " if proof.replayed else "The edge is proven: "  # a replay proves nothing
+    return Reached(said + proven_text(target), f"https://{target.host}/", proof.replayed)
 
 
-async def prove_target(run: Run, target: Target, popts: ProveOptions, kube: KubeConnector | None) -> bool:
-    """The proof's events (True: a Proof said proven); on failure the doctor's findings (when a
-    cluster is there) before the error."""
+async def prove_target(run: Run, target: Target, popts: ProveOptions, kube: KubeConnector | None) -> ev.Proof | None:
+    """The proof's events (returns the Proof that said proven, else None); on failure the doctor's
+    findings (when a cluster is there) before the error."""
     prover = run.services.prover or default_prover
-    proven = False
+    proven: ev.Proof | None = None
     try:
         async for e in prover(target, popts, kube):
-            proven |= isinstance(e, ev.Proof) and e.proven
+            if isinstance(e, ev.Proof) and e.proven:
+                proven = e
             await run.emit(e)
     except (StepFailed, WaitTimeout):
         if kube is not None:

@@ -339,7 +339,7 @@ async def watch(run: Run, session: Session, watcher: Watcher, sha: str) -> Reach
     try:
         async for e in watcher.follow(session.layout, session.plan, sha, timeout=run.options.timeout):
             if isinstance(e, ev.Done):
-                reached = Reached(e.message, e.url)
+                reached = Reached(e.message, e.url, e.replayed)
                 continue
             await run.emit(e)
     except (StepFailed, WaitTimeout):

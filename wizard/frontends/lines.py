@@ -11,6 +11,9 @@ from wizard.redact import printable
 
 GLYPH = {"waiting": "◎", "progressing": "►", "ready": "✔", "failed": "✗"}
 CHECK_GLYPH = {"ok": "✔", "warn": "⚠", "fail": "✗", "skip": "–"}
+# a replay (the demo) never reads as a live result: its own glyph and the word, never "✔ proven"
+REPLAYED_GLYPH = "▷"
+REPLAYED = "replayed, not checked"
 FINDING_MARK = {"error": "✗", "warning": "⚠", "info": "•"}
 SECRET_STATE = {
     "new": "new",
@@ -37,6 +40,8 @@ def check_line(c: ev.Check) -> str:
 
 
 def proof_check_line(c: ev.ProofCheck) -> str:
+    if c.replayed:
+        return f"{REPLAYED_GLYPH} {c.check} ({REPLAYED}): {c.seen}"
     text = f"{CHECK_GLYPH.get(c.status, '•')} {c.check}: {c.seen}"
     if c.fix and c.status in ("fail", "warn"):
         text += f"\n    → {c.fix}"
@@ -45,7 +50,10 @@ def proof_check_line(c: ev.ProofCheck) -> str:
 
 def proof_line(p: ev.Proof) -> str:
     """The proof in one line: the addresses, the certificate and the HTTPS answer."""
-    head = f"{'✔ proven' if p.proven else '✗ not proven'}: {p.host}"
+    if p.replayed:
+        head = f"{REPLAYED_GLYPH} {REPLAYED}: {p.host}"
+    else:
+        head = f"{'✔ proven' if p.proven else '✗ not proven'}: {p.host}"
     parts = []
     if p.addresses:
         parts.append(f"at {', '.join(p.addresses)}")
@@ -148,5 +156,6 @@ def _line(e: ev.Event) -> str:  # noqa: C901 (see pyproject.toml)
     if isinstance(e, ev.Done):
         if e.outcome == "declined":
             return e.message
-        return f"✔ {e.message}" + (f" {e.url}" if e.url else "")
+        glyph = REPLAYED_GLYPH if e.replayed else "✔"
+        return f"{glyph} {e.message}" + (f" {e.url}" if e.url else "")
     return ""  # Stage, PushProgress

@@ -1,5 +1,6 @@
 """The end: what the flow reached (proven, reconciled, or pushed and why it was not followed), the URL
-and, after the proof stage, what it checked (addresses, certificate, HTTPS status) per issuer."""
+and, after the proof stage, what it checked (addresses, certificate, HTTPS status) per issuer. A
+replay (the demo) says so in its headline and above its proof lines: nothing was checked."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ HEADLINE = {
     "nothing-to-do": "✔ Nothing to do",
     "removed": "✔ Removed",
 }
+REPLAYED_HEADLINE = "▷ Replayed: recorded events, nothing was checked"
 REMOVE = "remove"  # the answer of the "Remove the smoke test" button
 
 
@@ -43,14 +45,15 @@ class DoneScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         d = self.done
         yield StageBar(self.stage, self.repo_name)
-        with Center(), Vertical(id="done"):
-            yield Label(HEADLINE.get(d.outcome, "✔ Done"), id="headline")
+        with Center(), Vertical(id="done", classes="-replayed" if d.replayed else ""):
+            yield Label(REPLAYED_HEADLINE if d.replayed else HEADLINE.get(d.outcome, "✔ Done"), id="headline")
             yield Static(d.message or "Flux applied the change.", id="message", markup=False)
             if d.url:
                 yield Static("Open:", classes="muted")
                 yield Static(d.url, id="url", markup=False)
             if self.proofs:
-                yield Static("Checked:", classes="muted")
+                replayed = any(p.replayed for p in self.proofs)
+                yield Static("Replayed, not checked:" if replayed else "Checked:", classes="muted")
                 for i, p in enumerate(self.proofs):
                     yield Static(proof_line(p), id=f"proof-{i}", classes="proof", markup=False)
             with Horizontal(classes="buttons"):

@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TOOLS ?= all
 PYTEST_ARGS ?=
 
-.PHONY: venv tools lint test test-unit demo demo-live bench clean
+.PHONY: venv tools lint test test-unit demo demo-tools demo-live screencast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,15 @@ test-unit: venv
 	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) bash tests/tools/in-netns.sh \
 		$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
 
+# The demo with every step: sops and age from PATH or the tools cache, else built once from the Go
+# module proxy as the tests get them (tests/tools/demo-tools.sh says what it does and how long it
+# took); without Go or a network the demo runs without the two steps that need them, and says so.
 demo: venv
-	EDGE_WIZARD_TOOLS_BIN=$$(bash tests/tools/build.sh --print-bin) $(VENV)/bin/edge-wizard demo $(DEMO_ARGS)
+	@bin=$$(bash tests/tools/demo-tools.sh) && EDGE_WIZARD_TOOLS_BIN=$$bin $(VENV)/bin/edge-wizard demo $(DEMO_ARGS)
+
+# sops and age (and nothing else) from the Go module proxy, into the tools cache
+demo-tools:
+	bash tests/tools/build.sh basic sops age >/dev/null
 
 # The real TUI against the local stack (control plane running the real workloads, Pebble, the
 # fake Hetzner API and its DNS), inside the loopback-only netns: live reconcile progress.

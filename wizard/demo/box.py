@@ -21,7 +21,7 @@ NO_SOPS_NOTE = (
     "sops and age were not found (PATH, EDGE_WIZARD_TOOLS_BIN, the test-tools cache), so this "
     "sandbox skips encryption: the external-dns step (it needs an encrypted Secret) and the "
     "prerequisites step (it makes the age key) are left out. No plaintext Secret is ever written. "
-    "Install sops and age (or run `make tools TOOLS=basic`) to see them."
+    "`make demo-tools` brings sops and age (built once from the Go module proxy; needs Go)."
 )
 # Steps that need sops and age: left out of a sandbox without them (the age key and .sops.yaml of
 # "prerequisites", the encrypted Secret of "external-dns").

@@ -87,7 +87,9 @@ class ReviewScreen(WizardScreen):
         n = len(items)
         write = self.query_one("#write", Button)
         if n:
-            self.query_one("#summary", Static).update(f"{n} file{'s' if n != 1 else ''} to write")
+            secrets = sum(item.status == "secret" for item in items)
+            sealed = f" ({secrets} sops-encrypted Secret{'s' if secrets != 1 else ''})" if secrets else ""
+            self.query_one("#summary", Static).update(f"{n} file{'s' if n != 1 else ''} to write{sealed}")
             files.index = 0
             files.focus()
             self._show(items[0])

@@ -24,7 +24,7 @@ class CommitScreen(WizardScreen):
     def compose(self) -> ComposeResult:
         yield StageBar(self.stage, self.repo_name)
         yield Label("Writing, committing and pushing", classes="title")
-        yield RichLog(id="log", markup=False, wrap=True, auto_scroll=True)
+        yield RichLog(id="log", markup=False, wrap=True, auto_scroll=True, min_width=20)  # wraps at 80 columns too
         yield ProgressBar(id="push", total=100, show_eta=False)
         with Horizontal(classes="buttons"):
             yield Static("Working…", id="status")

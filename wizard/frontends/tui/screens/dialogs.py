@@ -57,7 +57,11 @@ class LeaveOutDialog(YesNoDialog):
 
     def __init__(self, blocked: list[tuple[str, str]]) -> None:
         names = ", ".join(name for name, _ in blocked)
-        super().__init__(f"Leave out {names}?", [f"{name}: {why}" for name, why in blocked])
+        # steps blocked for the same reason (a sandbox without sops) share one paragraph
+        reasons: dict[str, list[str]] = {}
+        for name, why in blocked:
+            reasons.setdefault(why, []).append(name)
+        super().__init__(f"Leave out {names}?", [f"{', '.join(steps)}: {why}" for why, steps in reasons.items()])
 
 
 class ClusterDialog(ModalScreen[str]):

@@ -10,6 +10,7 @@ from textual.containers import Center, Horizontal, Vertical
 from textual.widgets import Button, Footer, Label, Static
 
 from wizard import events as ev
+from wizard.flow.outcome import REPLAYED
 from wizard.frontends.lines import proof_line
 from wizard.frontends.tui.screens.base import WizardScreen
 from wizard.frontends.tui.widgets.stagebar import StageBar
@@ -26,6 +27,15 @@ HEADLINE = {
 }
 REPLAYED_HEADLINE = "▷ Replayed: recorded events, nothing was checked"
 REMOVE = "remove"  # the answer of the "Remove the smoke test" button
+
+
+def message(done: ev.Done) -> str:
+    """The Done's message; a replay's without the words its headline already says."""
+    text = done.message or "Flux applied the change."
+    if done.replayed and text.startswith(REPLAYED):
+        text = text.removeprefix(REPLAYED)
+        text = text[:1].upper() + text[1:]
+    return text
 
 
 class DoneScreen(WizardScreen):
@@ -47,13 +57,13 @@ class DoneScreen(WizardScreen):
         yield StageBar(self.stage, self.repo_name)
         with Center(), Vertical(id="done", classes="-replayed" if d.replayed else ""):
             yield Label(REPLAYED_HEADLINE if d.replayed else HEADLINE.get(d.outcome, "✔ Done"), id="headline")
-            yield Static(d.message or "Flux applied the change.", id="message", markup=False)
+            yield Static(message(d), id="message", markup=False)
             if d.url:
                 yield Static("Open:", classes="muted")
                 yield Static(d.url, id="url", markup=False)
             if self.proofs:
                 replayed = any(p.replayed for p in self.proofs)
-                yield Static("Replayed, not checked:" if replayed else "Checked:", classes="muted")
+                yield Static("Recorded proof:" if replayed else "Checked:", classes="muted")
                 for i, p in enumerate(self.proofs):
                     yield Static(proof_line(p), id=f"proof-{i}", classes="proof", markup=False)
             with Horizontal(classes="buttons"):

@@ -35,7 +35,7 @@ class ReconcileScreen(WizardScreen):
         yield Label(f"{title}  [{self.label}]" if self.label else title, classes="title", markup=False)
         with Vertical(id="live"):
             yield ObjectTree(clock=self.clock, id="tree")
-            yield RichLog(id="events", markup=False, wrap=True)
+            yield RichLog(id="events", markup=False, wrap=True, min_width=20)  # wraps at 80 columns too
         with Horizontal(classes="buttons"):
             yield Static("Waiting for Flux…", id="status")
         yield Footer()

@@ -1,5 +1,7 @@
 """Steps: each step with its state (computed once by the flow); run them all, or pick one to re-run.
-A blocked step says why; "Run all" asks before leaving blocked steps out (the flow asks)."""
+The table's "what it does" is cut to the terminal's width; the line under it says the highlighted
+step's in full, and why a blocked step is blocked. "Run all" asks before leaving blocked steps out
+(the flow asks)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class StepsScreen(WizardScreen):
         if self.notes:
             yield Static("\n".join(self.notes), id="notes", markup=False)
         yield DataTable(id="steps", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail", markup=False)
         yield Static("", id="problem", markup=False)
         with Horizontal(classes="buttons"):
             yield Button("Run all (a)", id="all", variant="primary", disabled=True)
@@ -75,7 +78,8 @@ class StepsScreen(WizardScreen):
     @on(DataTable.RowHighlighted)
     def _show_problem(self) -> None:
         row = self.selected()
-        self.query_one("#problem", Static).update(f"{row.step}: {row.problem}" if row and row.problem else "")
+        self.query_one("#detail", Static).update(f"{row.step}: {row.summary}" if row else "")
+        self.query_one("#problem", Static).update(f"⚠ {row.problem}" if row and row.problem else "")
 
     def action_run_all(self) -> None:
         """Every step but removed ones (re-run one by name to add it back); the flow asks before leaving

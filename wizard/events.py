@@ -242,6 +242,15 @@ class Info(Event):
     message: str
 
 
+@dataclass(frozen=True)
+class Caption(Event):
+    """Why this stage is there, in one short line (``edge-wizard demo``: screencasts that teach);
+    ``stage`` is the stage it belongs to (one of ``STAGES``)."""
+
+    stage: str
+    text: str
+
+
 # -- the end ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Failed(Event):
@@ -292,6 +301,7 @@ ALL: tuple[type[Event], ...] = (
     Hint,
     Warning,
     Info,
+    Caption,
     Failed,
     Done,
 )

@@ -14,8 +14,14 @@ def read_cast(path: Path) -> tuple[dict, list[list]]:
     return header, events
 
 
+def markers(path: Path) -> list[str]:
+    """The labels of the cast's markers ("m" events), in order."""
+    return [e[2] for e in read_cast(path)[1] if e[1] == "m"]
+
+
 def assert_valid_cast(path: Path, size: tuple[int, int]) -> str:
-    """asciicast v2: a header object, then [time, "o", text] events in time order. Returns the text."""
+    """asciicast v2: a header object, then [time, "o"|"m", text] events in time order. Returns the
+    output's text (markers left out)."""
     header, events = read_cast(path)
     assert header["version"] == 2
     assert (header["width"], header["height"]) == size
@@ -23,10 +29,10 @@ def assert_valid_cast(path: Path, size: tuple[int, int]) -> str:
     assert events, "nothing was recorded"
     last = 0.0
     for e in events:
-        assert isinstance(e, list) and len(e) == 3 and e[1] == "o" and isinstance(e[2], str), e
+        assert isinstance(e, list) and len(e) == 3 and e[1] in ("o", "m") and isinstance(e[2], str), e
         assert isinstance(e[0], float | int) and e[0] >= last
         last = e[0]
-    return "".join(e[2] for e in events)
+    return "".join(e[2] for e in events if e[1] == "o")
 
 
 def assert_no_token(raw: str, token: str) -> None:

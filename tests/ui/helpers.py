@@ -36,9 +36,12 @@ class ScriptedWatcher:
             yield e
 
 
-def build_app(env: Any, *, watch: EventFn | None = None, debug: bool = False, **services: Any) -> WizardApp:
+def build_app(
+    env: Any, *, watch: EventFn | None = None, debug: bool = False, wrap: Any = None, **services: Any
+) -> WizardApp:
     """The app on ``env``'s repository. ``watch``: the scripted watch stage (None: the real watcher,
-    which needs a kubeconfig; there is none in the tests, so the run ends "pushed, not followed")."""
+    which needs a kubeconfig; there is none in the tests, so the run ends "pushed, not followed").
+    ``wrap``: what sees the flow's events first (the demo's captions)."""
     extra: dict[str, Any] = dict(services)
     if watch is not None:
         watcher = ScriptedWatcher(watch)
@@ -51,6 +54,7 @@ def build_app(env: Any, *, watch: EventFn | None = None, debug: bool = False, **
         theme="edge-dark",
         repo_name="cluster",
         debug=debug,
+        wrap=wrap,
     )
 
 

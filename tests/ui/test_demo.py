@@ -199,7 +199,9 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
             assert "podinfo.apps.k8s.example.com" in str(done.query_one("#url").render())
             # a replay never reads as a live result: the headline, the message and the proof lines say so
             assert "Replayed" in str(done.query_one("#headline").render())
-            assert str(done.query_one("#message").render()).startswith("Replayed, not checked")
+            assert "nothing was checked" in str(done.query_one("#headline").render())
+            assert str(done.query_one("#message").render()).startswith("In the recording, ")
+            assert done.done.replayed and done.done.message.startswith("Replayed, not checked")
             proofs = [str(w.render()) for w in done.query(".proof")]
             assert proofs and all("replayed, not checked" in p and "proven" not in p for p in proofs), proofs
             assert not pilot.app.errors

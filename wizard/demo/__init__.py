@@ -14,6 +14,7 @@ pseudo-terminal (:mod:`wizard.demo.script`), for unattended recordings.
 """
 
 from wizard.demo.box import NEEDS_SOPS, NO_SOPS_NOTE, Sandbox, find_tool, make_sandbox, open_sandbox, tool_dirs
+from wizard.demo.captions import CAPTIONS, captioned
 from wizard.demo.replay import (
     REPLAY_LABEL,
     ReplayWatcher,
@@ -27,6 +28,7 @@ from wizard.demo.replay import (
 from wizard.demo.services import DEMO_TOKEN, TOKEN_NOTE, AutoDecisions, demo_services, run_unattended
 
 __all__ = [
+    "CAPTIONS",
     "DEMO_TOKEN",
     "NEEDS_SOPS",
     "NO_SOPS_NOTE",
@@ -37,6 +39,7 @@ __all__ = [
     "Sandbox",
     "Timeline",
     "areplay",
+    "captioned",
     "demo_services",
     "find_tool",
     "load_timeline",

@@ -2,7 +2,9 @@
 
 The session runs in a pseudo-terminal of a fixed size; only what the program *prints* is recorded
 ("o" events), never what is typed, so a token typed at a masked prompt cannot reach the
-recording: the prompt echoes bullets (the Textual UI) or nothing (plain mode).
+recording: the prompt echoes bullets (the Textual UI) or nothing (plain mode). With ``marks`` the
+program gets a pipe (``EDGE_WIZARD_MARKS_FD``): each line it writes there becomes a marker ("m"
+event) at that moment, one per stage (:mod:`wizard.demo.captions`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import time
 import tty
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 # An escape sequence: CSI (cursor moves, colours, modes), OSC (titles), DCS/APC, or a 2-byte ESC x.
 _ANSI = re.compile(
@@ -122,6 +125,102 @@ def _set_size(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+class _Cast:
+    """The asciicast being written: output ("o") and markers ("m"), timed from the start."""
+
+    def __init__(self, out: Any, start: float) -> None:
+        self.out = out
+        self.start = start
+        self.pending = b""  # a marker line not complete yet
+
+    def event(self, kind: str, text: str) -> None:
+        self.out.write(json.dumps([round(time.monotonic() - self.start, 6), kind, text]) + "\n")
+
+    def marks(self, fd: int) -> bool:
+        """Markers the program wrote since the last look; False once its pipe is closed."""
+        data = os.read(fd, 4096)
+        self.pending += data
+        *lines, self.pending = self.pending.split(b"\n")
+        for line in lines:
+            label = line.decode("utf-8", "replace").strip()
+            if label:
+                self.event("m", label)
+        return bool(data)
+
+
+def _spawn(argv: Sequence[str], env: dict[str, str], marks: bool) -> tuple[int, int, int]:
+    """The program in a new pty: (pid, the pty's fd, the read end of its marker pipe or -1)."""
+    marks_r = marks_w = -1
+    if marks:
+        from wizard.demo.captions import MARKS_FD
+
+        marks_r, marks_w = os.pipe()
+        os.set_inheritable(marks_w, True)
+        env = {**env, MARKS_FD: str(marks_w)}
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            os.execvpe(argv[0], list(argv), env)
+        finally:
+            os._exit(127)
+    if marks:
+        os.close(marks_w)
+    return pid, fd, marks_r
+
+
+def _start_feeder(feeder: Feeder, term: Terminal, pid: int, errors: list[BaseException]) -> None:
+    def drive() -> None:
+        try:
+            feeder(term)
+        except BaseException as exc:
+            if not term.closed:
+                errors.append(exc)
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    threading.Thread(target=drive, daemon=True).start()
+
+
+def _pump(cast: _Cast, fd: int, marks_r: int, term: Terminal, *, stdin_tty: bool, passthrough: bool) -> None:
+    """Copy the program's output to the cast (and the screen), markers too, keys in; until it ends."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    stdin = sys.stdin.fileno() if stdin_tty else -1
+    while True:
+        watch = [f for f in (fd, stdin, marks_r) if f >= 0]
+        try:
+            ready, _, _ = select.select(watch, [], [], 0.1)
+        except InterruptedError:
+            continue
+        if marks_r >= 0 and marks_r in ready and not cast.marks(marks_r):
+            os.close(marks_r)
+            marks_r = -1
+        if fd in ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError as exc:
+                if exc.errno == errno.EIO:
+                    break
+                raise
+            if not data:
+                break
+            text = decoder.decode(data)
+            term._output(text)
+            if text:
+                cast.event("o", text)
+            if passthrough:
+                os.write(sys.stdout.fileno(), data)
+        if stdin >= 0 and stdin in ready:
+            data = os.read(stdin, 1024)
+            if data:
+                os.write(fd, data)
+    if marks_r >= 0:
+        while cast.marks(marks_r):  # a marker written just before the end
+            pass
+        os.close(marks_r)
+
+
 def record(
     argv: Sequence[str],
     cast: Path,
@@ -131,23 +230,20 @@ def record(
     feeder: Feeder | None = None,
     title: str = "edge-wizard",
     passthrough: bool = True,
+    marks: bool = False,
 ) -> int:
     """Run ``argv`` in a pty of ``size``, write its output to ``cast``; return its exit code.
 
     ``feeder`` (for unattended recordings) gets a :class:`Terminal` (call it with bytes to type;
     ``wait_for(text)`` to wait for the screen) and runs in a thread; otherwise the user's keyboard
     is forwarded when stdin is a terminal. When the feeder raises, the program is stopped, the
-    reason goes to stderr and the exit code is at least 1.
+    reason goes to stderr and the exit code is at least 1. ``marks``: the program's marker pipe
+    (``EDGE_WIZARD_MARKS_FD``), each line of it a marker.
     """
     cols, rows = size
     child_env = dict(os.environ if env is None else env)
     child_env.update({"COLUMNS": str(cols), "LINES": str(rows), "TERM": child_env.get("TERM", "xterm-256color")})
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        try:
-            os.execvpe(argv[0], list(argv), child_env)
-        finally:
-            os._exit(127)
+    pid, fd, marks_r = _spawn(argv, child_env, marks)
     _set_size(fd, cols, rows)
     os.kill(pid, signal.SIGWINCH)
     start = time.monotonic()
@@ -167,48 +263,11 @@ def record(
     term = Terminal(fd)
     feeder_error: list[BaseException] = []
     if feeder is not None:
-
-        def drive() -> None:
-            try:
-                feeder(term)
-            except BaseException as exc:
-                if not term.closed:
-                    feeder_error.append(exc)
-                    try:
-                        os.kill(pid, signal.SIGTERM)
-                    except ProcessLookupError:
-                        pass
-
-        threading.Thread(target=drive, daemon=True).start()
+        _start_feeder(feeder, term, pid, feeder_error)
     try:
         with cast.open("w", encoding="utf-8") as out:
             out.write(json.dumps(header) + "\n")
-            decoder = codecs.getincrementaldecoder("utf-8")("replace")
-            while True:
-                watch = [fd] + ([sys.stdin.fileno()] if stdin_tty else [])
-                try:
-                    ready, _, _ = select.select(watch, [], [], 0.1)
-                except InterruptedError:
-                    continue
-                if fd in ready:
-                    try:
-                        data = os.read(fd, 65536)
-                    except OSError as exc:
-                        if exc.errno == errno.EIO:
-                            break
-                        raise
-                    if not data:
-                        break
-                    text = decoder.decode(data)
-                    term._output(text)
-                    if text:
-                        out.write(json.dumps([round(time.monotonic() - start, 6), "o", text]) + "\n")
-                    if passthrough:
-                        os.write(sys.stdout.fileno(), data)
-                if stdin_tty and sys.stdin.fileno() in ready:
-                    data = os.read(sys.stdin.fileno(), 1024)
-                    if data:
-                        os.write(fd, data)
+            _pump(_Cast(out, start), fd, marks_r, term, stdin_tty=stdin_tty, passthrough=passthrough)
     finally:
         term._close()
         if old_attrs is not None:

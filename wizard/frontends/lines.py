@@ -106,7 +106,24 @@ def plain_line(e: ev.Event) -> str:
     return printable(text) if text else ""
 
 
-def _line(e: ev.Event) -> str:  # noqa: C901 (see pyproject.toml)
+def _write_line(e: ev.FileWritten | ev.SecretEncrypted | ev.Committed | ev.Pushed) -> str:
+    if isinstance(e, ev.FileWritten):
+        return f"✖ removed {e.path}" if e.removed else f"✚ wrote {e.path}"
+    if isinstance(e, ev.SecretEncrypted):
+        return f"✔ {e.path} encrypted with sops" if e.changed else f"✔ {e.path} already holds this token (unchanged)"
+    if isinstance(e, ev.Committed):
+        return f"✔ committed {e.sha[:10]} {e.subject}"
+    return f"✔ pushed {e.sha[:10]} to {e.remote}/{e.branch}"
+
+
+def _message_line(e: ev.Warning | ev.Info | ev.Hint | ev.Caption | ev.Failed) -> str:
+    if isinstance(e, ev.Caption):  # the demo: why this stage is there
+        return f"» {e.text}"
+    mark = "⚠" if isinstance(e, ev.Warning) else "✗" if isinstance(e, ev.Failed) else " "
+    return f"{mark} {e.message}"
+
+
+def _line(e: ev.Event) -> str:
     if isinstance(e, ev.Check):
         # a blocking failure is said once, by the Failed event that follows it in a line stream
         return "" if e.status == "fail" and e.blocking else check_line(e)
@@ -129,14 +146,8 @@ def _line(e: ev.Event) -> str:  # noqa: C901 (see pyproject.toml)
         if e.secrets:
             parts.append(f"{_plural(len(e.secrets), 'sops Secret')} to encrypt if new or changed")
         return f"► plan: {', '.join(e.steps)} ({', '.join(parts) or 'nothing to write'})"
-    if isinstance(e, ev.FileWritten):
-        return f"✖ removed {e.path}" if e.removed else f"✚ wrote {e.path}"
-    if isinstance(e, ev.SecretEncrypted):
-        return f"✔ {e.path} encrypted with sops" if e.changed else f"✔ {e.path} already holds this token (unchanged)"
-    if isinstance(e, ev.Committed):
-        return f"✔ committed {e.sha[:10]} {e.subject}"
-    if isinstance(e, ev.Pushed):
-        return f"✔ pushed {e.sha[:10]} to {e.remote}/{e.branch}"
+    if isinstance(e, ev.FileWritten | ev.SecretEncrypted | ev.Committed | ev.Pushed):
+        return _write_line(e)
     if isinstance(e, ev.ObjectState):
         where = f"{e.namespace}/" if e.namespace else ""
         msg = f": {e.message}" if e.message else ""
@@ -147,12 +158,8 @@ def _line(e: ev.Event) -> str:  # noqa: C901 (see pyproject.toml)
         return proof_check_line(e)
     if isinstance(e, ev.Proof):
         return proof_line(e)
-    if isinstance(e, ev.Warning):
-        return f"⚠ {e.message}"
-    if isinstance(e, ev.Info | ev.Hint):
-        return f"  {e.message}"
-    if isinstance(e, ev.Failed):
-        return f"✗ {e.message}"
+    if isinstance(e, ev.Warning | ev.Info | ev.Hint | ev.Caption | ev.Failed):
+        return _message_line(e)
     if isinstance(e, ev.Done):
         if e.outcome == "declined":
             return e.message

@@ -164,11 +164,15 @@ def run_plain(
     out: Out = _echo,
     services: Services | None = None,
     record: list[ev.Event] | None = None,
+    wrap: Callable[[AsyncIterator[ev.Event]], AsyncIterator[ev.Event]] | None = None,
 ) -> int:
     """Run the interactive plain-mode wizard; returns the exit code (0, 1, 2, 3 or 130).
-    ``record`` collects every event of the flow (tests compare front ends with it)."""
+    ``record`` collects every event of the flow (tests compare front ends with it); ``wrap`` (the
+    demo's captions) sees the flow's events first."""
     progress = _Progress()
     flow = run_flow(services or Services(), PlainDecisions(out), options)
+    if wrap is not None:
+        flow = wrap(flow)
 
     async def go(events: AsyncIterator[ev.Event]) -> int:
         code = 0

@@ -221,6 +221,12 @@ def _demo_options(d: argparse.ArgumentParser) -> None:
         help="scale the scripted typing pauses and the replayed reconcile (1.0 real speed, 0 no "
         "pauses; default $EDGE_WIZARD_DEMO_PACE or 1.0)",
     )
+    d.add_argument(
+        "--plain",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `edge-wizard --plain demo` says the same
+        help="the plain prompts instead of the full-screen UI (with the same captions)",
+    )
     d.add_argument("--sandbox", metavar="DIR", help=argparse.SUPPRESS)  # a recorded child's sandbox
 
 

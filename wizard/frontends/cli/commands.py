@@ -205,10 +205,10 @@ def _record_self(args: argparse.Namespace) -> int:
 
 # -- the demo ----------------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace, out: Out) -> int:
-    """A sandbox, then: the UI (a terminal), the UI driven by a script in a pty (--script), or
-    plain lines (no terminal: `make demo` in a pipe or CI never waits for a key)."""
+    """A sandbox, then: the UI (a terminal), the UI driven by a script in a pty (--script), the plain
+    prompts (--plain in a terminal), or plain lines (no terminal: `make demo` in a pipe or CI never
+    waits for a key). Every one shows the demo's captions (why each stage is there)."""
     from wizard import childenv, demo
-    from wizard.errors import UserError
 
     pace = max(0.0, args.pace)
     if args.sandbox:  # the child of a recorded/scripted run: the UI only
@@ -223,43 +223,69 @@ def cmd_demo(args: argparse.Namespace, out: Out) -> int:
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     record_to = getattr(args, "record", None)
     if not args.sandbox and (args.script or record_to):
-        from wizard.demo.record import parse_size, record
-        from wizard.demo.script import script_feeder
-
-        argv = [sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", str(pace)]
-        feeder = script_feeder(pace) if args.script else None
-        if feeder is None and not tty:
-            raise UserError("--record without --script needs a terminal to type in; add --script.")
-        cast = Path(record_to) if record_to else Path(os.devnull)
-        code = record(
-            argv,
-            cast,
-            size=parse_size(getattr(args, "size", None) or "100x30"),
-            env={**childenv.environ(), "EDGE_WIZARD_RECORDING": "1"},
-            feeder=feeder,
-            title="edge-wizard demo",
-            passthrough=sys.stdout.isatty(),
-        )
+        code = _demo_recorded(args, box, pace, tty, dict(childenv.environ()))
         _demo_summary(box, out, code, record_to)
         return code
-    if args.sandbox or tty:
-        from wizard.frontends.tui.app import make_app
+    if args.sandbox or (tty and not getattr(args, "plain", False)):
+        return _demo_tui(args, box, pace, out)
+    if tty:  # --plain in a terminal: the plain prompts
+        from wizard.frontends.plain import run_plain
 
-        if not args.sandbox:
-            out.line(
-                f"  Type any token at 'DNS provider token', e.g. {demo.DEMO_TOKEN}: it is never checked "
-                "or sent anywhere."
-            )
-            input("  Press Enter to start the wizard… ")
-        app = make_app(box.options(), services=box.services(pace), repo_name="demo cluster", label=demo.REPLAY_LABEL)
-        app.run()
-        code = 130 if app.return_code is None else app.return_code
-        if not args.sandbox:
-            _demo_summary(box, out, code, None)
-        return code
-    out.line("► no terminal: the demo runs unattended and prints what the wizard does")
-    code = drive(demo.run_unattended(box, pace=0.0), Out(out.json, show_plan=False))
+        out.line(f"  At 'DNS provider token' type any token, e.g. {demo.DEMO_TOKEN}: it is never checked or sent.")
+        code = run_plain(box.options(), services=box.services(pace), wrap=demo.captioned)
+    else:
+        out.line("► no terminal: the demo runs unattended and prints what the wizard does")
+        code = drive(demo.captioned(demo.run_unattended(box, pace=0.0)), Out(out.json, show_plan=False))
     _demo_summary(box, out, code, None)
+    return code
+
+
+def _demo_recorded(args: argparse.Namespace, box: Any, pace: float, tty: bool, env: dict[str, str]) -> int:
+    """The demo's UI in a pty of --size, typed by the script (--script) or by you, recorded (--record)
+    with a marker per stage."""
+    from wizard.demo.record import parse_size, record
+    from wizard.demo.script import script_feeder
+    from wizard.errors import UserError
+
+    if getattr(args, "plain", False):
+        raise UserError("--plain cannot be recorded or scripted here: --script and --record drive the full-screen UI.")
+    argv = [sys.executable, "-m", "wizard", "demo", "--sandbox", str(box.root), "--pace", str(pace)]
+    feeder = script_feeder(pace) if args.script else None
+    if feeder is None and not tty:
+        raise UserError("--record without --script needs a terminal to type in; add --script.")
+    record_to = getattr(args, "record", None)
+    return record(
+        argv,
+        Path(record_to) if record_to else Path(os.devnull),
+        size=parse_size(getattr(args, "size", None) or "100x30"),
+        env={**env, "EDGE_WIZARD_RECORDING": "1", "COLORTERM": "truecolor"},  # the theme's own colours
+        feeder=feeder,
+        title="edge-wizard demo",
+        passthrough=sys.stdout.isatty(),
+        marks=True,
+    )
+
+
+def _demo_tui(args: argparse.Namespace, box: Any, pace: float, out: Out) -> int:
+    from wizard import demo
+    from wizard.frontends.tui.app import make_app
+
+    if not args.sandbox:
+        out.line(
+            f"  Type any token at 'DNS provider token', e.g. {demo.DEMO_TOKEN}: it is never checked or sent anywhere."
+        )
+        input("  Press Enter to start the wizard… ")
+    app = make_app(
+        box.options(),
+        services=box.services(pace),
+        repo_name="demo cluster",
+        label=demo.REPLAY_LABEL,
+        wrap=demo.captioned,
+    )
+    app.run()
+    code = 130 if app.return_code is None else app.return_code
+    if not args.sandbox:
+        _demo_summary(box, out, code, None)
     return code
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +126,11 @@ class WizardApp(App[int]):
         repo_name: str | None = None,
         label: str = "",
         debug: bool = False,
+        wrap: Callable[[AsyncIterator[ev.Event]], AsyncIterator[ev.Event]] | None = None,
     ) -> None:
         super().__init__()
+        self.wrap = wrap  # e.g. the demo's captions: the flow's events with a Caption per stage
+        self.caption = ""  # the current stage's caption, under the stage bar of every screen
         self.options = options
         self.services = services or Services()
         self.clock = clock
@@ -158,7 +161,8 @@ class WizardApp(App[int]):
     @work(exclusive=True, group="flow", exit_on_error=False)
     async def flow(self) -> None:
         while True:
-            async for event in run_flow(self.services, TuiDecisions(self), self.options):
+            events = run_flow(self.services, TuiDecisions(self), self.options)
+            async for event in self.wrap(events) if self.wrap is not None else events:
                 await self.handle(event)
             if self.next_options is None:
                 return
@@ -186,6 +190,9 @@ class WizardApp(App[int]):
             if isinstance(event, ev.Failed):
                 self.failed = event
             return
+        if isinstance(event, ev.Caption):
+            self._caption(event.text)
+            return
         if isinstance(event, ev.Stage):
             await self._stage(event.name)
         elif isinstance(event, ev.Pushed):
@@ -205,6 +212,13 @@ class WizardApp(App[int]):
                 self.notes.append(self.scrub(line))
         if screen is not None:
             screen.on_flow_event(event)
+
+    def _caption(self, text: str) -> None:
+        from wizard.frontends.tui.widgets.stagebar import StageBar
+
+        self.caption = self.scrub(text)
+        for bar in self.screen.query(StageBar):
+            bar.refresh(layout=True)
 
     async def _stage(self, name: str) -> None:
         if name == "preflight":

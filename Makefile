@@ -49,6 +49,20 @@ demo: venv
 demo-tools:
 	bash tests/tools/build.sh basic sops age >/dev/null
 
+# The README's animated recording: the scripted demo recorded as an asciicast (a marker and a caption
+# per stage; docs/screencast.cast), rendered to docs/screencast.gif by agg (tests/tools/agg.sh: from
+# PyPI, cached under ~/.cache/edge-wizard/tools like the test tools).
+SCREENCAST_PACE ?= 1.5
+screencast: venv
+	@agg=$$(PYTHON=$(PY) bash tests/tools/agg.sh) && bin=$$(bash tests/tools/demo-tools.sh) && \
+	EDGE_WIZARD_TOOLS_BIN=$$bin $(VENV)/bin/edge-wizard demo --script --record docs/screencast.cast \
+		--size 100x30 --pace $(SCREENCAST_PACE) && \
+	log=$$(mktemp) && t0=$$(date +%s) && \
+	{ $$agg --fps-cap 10 --idle-time-limit 4 --last-frame-duration 8 docs/screencast.cast docs/screencast.gif \
+		>$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; } && rm -f $$log && \
+	echo "make screencast: docs/screencast.gif rendered by agg in $$(( $$(date +%s) - t0 ))s" && \
+	ls -l docs/screencast.cast docs/screencast.gif
+
 # The real TUI against the local stack (control plane running the real workloads, Pebble, the
 # fake Hetzner API and its DNS), inside the loopback-only netns: live reconcile progress.
 demo-live: venv

@@ -17,6 +17,7 @@ import pytest
 
 from wizard import demo
 from wizard import events as ev
+from wizard.demo.captions import AGAIN
 from wizard.demo.record import record, strip_ansi
 from wizard.demo.script import script_feeder
 
@@ -176,6 +177,7 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
             blink=False,
             theme="edge-dark",
             repo_name="demo cluster",
+            wrap=demo.captioned,
         )
         async with app.run_test(size=(100, 30)) as pilot:
             await asked(pilot, await on_screen(pilot, "PreflightScreen", "#continue:enabled"))
@@ -205,6 +207,7 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
             proofs = [str(w.render()) for w in done.query(".proof")]
             assert proofs and all("replayed, not checked" in p and "proven" not in p for p in proofs), proofs
             assert not pilot.app.errors
+            assert app.caption == demo.CAPTIONS["done"]  # under the stage bar: what a live run checks
             if os.environ.get("EDGE_WIZARD_UPDATE_SCREENSHOTS"):
                 SHOT.parent.mkdir(parents=True, exist_ok=True)
                 SHOT.write_text(app.export_screenshot(title="edge-wizard demo"), encoding="utf-8")
@@ -222,7 +225,7 @@ async def test_demo_tui_reaches_done_with_a_replay_labelled_reconcile(tmp_path: 
 def test_readme_demo_screenshot_is_an_svg_of_the_done_screen() -> None:
     assert SHOT.is_file(), "EDGE_WIZARD_UPDATE_SCREENSHOTS=1 pytest tests/ui/test_demo.py makes it"
     text = SHOT.read_text(encoding="utf-8")
-    assert text.lstrip().startswith("<svg") and "Done" in text and demo.DEMO_TOKEN not in text
+    assert text.lstrip().startswith("<svg") and "Replayed" in text and demo.DEMO_TOKEN not in text
 
 
 # -- `edge-wizard demo --script` in a pty, as an unattended recording would run it --------------
@@ -275,9 +278,10 @@ def test_demo_script_without_sops_says_so_and_skips_external_dns(tmp_path: Path)
 
 
 def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: Path) -> None:
+    """`edge-wizard demo --plain` (here without a terminal: unattended): the lines, with a caption per stage."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     res = subprocess.run(
-        [sys.executable, "-m", "wizard", "demo"],
+        [sys.executable, "-m", "wizard", "demo", "--plain"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -290,6 +294,10 @@ def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: 
     assert "no terminal" in out and "replayed: a recorded event timeline" in out
     assert "✔ proven" not in out and "▷ replayed, not checked: podinfo.apps.k8s.example.com" in out
     assert "▷ Replayed, not checked" in out  # the last line: the Done
+    captions = [line[2:] for line in out.splitlines() if line.startswith("» ")]
+    stages = ["preflight", "answers", "steps", "token", "review", "write", "watch", "prove"]
+    again = ["review", "write", "watch", "prove"]
+    assert captions == [demo.CAPTIONS[s] for s in stages] + [AGAIN[s] for s in again] + [demo.CAPTIONS["done"]]
     assert "✔ pushed" in out and "✔ demo done" in out
     assert "\x1b[" not in out  # no escape sequences in a pipe
     box = _sandbox_of(out)

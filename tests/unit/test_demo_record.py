@@ -73,3 +73,42 @@ def test_a_feeder_that_waits_in_vain_stops_the_program(tmp_path: Path, capfd) ->
     assert code != 0
     assert "a text that never comes" in capfd.readouterr().err
     assert "hello" in assert_valid_cast(cast, (100, 30))
+
+
+def test_the_programs_marker_pipe_becomes_markers_in_time_and_end_recording_stops_the_output(tmp_path: Path) -> None:
+    """marks=True: each line the program writes to EDGE_WIZARD_MARKS_FD is an "m" event at that
+    moment, between the outputs around it; after the feeder's end_recording nothing more is recorded."""
+    from support.casts import markers, read_cast
+
+    prog = tmp_path / "marks.py"
+    prog.write_text(
+        textwrap.dedent("""
+        import os, sys
+        fd = int(os.environ["EDGE_WIZARD_MARKS_FD"])
+        print("first screen", flush=True)
+        os.write(fd, b"preflight: why one\\n")
+        sys.stdin.readline()
+        print("second screen", flush=True)
+        os.write(fd, b"steps: why two\\n")
+        sys.stdin.readline()
+        print("the terminal left behind", flush=True)
+    """),
+        encoding="utf-8",
+    )
+    cast = tmp_path / "m.cast"
+
+    def feeder(term) -> None:
+        term.wait_for("first screen")
+        term(b"\r")
+        term.wait_for("second screen")
+        term.end_recording()
+        term(b"\r")
+
+    assert record([sys.executable, str(prog)], cast, size=(80, 24), feeder=feeder, passthrough=False, marks=True) == 0
+    text = assert_valid_cast(cast, (80, 24))
+    assert markers(cast) == ["preflight: why one", "steps: why two"]
+    kinds = [(e[1], e[2]) for e in read_cast(cast)[1]]
+    first = next(i for i, (k, t) in enumerate(kinds) if k == "o" and "first screen" in t)
+    second = next(i for i, (k, t) in enumerate(kinds) if k == "o" and "second screen" in t)
+    assert first < kinds.index(("m", "preflight: why one")) < second  # in time with the output
+    assert "second screen" in text and "left behind" not in text

@@ -49,12 +49,18 @@ class Terminal:
         self._text = ""
         self._mark = 0
         self.closed = False
+        self.ended = False  # end_recording(): what the program prints from now on is not recorded
 
     def __call__(self, data: bytes) -> None:
         if not self.closed:
             os.write(self._fd, data)
 
     send = __call__
+
+    def end_recording(self) -> None:
+        """The recording ends here (the script is about to quit the program: its last screen stays
+        the recording's last frame, not the terminal the program leaves behind)."""
+        self.ended = True
 
     def _output(self, text: str) -> None:
         with self._cond:
@@ -207,7 +213,7 @@ def _pump(cast: _Cast, fd: int, marks_r: int, term: Terminal, *, stdin_tty: bool
                 break
             text = decoder.decode(data)
             term._output(text)
-            if text:
+            if text and not term.ended:
                 cast.event("o", text)
             if passthrough:
                 os.write(sys.stdout.fileno(), data)

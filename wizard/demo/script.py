@@ -62,7 +62,8 @@ def script_feeder(pace: float = 1.0, *, token: str = DEMO_TOKEN, timeout: float 
             pause(3.0)
             term(b"w")
             wait(DONE, t=timeout * 2)
-        pause(3.0)
+        pause(4.0)
+        term.end_recording()  # the done screen is the recording's last frame
         term(b"\r")  # Done: exit
 
     return feed

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from wizard.demo.record import strip_ansi
 
 from support.casts import assert_no_token, assert_valid_cast, markers, read_cast
+from support.demos import run_demo
 
 ROOT = Path(__file__).parents[2]
 # every stage of the demo's flow, in order: staging first, then the promotion to production
@@ -47,16 +47,7 @@ def test_demo_script_recording_of_the_tui_never_contains_the_typed_token(tmp_pat
     from wizard.demo import DEMO_TOKEN, find_tool
 
     cast = tmp_path / "demo.cast"
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    res = subprocess.run(
-        [sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast), "--size", "100x30"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-    )
+    res = run_demo(tmp_path, "--script", "--pace", "0", "--record", str(cast), "--size", "100x30", timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr
     text = strip_ansi(assert_valid_cast(cast, (100, 30)))
     assert "Exit (enter)" in text and "Replayed" in text and "replayed, not checked" in text

@@ -21,6 +21,7 @@ from wizard.demo.captions import AGAIN
 from wizard.demo.record import record, strip_ansi
 from wizard.demo.script import script_feeder
 
+from support.demos import run_demo
 from ui.helpers import FIXED_NOW, asked, on_screen, second_screen
 
 ROOT = Path(__file__).parents[2]
@@ -231,17 +232,7 @@ def test_readme_demo_screenshot_is_an_svg_of_the_done_screen() -> None:
 # -- `edge-wizard demo --script` in a pty, as an unattended recording would run it --------------
 def _run_script(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
     cast = tmp_path / "demo.cast"
-    env = {**env, "TMPDIR": str(tmp_path)}
-    res = subprocess.run(
-        [sys.executable, "-m", "wizard", "demo", "--script", "--pace", "0", "--record", str(cast)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        stdin=subprocess.DEVNULL,
-    )
-    return res, cast
+    return run_demo(tmp_path, "--script", "--pace", "0", "--record", str(cast), env=env, timeout=240), cast
 
 
 def _sandbox_of(stdout: str) -> Path:
@@ -279,16 +270,7 @@ def test_demo_script_without_sops_says_so_and_skips_external_dns(tmp_path: Path)
 
 def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: Path) -> None:
     """`edge-wizard demo --plain` (here without a terminal: unattended): the lines, with a caption per stage."""
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    res = subprocess.run(
-        [sys.executable, "-m", "wizard", "demo", "--plain"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    res = run_demo(tmp_path, "--plain")
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
     assert "no terminal" in out and "replayed: a recorded event timeline" in out
@@ -306,16 +288,7 @@ def test_demo_without_a_terminal_prints_plain_lines_and_does_not_wait(tmp_path: 
 
 
 def test_demo_json_says_replayed_in_every_proof_and_the_done(tmp_path: Path) -> None:
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
-    res = subprocess.run(
-        [sys.executable, "-m", "wizard", "demo", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    res = run_demo(tmp_path, "--json")
     assert res.returncode == 0, res.stdout + res.stderr
     records = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     proofs = [r for r in records if r["event"] in ("Proof", "ProofCheck")]

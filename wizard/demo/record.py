@@ -189,9 +189,35 @@ def _start_feeder(feeder: Feeder, term: Terminal, pid: int, errors: list[BaseExc
     threading.Thread(target=drive, daemon=True).start()
 
 
+class _Output:
+    """The program's side of the pty: its output, decoded, to the terminal, the cast and the screen."""
+
+    def __init__(self, fd: int, cast: _Cast, term: Terminal, passthrough: bool) -> None:
+        self.fd, self.cast, self.term, self.passthrough = fd, cast, term, passthrough
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def read(self) -> bool:
+        """What the program printed since the last read; False when it has ended."""
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError as exc:
+            if exc.errno == errno.EIO:
+                return False
+            raise
+        if not data:
+            return False
+        text = self.decoder.decode(data)
+        self.term._output(text)
+        if text and not self.term.ended:
+            self.cast.event("o", text)
+        if self.passthrough:
+            os.write(sys.stdout.fileno(), data)
+        return True
+
+
 def _pump(cast: _Cast, fd: int, marks_r: int, term: Terminal, *, stdin_tty: bool, passthrough: bool) -> None:
     """Copy the program's output to the cast (and the screen), markers too, keys in; until it ends."""
-    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    output = _Output(fd, cast, term, passthrough)
     stdin = sys.stdin.fileno() if stdin_tty else -1
     while True:
         watch = [f for f in (fd, stdin, marks_r) if f >= 0]
@@ -199,24 +225,12 @@ def _pump(cast: _Cast, fd: int, marks_r: int, term: Terminal, *, stdin_tty: bool
             ready, _, _ = select.select(watch, [], [], 0.1)
         except InterruptedError:
             continue
+        if fd in ready and not output.read():
+            break
+        # a marker is timed when it is read (within the loop's 0.1 s of when the program wrote it)
         if marks_r >= 0 and marks_r in ready and not cast.marks(marks_r):
             os.close(marks_r)
             marks_r = -1
-        if fd in ready:
-            try:
-                data = os.read(fd, 65536)
-            except OSError as exc:
-                if exc.errno == errno.EIO:
-                    break
-                raise
-            if not data:
-                break
-            text = decoder.decode(data)
-            term._output(text)
-            if text and not term.ended:
-                cast.event("o", text)
-            if passthrough:
-                os.write(sys.stdout.fileno(), data)
         if stdin >= 0 and stdin in ready:
             data = os.read(stdin, 1024)
             if data:

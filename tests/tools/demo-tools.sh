@@ -38,12 +38,13 @@ t0=$(date +%s)
 bash "$HERE/build.sh" basic "${missing[@]}" >/dev/null 2>"$log" &
 pid=$!
 shown=0
+next=15
 while kill -0 "$pid" 2>/dev/null; do
   # build.sh's progress lines as they come, and every 15 s how long it has taken
   lines=$(wc -l <"$log")
   if [ "$lines" -gt "$shown" ]; then sed -n "$((shown + 1)),${lines}p" "$log" >&2; shown=$lines; fi
   elapsed=$(($(date +%s) - t0))
-  if [ "$elapsed" -gt 0 ] && [ $((elapsed % 15)) -eq 0 ]; then say "still building ${missing[*]} (${elapsed}s)"; fi
+  if [ "$elapsed" -ge "$next" ]; then say "still building ${missing[*]} (${elapsed}s)"; next=$((next + 15)); fi
   sleep 1
 done
 wait "$pid"
